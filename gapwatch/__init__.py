@@ -1,0 +1,49 @@
+"""gapwatch: finds the people on probation whom no agency is responsible for, before harm is done."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from flask import Flask
+
+# Each feature is a module with a `bp` blueprint; order decides nothing but the listing.
+BLUEPRINTS = (
+    "gapwatch.web.auth",
+    "gapwatch.web.cases",
+)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the web application: settings, database, extensions, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    from gapwatch import config
+
+    config.load(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from gapwatch import db
+    from gapwatch.extensions import csrf, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from gapwatch.web import errors
+
+    errors.init_app(app)
+    for name in BLUEPRINTS:
+        app.register_blueprint(import_module(name).bp)
+
+
+def register_commands(app: Flask) -> None:
+    from gapwatch.cli import commands
+
+    for command in commands():
+        app.cli.add_command(command)

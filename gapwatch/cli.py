@@ -1,0 +1,119 @@
+"""The `gapwatch` command line; every command also runs as `flask --app wsgi ...`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from gapwatch import db
+from gapwatch import operations as ops
+from gapwatch.errors import DomainError
+
+
+def _create_app():
+    from gapwatch import create_app
+
+    return create_app()
+
+
+def fail(message: str, status: int = 1) -> None:
+    click.echo(f"gapwatch: {message}", err=True)
+    sys.exit(status)
+
+
+def parse_day(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Create or migrate the database schema."""
+    url = current_app.config["DATABASE_URL"]
+    db.upgrade(url)
+    click.echo(f"Database ready at {db.get_engine().url.render_as_string(hide_password=True)}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int):
+    """Serve the web app on this machine (production runs wsgi:app under gunicorn)."""
+    from werkzeug.serving import run_simple
+
+    click.echo(f"gapwatch is serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@click.group("user")
+def user_group():
+    """Manage user accounts."""
+
+
+@user_group.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["case_manager", "auditor", "admin"]))
+@click.option("--agency", default=None, help="Agency code (required for case managers).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_add(email: str, role: str, agency: str | None, password_stdin: bool):
+    """Create a user account."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    session = db.new_session(db.get_engine())
+    try:
+        with ops.unit_of_work(session, ops.Actor.system("cli")) as uow:
+            user = ops.add_user(uow, email=email, role=role, password=password, agency=agency)
+    except DomainError as error:
+        fail(error.message)
+    click.echo(f"Created {user.role} {user.email}" + (f" of {agency}" if agency else ""))
+
+
+def not_built(name: str, issue: int, doc: str) -> click.Command:
+    """A command that belongs to a later issue: it says so and exits 2."""
+
+    @click.command(name, help=f"{doc} (not built yet)", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args):
+        fail(f"'{name}' is not built yet (issue {issue})", status=2)
+
+    return command
+
+
+def commands() -> list[click.Command]:
+    """Return every command of the command line, for `create_app` to register."""
+    from gapwatch.demo import demo_command
+    from gapwatch.importer import import_command
+
+    return [
+        init_command,
+        demo_command,
+        import_command,
+        serve_command,
+        user_group,
+        not_built("scan", 3, "Run every rule, update flags and print findings."),
+        not_built("scheduler", 3, "Run the scheduled jobs in their own process."),
+        not_built("alerts", 5, "Build and send the daily gap-alert digests."),
+        not_built("export", 6, "Export case histories for auditors."),
+        not_built("audit", 6, "Check the audit trail's hash chain."),
+        not_built("token", 7, "Manage agencies' API tokens."),
+    ]
+
+
+main = FlaskGroup(
+    create_app=_create_app,
+    add_default_commands=False,
+    help="gapwatch: finds the people on probation nobody is responsible for.",
+)

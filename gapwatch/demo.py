@@ -1,0 +1,6 @@
+"""Placeholder replaced below."""
+import click
+
+@click.command("demo")
+def demo_command():
+    """Load the West Midlands demo region."""

@@ -1,0 +1,214 @@
+"""The record and event formats shared by the bulk import and the API, and how each is applied.
+
+A record is a dict with a `type` (`agency`, `contract`, `person`, `case`, `event`); an event
+has an `event` name. `parse_record` checks a record against its schema (unknown keys, values
+outside their sets and dates that do not parse are refused, naming the field); `apply_record`
+hands it to the domain operation that does it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from gapwatch import operations as ops
+from gapwatch.errors import InvalidInput
+from gapwatch.models import AgencyKind, HandoffKind, RiskLevel, Role, Severity
+
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+
+class AgencyRecord(Record):
+    type: Literal["agency"]
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: AgencyKind
+    region: str = ""
+    alert_emails: list[str] = []
+    alert_severities: list[Severity] | None = None
+    escalation_emails: list[str] | None = None
+    active: bool = True
+
+
+class ContractRecord(Record):
+    type: Literal["contract"]
+    provider: Code
+    commissioner: Code
+    service: Annotated[str, Field(min_length=1, max_length=100)]
+    starts_on: date
+    ends_on: date | None = None
+
+
+class PersonRecord(Record):
+    type: Literal["person"]
+    reference: Code
+    given_name: Annotated[str, Field(min_length=1, max_length=100)]
+    family_name: Annotated[str, Field(min_length=1, max_length=100)]
+    date_of_birth: date
+    home_area: Code | None = None
+    restricted: bool = False
+
+
+class CaseRecord(Record):
+    type: Literal["case"]
+    reference: Code
+    person: Code
+    opened_on: date
+    risk_level: RiskLevel = RiskLevel.medium
+    expected_release_on: date | None = None
+
+
+class Event(Record):
+    type: Literal["event"] = "event"
+    case: Code
+    on: date
+
+
+class OwnershipStarted(Event):
+    event: Literal["ownership_started"]
+    agency: Code
+    role: Role
+    officer: str | None = None
+
+
+class OwnershipEnded(Event):
+    event: Literal["ownership_ended"]
+    agency: Code
+    role: Role | None = None
+    reason: str | None = None
+
+
+class OfficerAssigned(Event):
+    event: Literal["officer_assigned"]
+    agency: Code
+    officer: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role | None = None
+
+
+class HandoffRequested(Event):
+    event: Literal["handoff_requested"]
+    from_agency: Code | None = None
+    to_agency: Code
+    role: Role
+    kind: HandoffKind
+    due_on: date | None = None
+    reason: str | None = None
+
+
+class HandoffAccepted(Event):
+    event: Literal["handoff_accepted"]
+    to_agency: Code
+    officer: str | None = None
+
+
+class HandoffRejected(Event):
+    event: Literal["handoff_rejected"]
+    to_agency: Code
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class HandoffWithdrawn(Event):
+    event: Literal["handoff_withdrawn"]
+    to_agency: Code
+    reason: str | None = None
+
+
+class CaseClosed(Event):
+    event: Literal["case_closed"]
+    reason: str | None = None
+
+
+EventRecord = Annotated[
+    OwnershipStarted
+    | OwnershipEnded
+    | OfficerAssigned
+    | HandoffRequested
+    | HandoffAccepted
+    | HandoffRejected
+    | HandoffWithdrawn
+    | CaseClosed,
+    Field(discriminator="event"),
+]
+
+_EVENTS: dict[str, Any] = {
+    "ownership_started": ops.start_ownership,
+    "ownership_ended": ops.end_ownership,
+    "officer_assigned": ops.assign_officer,
+    "handoff_requested": ops.request_handoff,
+    "handoff_accepted": ops.accept_handoff,
+    "handoff_rejected": ops.reject_handoff,
+    "handoff_withdrawn": ops.withdraw_handoff,
+    "case_closed": ops.close_case,
+}
+EVENT_NAMES = tuple(_EVENTS)
+RECORD_TYPES = {
+    "agency": AgencyRecord,
+    "contract": ContractRecord,
+    "person": PersonRecord,
+    "case": CaseRecord,
+}
+_event_adapter: TypeAdapter = TypeAdapter(EventRecord)
+
+
+def describe(error: ValidationError) -> str:
+    """Turn pydantic's report into one sentence naming the field and what was wrong."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"] if p not in EVENT_NAMES) or "record"
+        kind = item["type"]
+        given = item.get("input")
+        if kind == "extra_forbidden":
+            problems.append(f"unknown key {where!r}")
+        elif kind == "missing":
+            problems.append(f"missing key {where!r}")
+        elif kind in {"date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"}:
+            problems.append(f"{where}: {given!r} is not a date (YYYY-MM-DD)")
+        elif kind in {"enum", "literal_error"}:
+            allowed = item.get("ctx", {}).get("expected", "")
+            problems.append(f"{where}: {given!r} is not one of {allowed}")
+        else:
+            problems.append(f"{where}: {item['msg'].lower()} (got {given!r})")
+    return "; ".join(problems)
+
+
+def parse_record(data: Any) -> Record:
+    """Check `data` against the schema of its type; raise InvalidInput naming what is wrong."""
+    if not isinstance(data, dict):
+        raise InvalidInput(f"a record must be an object, not {type(data).__name__}")
+    kind = data.get("type")
+    try:
+        if kind == "event":
+            if data.get("event") not in _EVENTS:
+                names = ", ".join(EVENT_NAMES)
+                raise InvalidInput(
+                    f"event {data.get('event')!r} is not one of {names}", field="event"
+                )
+            return _event_adapter.validate_python(data)
+        schema = RECORD_TYPES.get(kind)
+        if schema is None:
+            names = ", ".join([*RECORD_TYPES, "event"])
+            raise InvalidInput(f"type {kind!r} is not one of {names}", field="type")
+        return schema.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(describe(error)) from None
+
+
+def apply_record(uow: ops.UnitOfWork, record: Record):
+    """Carry out one parsed record through the domain operations."""
+    values = record.model_dump(exclude={"type"})
+    if isinstance(record, AgencyRecord):
+        return ops.save_agency(uow, **values)
+    if isinstance(record, ContractRecord):
+        return ops.save_contract(uow, **values)
+    if isinstance(record, PersonRecord):
+        return ops.save_person(uow, **values)
+    if isinstance(record, CaseRecord):
+        return ops.open_case(uow, **values)
+    operation = _EVENTS[values.pop("event")]
+    return operation(uow, **values)

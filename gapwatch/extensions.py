@@ -1,0 +1,10 @@
+"""Flask extensions, created without an app and bound to it in `create_app`."""
+
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see this page."
+login_manager.session_protection = "strong"

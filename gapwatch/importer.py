@@ -1,0 +1,228 @@
+"""Bulk import of JSON Lines and CSV files, all or nothing per file, through the domain operations.
+
+A file is read as a stream, a chunk of records at a time: the chunk's cases are loaded in a few
+set-based queries, then each record is checked and applied in file order. The whole file is one
+transaction, so the first bad record rolls all of it back and its line and reason are reported.
+A file whose exact content was imported before is recognised by its SHA-256 and skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from gapwatch import clock, db
+from gapwatch import operations as ops
+from gapwatch.errors import DomainError
+from gapwatch.events import RECORD_TYPES, apply_record, parse_record
+from gapwatch.models import ImportBatch
+
+CHUNK = 2000
+
+
+class ImportFailed(Exception):
+    """A file could not be imported; nothing of it was kept."""
+
+    def __init__(self, path: str, line: int | None, reason: str):
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+@dataclass
+class ImportResult:
+    path: str
+    records: int
+    skipped: bool = False
+    imported_at: str = ""
+
+
+# -- reading files ----------------------------------------------------------------------------
+def _jsonl(stream: io.TextIOBase) -> Iterator[tuple[int, object]]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, DomainError(f"broken JSON: {error.msg} at column {error.colno}")
+
+
+def _csv_kind(header: list[str]) -> str | None:
+    """Tell a CSV file's record type from its columns when it has no `type` column."""
+    columns = set(header)
+    if "event" in columns:
+        return "event"
+    for kind, schema in RECORD_TYPES.items():
+        required = {n for n, f in schema.model_fields.items() if f.is_required() and n != "type"}
+        if required <= columns:
+            return kind
+    return None
+
+
+def _csv_value(column: str, value: str):
+    if column in {"alert_emails", "alert_severities", "escalation_emails"}:
+        if value.startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
+    return value
+
+
+def _csv(stream: io.TextIOBase) -> Iterator[tuple[int, object]]:
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if header is None:
+        return
+    header = [column.strip() for column in header]
+    kind = None if "type" in header else _csv_kind(header)
+    if "type" not in header and kind is None:
+        yield 1, DomainError("cannot tell the record type: add a 'type' column")
+        return
+    for row in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            yield number, DomainError(f"has {len(row)} cells but the header has {len(header)}")
+            continue
+        record = {"type": kind} if kind else {}
+        try:
+            for column, cell in zip(header, row, strict=True):
+                if cell.strip() != "":
+                    record[column] = _csv_value(column, cell.strip())
+        except json.JSONDecodeError as error:
+            yield number, DomainError(f"broken JSON list: {error.msg}")
+            continue
+        yield number, record
+
+
+def read_records(path: Path) -> Iterator[tuple[int, object]]:
+    """Yield (line number, record or error) for each record of a JSON Lines or CSV file."""
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        reader = _csv if path.suffix.lower() == ".csv" else _jsonl
+        yield from reader(stream)
+
+
+def _chunks(records: Iterator, size: int) -> Iterator[list]:
+    chunk = []
+    for item in records:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- applying them ----------------------------------------------------------------------------
+def import_file(
+    session: Session,
+    path: Path,
+    *,
+    actor: ops.Actor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import one file in one transaction; raise ImportFailed naming the first bad line."""
+    name = str(path)
+    if not path.is_file():
+        raise ImportFailed(name, None, "no such file")
+    sha = file_hash(path)
+    actor = actor or ops.Actor(name=f"import:{path.name}")
+    count, line = 0, None
+    try:
+        with ops.unit_of_work(session, actor) as uow:
+            earlier = session.execute(
+                select(ImportBatch).where(ImportBatch.sha256 == sha)
+            ).scalar()
+            if earlier is not None:
+                when = f"{earlier.imported_at:%Y-%m-%d %H:%M}"
+                return ImportResult(name, earlier.records, skipped=True, imported_at=when)
+            for chunk in _chunks(read_records(path), CHUNK):
+                parsed = []
+                for line, data in chunk:
+                    if isinstance(data, Exception):
+                        raise data
+                    parsed.append((line, parse_record(data)))
+                uow.preload_cases(_case_references(parsed))
+                for line, record in parsed:
+                    apply_record(uow, record)
+                    count += 1
+                line = None
+                uow.flush()
+                if progress:
+                    progress(len(chunk))
+            session.add(ImportBatch(sha256=sha, filename=path.name, records=count,
+                                    imported_at=clock.now(), actor=actor.name))
+            uow.audit("import.completed", file=path.name, sha256=sha, records=count)
+    except DomainError as error:
+        raise ImportFailed(name, line, error.message) from None
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", error)).splitlines()[0]
+        raise ImportFailed(name, line, f"the database refused it: {reason}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ImportFailed(name, line, f"cannot read the file: {error}") from None
+    return ImportResult(name, count)
+
+
+def _case_references(parsed: list[tuple[int, object]]) -> list[str]:
+    refs = []
+    for _line, record in parsed:
+        if record.type == "event":
+            refs.append(record.case)
+        elif record.type == "case":
+            refs.append(record.reference)
+    return refs
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@with_appcontext
+def import_command(files: tuple[Path, ...]):
+    """Load JSON Lines or CSV records, all or nothing per file."""
+    session = db.new_session(db.get_engine())
+    failed = 0
+    for path in files:
+        try:
+            size = path.stat().st_size if path.is_file() else 0
+            if size > 1_000_000 and os.isatty(2):
+                with click.progressbar(length=_count_lines(path), label=str(path),
+                                       file=click.get_text_stream("stderr")) as bar:
+                    result = import_file(session, path, progress=bar.update)
+            else:
+                result = import_file(session, path)
+        except ImportFailed as error:
+            failed += 1
+            click.echo(f"gapwatch: {error} (nothing of {path} was imported)", err=True)
+            continue
+        if result.skipped:
+            click.echo(f"{path}: already imported on {result.imported_at}; nothing changed")
+        else:
+            click.echo(f"{path}: imported {result.records} records")
+    session.close()
+    if failed:
+        raise SystemExit(1)
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as stream:
+        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))

@@ -1,0 +1,290 @@
+"""The tables of gapwatch: the journey store, its users, flags, jobs, outbox and audit trail.
+
+Rows are written only by the domain operations (`gapwatch.operations`), the rule engine
+(flags), the scheduler (job runs) and the mail outbox. Day ranges of ownerships are half-open,
+`[starts_on, ends_on)`; contract ranges are inclusive, as contracts are written.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+class AgencyKind(StrEnum):
+    prison = "prison"
+    probation = "probation"
+    youth = "youth"
+    provider = "provider"
+    court = "court"
+    police = "police"
+    other = "other"
+
+
+class RiskLevel(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    very_high = "very_high"
+
+
+class Role(StrEnum):
+    custody = "custody"
+    supervision = "supervision"
+    delivery = "delivery"
+
+
+ACCOUNTABLE_ROLES = frozenset({Role.custody, Role.supervision})
+
+
+class HandoffKind(StrEnum):
+    transfer = "transfer"
+    referral = "referral"
+
+
+class HandoffStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class FlagStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class UserRole(StrEnum):
+    case_manager = "case_manager"
+    auditor = "auditor"
+    admin = "admin"
+
+
+def _json_list() -> Column:
+    return Column(JSON, nullable=False, default=list)
+
+
+class Agency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    region: str = Field(default="", max_length=100)
+    alert_emails: list[str] = Field(default_factory=list, sa_column=_json_list())
+    # Severities this agency's duty inbox wants in its daily digest.
+    alert_severities: list[str] = Field(
+        default_factory=lambda: [s.value for s in Severity], sa_column=_json_list()
+    )
+    # Where flags open too long are escalated (a commissioner or a region's lead).
+    escalation_emails: list[str] = Field(default_factory=list, sa_column=_json_list())
+    active: bool = True
+
+
+class Contract(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("provider_id", "commissioner_id", "service", "starts_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int = Field(foreign_key="agency.id", index=True)
+    commissioner_id: int = Field(foreign_key="agency.id", index=True)
+    service: str = Field(max_length=100)
+    starts_on: date
+    ends_on: date | None = None
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=64, unique=True, index=True)
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    date_of_birth: date
+    home_area_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    restricted: bool = False
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"  # "case" is an SQL keyword
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=64, unique=True, index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    opened_on: date
+    closed_on: date | None = Field(default=None, index=True)
+    risk_level: str = Field(default=RiskLevel.medium.value, max_length=16)
+    expected_release_on: date | None = None
+    # Bumped by every operation on the case: lets a form refuse a stale decision.
+    version: int = Field(default=1)
+
+
+class Ownership(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    role: str = Field(max_length=16)
+    starts_on: date
+    ends_on: date | None = None
+    officer: str | None = Field(default=None, max_length=200)
+    # The first day an officer was named for this ownership (null = never allocated).
+    allocated_on: date | None = None
+    ended_reason: str | None = Field(default=None, max_length=500)
+    handoff_id: int | None = Field(default=None, foreign_key="handoff.id")
+
+
+class Handoff(SQLModel, table=True):
+    __table_args__ = (
+        # A case has at most one pending handoff to a given agency.
+        Index(
+            "uq_handoff_pending_per_agency",
+            "case_id",
+            "to_agency_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    kind: str = Field(max_length=16)
+    role: str = Field(max_length=16)
+    from_agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    to_agency_id: int = Field(foreign_key="agency.id", index=True)
+    requested_on: date
+    due_on: date | None = None
+    status: str = Field(default=HandoffStatus.pending.value, max_length=16, index=True)
+    decided_on: date | None = None
+    reason: str | None = Field(default=None, max_length=1000)
+    officer: str | None = Field(default=None, max_length=200)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(max_length=16)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime
+    password_changed_at: datetime | None = None
+    last_login_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """One entry of the append-only audit trail; entries form a hash chain by `seq`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True, index=True)
+    at: datetime
+    actor: str = Field(max_length=300)
+    action: str = Field(max_length=64, index=True)
+    case_id: int | None = Field(default=None, index=True)
+    case_reference: str | None = Field(default=None, max_length=64)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Flag(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("case_id", "rule", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    rule: str = Field(max_length=64, index=True)
+    subject: str = Field(max_length=200)
+    severity: str = Field(max_length=16)
+    since: date
+    notify: list[str] = Field(default_factory=list, sa_column=_json_list())
+    message: str = Field(max_length=2000)
+    evidence: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=FlagStatus.open.value, max_length=16, index=True)
+    first_seen_on: date
+    last_seen_on: date
+    resolved_on: date | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    acknowledged_by: str | None = Field(default=None, max_length=254)
+    acknowledged_on: date | None = None
+    snoozed_until: date | None = None
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job's claim on its day: the unique row makes a daily job run once."""
+
+    __table_args__ = (UniqueConstraint("job", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    day: date
+    status: str = Field(default="running", max_length=16)
+    host: str = Field(default="", max_length=200)
+    started_at: datetime
+    heartbeat_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A digest waiting to be sent, or sent; one per (agency, day, kind)."""
+
+    __table_args__ = (UniqueConstraint("agency_id", "day", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    day: date = Field(index=True)
+    kind: str = Field(default="digest", max_length=16)
+    recipients: list[str] = Field(default_factory=list, sa_column=_json_list())
+    subject: str = Field(max_length=300)
+    body_text: str
+    body_html: str
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    message_id: str | None = Field(default=None, max_length=300)
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    created_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(foreign_key="apitoken.id", index=True)
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_body: str
+    created_at: datetime
+
+
+class ImportBatch(SQLModel, table=True):
+    """A file already imported, by content hash: importing it again changes nothing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True, index=True)
+    filename: str = Field(max_length=500)
+    records: int
+    imported_at: datetime
+    actor: str = Field(max_length=300)

@@ -1,0 +1,45 @@
+"""The one write path: every change to gapwatch's records goes through these operations."""
+
+from gapwatch.operations.journeys import (
+    accept_handoff,
+    assign_officer,
+    close_case,
+    end_ownership,
+    reject_handoff,
+    request_handoff,
+    start_ownership,
+    withdraw_handoff,
+)
+from gapwatch.operations.records import (
+    open_case,
+    save_agency,
+    save_contract,
+    save_person,
+    set_case_details,
+)
+from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, unit_of_work
+from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
+
+__all__ = [
+    "Actor",
+    "CaseState",
+    "UnitOfWork",
+    "accept_handoff",
+    "add_user",
+    "assign_officer",
+    "attempt_login",
+    "close_case",
+    "end_ownership",
+    "open_case",
+    "reject_handoff",
+    "request_handoff",
+    "save_agency",
+    "save_contract",
+    "save_person",
+    "set_active",
+    "set_case_details",
+    "set_password",
+    "start_ownership",
+    "unit_of_work",
+    "withdraw_handoff",
+]

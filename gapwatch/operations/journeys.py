@@ -1,0 +1,472 @@
+"""The operations that change a journey: ownerships, handoffs and the end of a case.
+
+Each checks who may do it, in which state and on which day, writes, and appends to the audit
+trail, inside the caller's unit of work. The rules of SPEC.md's "Domain" section live here:
+a handoff is `pending` until it is accepted, rejected or withdrawn, all three final; an
+accepted handoff takes effect on `max(decided_on, due_on or decided_on)`; a transfer ends the
+sender's ownership that same day, so it never opens a gap.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from gapwatch.errors import Conflict, DomainError, InvalidInput, NotFound
+from gapwatch.models import (
+    ACCOUNTABLE_ROLES,
+    Handoff,
+    HandoffKind,
+    HandoffStatus,
+    Ownership,
+    Role,
+)
+from gapwatch.operations.unit import CaseState, UnitOfWork
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"role {value!r} is not one of {allowed}", field="role") from None
+
+
+def _kind(value: str) -> HandoffKind:
+    try:
+        return HandoffKind(value)
+    except ValueError:
+        raise InvalidInput(
+            f"kind {value!r} is not one of transfer, referral", field="kind"
+        ) from None
+
+
+def _is_active(ownership: Ownership, day: date) -> bool:
+    return ownership.starts_on <= day and (ownership.ends_on is None or day < ownership.ends_on)
+
+
+def _same_class(role_a: str, role_b: str) -> bool:
+    """Custody and supervision answer for each other (accountable); delivery only for delivery."""
+    return (role_a in ACCOUNTABLE_ROLES) == (role_b in ACCOUNTABLE_ROLES)
+
+
+def _require_open(state: CaseState, on: date, doing: str) -> None:
+    case = state.case
+    if on < case.opened_on:
+        raise DomainError(
+            f"case {case.reference} cannot {doing} on {on}: it was opened on {case.opened_on}",
+            field="on",
+        )
+    if case.closed_on is not None and on >= case.closed_on:
+        raise Conflict(
+            f"case {case.reference} cannot {doing} on {on}: it was closed on {case.closed_on}",
+            field="on",
+        )
+
+
+def _touch(state: CaseState) -> None:
+    state.case.version += 1
+
+
+def active_ownerships(
+    uow: UnitOfWork, state: CaseState, agency_code: str, on: date, role: str | None = None
+) -> list[Ownership]:
+    agency = uow.agency(agency_code)
+    return [
+        o
+        for o in state.ownerships
+        if o.agency_id == agency.id and _is_active(o, on) and (role is None or o.role == role)
+    ]
+
+
+def _ownership_view(uow: UnitOfWork, o: Ownership) -> dict:
+    return {
+        "id": o.id,
+        "agency": uow.agency_by_id(o.agency_id).code,
+        "role": o.role,
+        "starts_on": o.starts_on,
+        "ends_on": o.ends_on,
+        "officer": o.officer,
+    }
+
+
+def _handoff_view(uow: UnitOfWork, h: Handoff) -> dict:
+    sender = uow.agency_by_id(h.from_agency_id)
+    return {
+        "id": h.id,
+        "kind": h.kind,
+        "role": h.role,
+        "from_agency": sender.code if sender else None,
+        "to_agency": uow.agency_by_id(h.to_agency_id).code,
+        "requested_on": h.requested_on,
+        "due_on": h.due_on,
+        "status": h.status,
+        "decided_on": h.decided_on,
+        "reason": h.reason,
+    }
+
+
+def start_ownership(
+    uow: UnitOfWork,
+    *,
+    case: str,
+    on: date,
+    agency: str,
+    role: str,
+    officer: str | None = None,
+    handoff: Handoff | None = None,
+) -> Ownership:
+    """Record that `agency` became responsible for the case in `role` from day `on`."""
+    state = uow.case(case)
+    role = _role(role)
+    owner = uow.agency(agency)
+    if handoff is None:
+        uow.require_agency(agency, f"start an ownership for {agency}")
+    _require_open(state, on, f"start an ownership for {agency}")
+    if not owner.active:
+        raise DomainError(f"agency {agency} is inactive and cannot take cases", field="agency")
+    for held in active_ownerships(uow, state, agency, on, role):
+        raise Conflict(
+            f"{agency} already holds {role} of case {case} since {held.starts_on}", field="agency"
+        )
+    ownership = Ownership(
+        id=uow.new_id(Ownership),
+        case_id=state.case.id,
+        agency_id=owner.id,
+        role=role.value,
+        starts_on=on,
+        officer=officer or None,
+        allocated_on=on if officer else None,
+        handoff_id=handoff.id if handoff else None,
+    )
+    uow.session.add(ownership)
+    state.ownerships.append(ownership)
+    _touch(state)
+    uow.audit(
+        "ownership.started",
+        state=state,
+        agency=agency,
+        role=role.value,
+        on=on,
+        officer=officer,
+        handoff=handoff.id if handoff else None,
+    )
+    return ownership
+
+
+def end_ownership(
+    uow: UnitOfWork,
+    *,
+    case: str,
+    on: date,
+    agency: str,
+    role: str | None = None,
+    reason: str | None = None,
+) -> Ownership:
+    """Record that `agency`'s ownership of the case ends on day `on` (its last day is `on - 1`)."""
+    state = uow.case(case)
+    uow.require_agency(agency, f"end {agency}'s ownership")
+    if role is not None:
+        role = _role(role).value
+    active = active_ownerships(uow, state, agency, on, role)
+    if not active:
+        what = f"{role} ownership" if role else "ownership"
+        raise Conflict(f"{agency} has no {what} of case {case} active on {on}", field="agency")
+    if len(active) > 1:
+        roles = ", ".join(o.role for o in active)
+        raise InvalidInput(
+            f"{agency} holds several ownerships of case {case} on {on} ({roles}): name the role",
+            field="role",
+        )
+    ownership = active[0]
+    before = _ownership_view(uow, ownership)
+    ownership.ends_on = on
+    ownership.ended_reason = reason
+    _touch(state)
+    uow.audit(
+        "ownership.ended",
+        state=state,
+        reason=reason,
+        before=before,
+        after=_ownership_view(uow, ownership),
+    )
+    return ownership
+
+
+def assign_officer(
+    uow: UnitOfWork,
+    *,
+    case: str,
+    on: date,
+    agency: str,
+    officer: str,
+    role: str | None = None,
+) -> Ownership:
+    """Name the officer responsible for `agency`'s current or coming ownership of the case."""
+    state = uow.case(case)
+    uow.require_agency(agency, f"assign {agency}'s officer")
+    officer = (officer or "").strip()
+    if not officer:
+        raise InvalidInput("an officer's name is required", field="officer")
+    owner = uow.agency(agency)
+    candidates = [
+        o
+        for o in state.ownerships
+        if o.agency_id == owner.id
+        and (o.ends_on is None or on < o.ends_on)
+        and (role is None or o.role == role)
+    ]
+    if not candidates:
+        raise Conflict(
+            f"{agency} has no current or coming ownership of case {case} on {on}", field="agency"
+        )
+    ownership = min(candidates, key=lambda o: o.starts_on)
+    before = _ownership_view(uow, ownership)
+    ownership.officer = officer
+    if ownership.allocated_on is None:
+        ownership.allocated_on = on
+    _touch(state)
+    uow.audit(
+        "officer.assigned", state=state, before=before, after=_ownership_view(uow, ownership)
+    )
+    return ownership
+
+
+def request_handoff(
+    uow: UnitOfWork,
+    *,
+    case: str,
+    on: date,
+    to_agency: str,
+    role: str,
+    kind: str,
+    from_agency: str | None = None,
+    due_on: date | None = None,
+    reason: str | None = None,
+) -> Handoff:
+    """Ask `to_agency` to take the case in `role`; a transfer will end the sender's ownership."""
+    state = uow.case(case)
+    role, kind = _role(role), _kind(kind)
+    sender_text = from_agency or "an intake"
+    uow.require_agency(from_agency, f"request a handoff from {sender_text}")
+    _require_open(state, on, f"request a handoff to {to_agency}")
+    receiver = uow.agency(to_agency, field="to_agency")
+    if not receiver.active:
+        raise DomainError(f"agency {to_agency} is inactive and cannot take cases", field="to_agency")
+    sender = uow.agency(from_agency, field="from_agency") if from_agency else None
+    if sender is not None and sender.id == receiver.id:
+        raise InvalidInput(f"{to_agency} cannot hand case {case} to itself", field="to_agency")
+    if due_on is not None and due_on < on:
+        raise InvalidInput(
+            f"due_on {due_on} is before the request day {on}", field="due_on"
+        )
+    if kind is HandoffKind.transfer:
+        if sender is None:
+            raise InvalidInput(
+                "a transfer needs a from_agency that owns the case", field="from_agency"
+            )
+        held = [o for o in active_ownerships(uow, state, sender.code, on) if _same_class(o.role, role)]
+        if not held:
+            what = "an accountable" if role in ACCOUNTABLE_ROLES else "a delivery"
+            raise DomainError(
+                f"{from_agency} cannot transfer case {case}: it holds no {what} ownership "
+                f"of the case on {on}",
+                field="from_agency",
+            )
+    elif sender is not None and not active_ownerships(uow, state, sender.code, on):
+        raise DomainError(
+            f"{from_agency} cannot refer case {case}: it holds no ownership of the case on {on}",
+            field="from_agency",
+        )
+    for pending in _pending_to(state, receiver.id):
+        raise Conflict(
+            f"case {case} already has a pending handoff to {to_agency} "
+            f"(requested {pending.requested_on})",
+            field="to_agency",
+        )
+    for held in active_ownerships(uow, state, to_agency, on, role):
+        raise Conflict(
+            f"{to_agency} already holds {role} of case {case} since {held.starts_on}",
+            field="to_agency",
+        )
+    handoff = Handoff(
+        id=uow.new_id(Handoff),
+        case_id=state.case.id,
+        kind=kind.value,
+        role=role.value,
+        from_agency_id=sender.id if sender else None,
+        to_agency_id=receiver.id,
+        requested_on=on,
+        due_on=due_on,
+        reason=reason,
+    )
+    uow.session.add(handoff)
+    state.handoffs.append(handoff)
+    _touch(state)
+    uow.audit("handoff.requested", state=state, after=_handoff_view(uow, handoff))
+    return handoff
+
+
+def _pending_to(state: CaseState, agency_id: int) -> list[Handoff]:
+    return [
+        h
+        for h in state.handoffs
+        if h.to_agency_id == agency_id and h.status == HandoffStatus.pending
+    ]
+
+
+def pending_handoff(uow: UnitOfWork, state: CaseState, to_agency: str, doing: str) -> Handoff:
+    """Return the case's pending handoff to `to_agency`, or say why there is none."""
+    receiver = uow.agency(to_agency, field="to_agency")
+    pending = _pending_to(state, receiver.id)
+    if pending:
+        return pending[0]
+    reference = state.case.reference
+    earlier = [h for h in state.handoffs if h.to_agency_id == receiver.id]
+    if earlier:
+        last = earlier[-1]
+        raise Conflict(
+            f"cannot {doing}: the handoff to {to_agency} for case {reference} "
+            f"is already {last.status}",
+            field="to_agency",
+        )
+    raise NotFound(
+        f"cannot {doing}: case {reference} has no pending handoff to {to_agency}",
+        field="to_agency",
+    )
+
+
+def _decide(uow: UnitOfWork, state: CaseState, handoff: Handoff, on: date, doing: str) -> None:
+    if on < handoff.requested_on:
+        raise DomainError(
+            f"cannot {doing} on {on}: the handoff was requested on {handoff.requested_on}",
+            field="on",
+        )
+    _require_open(state, on, doing)
+
+
+def accept_handoff(
+    uow: UnitOfWork, *, case: str, on: date, to_agency: str, officer: str | None = None
+) -> Handoff:
+    """Accept the pending handoff to `to_agency`; its ownership starts on the effective day."""
+    state = uow.case(case)
+    uow.require_agency(to_agency, f"accept a handoff to {to_agency}")
+    handoff = pending_handoff(uow, state, to_agency, "accept")
+    _decide(uow, state, handoff, on, "accept")
+    effective_on = max(on, handoff.due_on or on)
+    for held in active_ownerships(uow, state, to_agency, effective_on, handoff.role):
+        raise Conflict(
+            f"{to_agency} already holds {handoff.role} of case {case} since {held.starts_on}",
+            field="to_agency",
+        )
+    before = _handoff_view(uow, handoff)
+    handoff.status = HandoffStatus.accepted.value
+    handoff.decided_on = on
+    handoff.officer = officer or None
+    ended = None
+    if handoff.kind == HandoffKind.transfer and handoff.from_agency_id is not None:
+        ended = _end_for_transfer(uow, state, handoff, effective_on)
+    ownership = start_ownership(
+        uow,
+        case=case,
+        on=effective_on,
+        agency=to_agency,
+        role=handoff.role,
+        officer=officer,
+        handoff=handoff,
+    )
+    uow.audit(
+        "handoff.accepted",
+        state=state,
+        effective_on=effective_on,
+        before=before,
+        after=_handoff_view(uow, handoff),
+        ended_ownership=ended.id if ended else None,
+        started_ownership=ownership.id,
+    )
+    return handoff
+
+
+def _end_for_transfer(
+    uow: UnitOfWork, state: CaseState, handoff: Handoff, effective_on: date
+) -> Ownership | None:
+    """End the sender's ownership of the transferred class on the day the receiver starts."""
+    held = [
+        o
+        for o in state.ownerships
+        if o.agency_id == handoff.from_agency_id
+        and _same_class(o.role, handoff.role)
+        and o.starts_on <= effective_on
+        and (o.ends_on is None or effective_on < o.ends_on)
+    ]
+    if not held:
+        return None  # the sender's ownership already ended (a release, say): nothing to end
+    ownership = min(held, key=lambda o: (o.role != handoff.role, o.starts_on))
+    ownership.ends_on = effective_on
+    ownership.ended_reason = f"transferred to {uow.agency_by_id(handoff.to_agency_id).code}"
+    return ownership
+
+
+def reject_handoff(
+    uow: UnitOfWork, *, case: str, on: date, to_agency: str, reason: str
+) -> Handoff:
+    """Refuse the pending handoff to `to_agency`, saying why, so the sender can act on it."""
+    state = uow.case(case)
+    uow.require_agency(to_agency, f"reject a handoff to {to_agency}")
+    handoff = pending_handoff(uow, state, to_agency, "reject")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("a rejection needs a reason the sender can act on", field="reason")
+    _decide(uow, state, handoff, on, "reject")
+    return _finish(uow, state, handoff, on, HandoffStatus.rejected, reason)
+
+
+def withdraw_handoff(
+    uow: UnitOfWork, *, case: str, on: date, to_agency: str, reason: str | None = None
+) -> Handoff:
+    """Withdraw the sender's pending handoff to `to_agency`."""
+    state = uow.case(case)
+    handoff = pending_handoff(uow, state, to_agency, "withdraw")
+    sender = uow.agency_by_id(handoff.from_agency_id)
+    uow.require_agency(sender.code if sender else None, f"withdraw a handoff to {to_agency}")
+    _decide(uow, state, handoff, on, "withdraw")
+    return _finish(uow, state, handoff, on, HandoffStatus.withdrawn, reason)
+
+
+def _finish(
+    uow: UnitOfWork,
+    state: CaseState,
+    handoff: Handoff,
+    on: date,
+    status: HandoffStatus,
+    reason: str | None,
+) -> Handoff:
+    before = _handoff_view(uow, handoff)
+    handoff.status = status.value
+    handoff.decided_on = on
+    handoff.reason = reason or None
+    _touch(state)
+    uow.audit(f"handoff.{status.value}", state=state, before=before, after=_handoff_view(uow, handoff))
+    return handoff
+
+
+def close_case(uow: UnitOfWork, *, case: str, on: date, reason: str | None = None) -> None:
+    """Close the case on day `on`: its ownerships end and its pending handoffs are withdrawn."""
+    state = uow.case(case)
+    owners = {uow.agency_by_id(o.agency_id).code for o in state.ownerships if _is_active(o, on)}
+    if uow.actor.agency is not None and uow.actor.agency not in owners:
+        uow.require_agency(None, f"close case {case}")
+    elif uow.actor.read_only:
+        uow.require_writer(f"close case {case}")
+    _require_open(state, on, "be closed")
+    for ownership in state.ownerships:
+        if ownership.ends_on is None or ownership.ends_on > on:
+            ownership.ends_on = max(on, ownership.starts_on)
+            ownership.ended_reason = "case closed"
+    for handoff in state.handoffs:
+        if handoff.status == HandoffStatus.pending:
+            handoff.status = HandoffStatus.withdrawn.value
+            handoff.decided_on = max(on, handoff.requested_on)
+            handoff.reason = "case closed"
+    state.case.closed_on = on
+    _touch(state)
+    uow.audit("case.closed", state=state, on=on, reason=reason)

@@ -1,0 +1,210 @@
+"""The unit of work: one write transaction, its actor, its cache of journeys and its audit trail.
+
+Every domain operation runs inside a `UnitOfWork`. Opening one ends any read transaction the
+session had, then begins a write transaction that holds the writers' lock from its first
+statement: SQLite's `BEGIN IMMEDIATE`, PostgreSQL's transaction-scoped advisory lock. Writers
+therefore queue instead of racing, so a decision is always checked against the state it changes
+and the audit chain cannot fork. Leaving the block commits; an exception rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+from sqlmodel import Session, SQLModel
+
+from gapwatch.audit import WRITE_LOCK_KEY, Trail
+from gapwatch.db import is_sqlite, write_intent
+from gapwatch.errors import Forbidden, NotFound
+from gapwatch.models import Agency, Case, Handoff, Ownership, Person
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: `agency` limits them to that agency's side of a journey (None: any side)."""
+
+    name: str
+    agency: str | None = None
+    read_only: bool = False
+
+    @classmethod
+    def system(cls, what: str) -> Actor:
+        return cls(name=f"system:{what}")
+
+
+@dataclass
+class CaseState:
+    """A case with its whole journey, loaded once per unit of work."""
+
+    case: Case
+    person: Person
+    ownerships: list[Ownership] = field(default_factory=list)
+    handoffs: list[Handoff] = field(default_factory=list)
+
+
+class UnitOfWork:
+    def __init__(self, session: Session, actor: Actor):
+        self.session = session
+        self.actor = actor
+        self.trail = Trail(session)
+        self._agencies: dict[str, Agency] | None = None
+        self._agencies_by_id: dict[int, Agency] = {}
+        self._cases: dict[str, CaseState | None] = {}
+        self._persons: dict[str, Person | None] = {}
+        self._ids: dict[str, list[int]] = {}
+        self._reserved: dict[str, int] = {}
+
+    # -- agencies -------------------------------------------------------------------------
+    def agencies(self) -> dict[str, Agency]:
+        if self._agencies is None:
+            rows = self.session.exec(select(Agency)).scalars().all()
+            self._agencies = {a.code: a for a in rows}
+            self._agencies_by_id = {a.id: a for a in rows}
+        return self._agencies
+
+    def agency(self, code: str, *, field: str = "agency") -> Agency:
+        found = self.agencies().get(code)
+        if found is None:
+            raise NotFound(f"unknown agency {code!r}", field=field)
+        return found
+
+    def agency_by_id(self, agency_id: int | None) -> Agency | None:
+        if agency_id is None:
+            return None
+        self.agencies()
+        return self._agencies_by_id[agency_id]
+
+    def remember_agency(self, agency: Agency) -> None:
+        self.agencies()[agency.code] = agency
+        self._agencies_by_id[agency.id] = agency
+
+    # -- persons and cases ----------------------------------------------------------------
+    def find_person(self, reference: str) -> Person | None:
+        if reference not in self._persons:
+            self._persons[reference] = self.session.exec(
+                select(Person).where(Person.reference == reference)
+            ).scalar_one_or_none()
+        return self._persons[reference]
+
+    def person(self, reference: str, *, field: str = "person") -> Person:
+        found = self.find_person(reference)
+        if found is None:
+            raise NotFound(f"unknown person {reference!r}", field=field)
+        return found
+
+    def remember_person(self, person: Person) -> None:
+        self._persons[person.reference] = person
+
+    def find_case(self, reference: str) -> CaseState | None:
+        if reference not in self._cases:
+            self.preload_cases([reference])
+        return self._cases[reference]
+
+    def case(self, reference: str, *, field: str = "case") -> CaseState:
+        state = self.find_case(reference)
+        if state is None:
+            raise NotFound(f"unknown case {reference!r}", field=field)
+        return state
+
+    def remember_case(self, state: CaseState) -> None:
+        self._cases[state.case.reference] = state
+        self._persons[state.person.reference] = state.person
+
+    def preload_cases(self, references: Iterable[str]) -> None:
+        """Load the journeys of many cases in a few set-based queries."""
+        wanted = [r for r in dict.fromkeys(references) if r not in self._cases]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.session.exec(
+                select(Case, Person)
+                .join(Person, Person.id == Case.person_id)
+                .where(Case.reference.in_(chunk))
+            ).all()
+            states = {case.id: CaseState(case, person) for case, person in rows}
+            if states:
+                for o in self.session.exec(
+                    select(Ownership).where(Ownership.case_id.in_(states)).order_by(Ownership.id)
+                ).scalars():
+                    states[o.case_id].ownerships.append(o)
+                for h in self.session.exec(
+                    select(Handoff).where(Handoff.case_id.in_(states)).order_by(Handoff.id)
+                ).scalars():
+                    states[h.case_id].handoffs.append(h)
+            for reference in chunk:
+                self._cases[reference] = None
+            for state in states.values():
+                self.remember_case(state)
+
+    # -- identifiers ----------------------------------------------------------------------
+    def new_id(self, model: type[SQLModel]) -> int:
+        """Return a fresh primary key for `model`, so rows can refer to each other before a flush."""
+        table = model.__table__.name
+        block = self._ids.setdefault(table, [])
+        if not block:
+            if is_sqlite(self.session):
+                # The write lock is held from BEGIN IMMEDIATE: nobody else can take these ids.
+                top = self.session.execute(text(f'SELECT max(id) FROM "{table}"')).scalar()
+                start = max(top or 0, self._reserved.get(table, 0)) + 1
+                self._reserved[table] = start + 255
+                block.extend(range(start + 255, start - 1, -1))
+            else:
+                rows = self.session.execute(
+                    text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, 256)"),
+                    {"t": table},
+                ).scalars()
+                block.extend(sorted(rows, reverse=True))
+        return block.pop()
+
+    # -- permissions and audit ------------------------------------------------------------
+    def require_agency(self, code: str | None, doing: str) -> None:
+        """Refuse unless the actor may act for agency `code`."""
+        if self.actor.read_only:
+            raise Forbidden(f"{self.actor.name} has read-only access and cannot {doing}")
+        if self.actor.agency is not None and self.actor.agency != code:
+            who = code or "an intake"
+            raise Forbidden(f"only {who} can {doing}; you act for {self.actor.agency}")
+
+    def require_writer(self, doing: str) -> None:
+        self.require_agency(self.actor.agency, doing)
+
+    def audit(self, action: str, *, state: CaseState | None = None, **detail) -> None:
+        case = state.case if state else None
+        self.trail.append(
+            actor=self.actor.name,
+            action=action,
+            case_id=case.id if case else None,
+            case_reference=case.reference if case else None,
+            detail=detail,
+        )
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+def lock_writers(session: Session) -> None:
+    """Take the writers' lock for the rest of this transaction (SQLite holds it from BEGIN)."""
+    if not is_sqlite(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+
+
+@contextmanager
+def unit_of_work(session: Session, actor: Actor) -> Iterator[UnitOfWork]:
+    """Run the block as one write transaction that commits on success and rolls back on error."""
+    if session.in_transaction():
+        # Reads made before this point (a page loading a case) are not the state we decide on.
+        session.commit()
+    session.expire_all()
+    session.begin()
+    try:
+        with write_intent():
+            session.connection()  # begins now, so SQLite's BEGIN is IMMEDIATE
+        lock_writers(session)
+        uow = UnitOfWork(session, actor)
+        yield uow
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,87 @@
+"""Who may see which case: agency scoping for case managers, everything for auditors and admins.
+
+A case manager sees a case while or after their agency has owned it, been asked to take it or
+sent it on, or when it is their person's home area (SPEC.md "Web and API"). Any other case does
+not exist for them: a 404, in pages and in search alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import abort
+from flask_login import UserMixin
+from sqlalchemy import exists, or_, select
+from sqlmodel import Session
+
+from gapwatch.journey import Journey
+from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole
+from gapwatch.operations import Actor
+
+
+@dataclass(frozen=True)
+class Account(UserMixin):
+    """The signed-in user, as the pages see them."""
+
+    id: int
+    email: str
+    role: str
+    agency_id: int | None
+    agency_code: str | None
+    stamp: str
+
+    @classmethod
+    def of(cls, user: User, agency: Agency | None) -> Account:
+        stamp = user.password_changed_at.isoformat() if user.password_changed_at else ""
+        return cls(user.id, user.email, user.role, user.agency_id,
+                   agency.code if agency else None, stamp)
+
+    def get_id(self) -> str:
+        # Changing the password changes the id, which ends every other session of the user.
+        return f"{self.id}:{self.stamp}"
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in {UserRole.auditor, UserRole.admin}
+
+    @property
+    def actor(self) -> Actor:
+        scoped = self.role == UserRole.case_manager
+        return Actor(
+            name=f"user:{self.email}",
+            agency=self.agency_code if scoped else None,
+            read_only=self.role == UserRole.auditor,
+        )
+
+
+def visible(account: Account):
+    """Return a WHERE clause on Case that keeps the cases `account` may see."""
+    if account.sees_everything:
+        return Case.id.is_not(None)
+    agency_id = account.agency_id
+    return or_(
+        exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id),
+        exists().where(
+            Handoff.case_id == Case.id,
+            or_(Handoff.to_agency_id == agency_id, Handoff.from_agency_id == agency_id),
+        ),
+        exists().where(Person.id == Case.person_id, Person.home_area_id == agency_id),
+    )
+
+
+def case_or_404(session: Session, account: Account, reference: str) -> Case:
+    """Return the case `reference` if `account` may see it; otherwise there is no such case."""
+    case = session.execute(
+        select(Case).where(Case.reference == reference, visible(account))
+    ).scalar_one_or_none()
+    if case is None:
+        abort(404)
+    return case
+
+
+def may_open_details(account: Account, journey: Journey, today: date) -> bool:
+    """A restricted person's details are for auditors, admins and the agencies that own the case."""
+    if not journey.case.restricted or account.sees_everything:
+        return True
+    return any(o.agency == account.agency_code for o in journey.active_on(today))

@@ -1,0 +1,105 @@
+"""Signing in and out, and changing one's own password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from gapwatch import operations as ops
+from gapwatch.db import get_session
+from gapwatch.errors import DomainError
+from gapwatch.extensions import login_manager
+from gapwatch.models import Agency, User
+from gapwatch.operations.users import MIN_PASSWORD
+from gapwatch.web.access import Account
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD)])
+    repeat = PasswordField("Repeat the new password",
+                           validators=[DataRequired(), EqualTo("new", "The passwords differ.")])
+
+
+@login_manager.user_loader
+def load_account(user_id: str) -> Account | None:
+    ident, _, stamp = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    row = get_session().execute(
+        select(User, Agency).outerjoin(Agency, Agency.id == User.agency_id).where(User.id == int(ident))
+    ).first()
+    if row is None or not row[0].active:
+        return None
+    account = Account.of(*row)
+    return account if account.stamp == stamp else None
+
+
+def _safe_next(target: str | None) -> str:
+    """Follow `next` only within this site, never to another host."""
+    if not target:
+        return url_for("cases.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("cases.index")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        with ops.unit_of_work(session, ops.Actor(name="web:login")) as uow:
+            user = ops.attempt_login(uow, email=form.email.data, password=form.password.data)
+        if user is not None:
+            agency = session.get(Agency, user.agency_id) if user.agency_id else None
+            login_user(Account.of(user, agency))
+            return redirect(_safe_next(request.args.get("next")))
+        flash("That email and password do not match, or the account is locked for a while "
+              "after repeated failures.", "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        session = get_session()
+        actor = ops.Actor(name=f"user:{current_user.email}")
+        try:
+            with ops.unit_of_work(session, actor) as uow:
+                if ops.attempt_login(uow, email=current_user.email,
+                                     password=form.current.data) is None:
+                    raise DomainError("The current password is not right.")
+                user = ops.set_password(uow, email=current_user.email, password=form.new.data)
+            login_user(Account.of(user, session.get(Agency, user.agency_id) if user.agency_id else None))
+            flash("Your password is changed; other sessions are signed out.", "info")
+            return redirect(url_for("cases.index"))
+        except DomainError as error:
+            flash(error.message, "error")
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,113 @@
+"""Fixtures: a fresh database per test, on SQLite and on PostgreSQL.
+
+Every test that asks for `database_url` (or anything built on it: `engine`, `session`, `app`)
+runs twice, once on a real SQLite file and once on a real PostgreSQL database. PostgreSQL comes
+from GAPWATCH_TEST_DATABASE_URL; where it is unset the PostgreSQL half is skipped with that
+reason, except under CI (CI=true), where a missing PostgreSQL is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from gapwatch import create_app, db
+
+PG_URL = os.environ.get("GAPWATCH_TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_sessionstart(session):
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError(
+            "CI must run the PostgreSQL half: set GAPWATCH_TEST_DATABASE_URL"
+        )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """A migrated SQLite file that each test copies: migrating once keeps the suite fast."""
+    path = tmp_path_factory.mktemp("template") / "gapwatch.sqlite"
+    db.upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id) -> str:
+    """A PostgreSQL database of this test worker's own, created fresh and migrated once."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL half skipped: GAPWATCH_TEST_DATABASE_URL is not set")
+    base = make_url(PG_URL)
+    name = f"gapwatch_test_{worker_id}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    db.upgrade(url)
+    return url
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path) -> str:
+    """The URL of an empty, migrated database, new for this test."""
+    if backend == "sqlite":
+        path = tmp_path / "gapwatch.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    session = db.new_session(engine)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "BASE_URL": "http://gapwatch.test",
+    })
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    engine = app.extensions.get("gapwatch.engine")
+    if engine is not None:
+        engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,88 @@
+"""Building journeys for tests through the domain operations, never by writing tables."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlmodel import Session
+
+from gapwatch import operations as ops
+from gapwatch.events import apply_record, parse_record
+
+D = date.fromisoformat
+
+# A small West Midlands region, in the seed's spirit.
+AGENCIES = [
+    ("HMP-HEWELL", "HMP Hewell", "prison"),
+    ("HMP-LONG-LARTIN", "HMP Long Lartin", "prison"),
+    ("WMERCIA", "West Mercia Probation", "probation"),
+    ("WMIDS", "West Midlands Probation", "probation"),
+    ("STAFFS", "Staffordshire Probation", "probation"),
+    ("WARKS", "Warwickshire Probation", "probation"),
+    ("YOS-WORCS", "Worcestershire Youth Offending Service", "youth"),
+    ("YSS", "Youth Support Services (YSS)", "provider"),
+    ("CONNECT-NACRO", "Connect mentoring (Nacro)", "provider"),
+]
+
+
+def system() -> ops.Actor:
+    return ops.Actor.system("test")
+
+
+def act(session: Session, operation, *, actor: ops.Actor | None = None, **values):
+    """Run one domain operation in its own unit of work and return its result."""
+    with ops.unit_of_work(session, actor or system()) as uow:
+        return operation(uow, **values)
+
+
+def load(session: Session, *records: dict, actor: ops.Actor | None = None) -> None:
+    """Apply import records (dicts as in SPEC.md) in one unit of work."""
+    with ops.unit_of_work(session, actor or system()) as uow:
+        for record in records:
+            apply_record(uow, parse_record(record))
+
+
+def region(session: Session) -> None:
+    """Create the test region's agencies and its ICCP contract."""
+    load(
+        session,
+        *[
+            {"type": "agency", "code": c, "name": n, "kind": k, "region": "West Midlands",
+             "alert_emails": [f"duty@{c.lower()}.example"]}
+            for c, n, k in AGENCIES
+        ],
+        {"type": "contract", "provider": "YSS", "commissioner": "WMERCIA", "service": "ICCP",
+         "starts_on": "2025-04-01", "ends_on": None},
+    )
+
+
+def person_and_case(
+    session: Session,
+    reference: str = "C-1",
+    *,
+    opened_on: date = D("2026-01-10"),
+    born: date = D("1990-05-05"),
+    home_area: str = "WMIDS",
+    risk_level: str = "medium",
+    expected_release_on: date | None = None,
+    restricted: bool = False,
+) -> None:
+    person = f"P-{reference}"
+    load(
+        session,
+        {"type": "person", "reference": person, "given_name": "Sam", "family_name": "Example",
+         "date_of_birth": born.isoformat(), "home_area": home_area, "restricted": restricted},
+        {"type": "case", "reference": reference, "person": person,
+         "opened_on": opened_on.isoformat(), "risk_level": risk_level,
+         "expected_release_on": expected_release_on.isoformat() if expected_release_on else None},
+    )
+
+
+def event(case: str, on: date | str, name: str, **values) -> dict:
+    on = on if isinstance(on, str) else on.isoformat()
+    values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+    return {"type": "event", "case": case, "on": on, "event": name, **values}
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)
