@@ -164,7 +164,7 @@ def import_file(
                         raise data
                     parsed.append((line, parse_record(data)))
                 uow.preload_cases(_case_references(parsed))
-                for line, record in parsed:
+                for line, record in parsed:  # noqa: B007 (`line` names a failure)
                     apply_record(uow, record)
                     count += 1
                 line = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -38,20 +39,23 @@ def sqlite_template(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_database(worker_id) -> str:
+def pg_database(worker_id):
     """A PostgreSQL database of this test worker's own, created fresh and migrated once."""
     if not PG_URL:
         pytest.skip("PostgreSQL half skipped: GAPWATCH_TEST_DATABASE_URL is not set")
     base = make_url(PG_URL)
-    name = f"gapwatch_test_{worker_id}"
+    # Unique per test run and worker, so runs side by side never drop each other's database.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:10]
+    name = f"gapwatch_test_{run}_{worker_id}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
     url = base.set(database=name).render_as_string(hide_password=False)
     db.upgrade(url)
-    return url
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate(url: str) -> None:

@@ -175,11 +175,10 @@ def test_a_decision_cannot_predate_its_request(custody):
 
 def test_a_refused_operation_writes_nothing(custody):
     before = custody.exec(select(AuditEvent)).all()
-    with pytest.raises(DomainError):
-        with ops.unit_of_work(custody, ops.Actor.system("test")) as uow:
-            ops.request_handoff(uow, case="C-1", on=D("2026-05-01"), from_agency="HMP-HEWELL",
-                                to_agency="WMIDS", role="supervision", kind="referral")
-            ops.accept_handoff(uow, case="C-1", on=D("2026-04-01"), to_agency="WMIDS")
+    with pytest.raises(DomainError), ops.unit_of_work(custody, ops.Actor.system("test")) as uow:
+        ops.request_handoff(uow, case="C-1", on=D("2026-05-01"), from_agency="HMP-HEWELL",
+                            to_agency="WMIDS", role="supervision", kind="referral")
+        ops.accept_handoff(uow, case="C-1", on=D("2026-04-01"), to_agency="WMIDS")
     assert custody.exec(select(Handoff)).all() == []
     assert len(custody.exec(select(AuditEvent)).all()) == len(before)
 
