@@ -216,3 +216,21 @@ def test_ownership_ids_link_to_their_handoff(custody):
     act(custody, ops.accept_handoff, case="C-1", on=D("2026-05-03"), to_agency="WMIDS")
     started = custody.exec(select(Ownership).where(Ownership.handoff_id == handoff.id)).scalar_one()
     assert started.role == "supervision"
+
+
+def test_accepting_a_transfer_whose_sender_was_replaced_is_refused(custody):
+    request(custody, kind="transfer", to_agency="STAFFS")
+    load(custody,
+         event("C-1", "2026-06-10", "ownership_ended", agency="HMP-HEWELL", reason="released"),
+         event("C-1", "2026-06-10", "ownership_started", agency="WMIDS", role="supervision"))
+    with pytest.raises(Conflict, match="held in supervision by WMIDS since 2026-06-10, so the "
+                                       "transfer from HMP-HEWELL is out of date"):
+        act(custody, ops.accept_handoff, case="C-1", on=D("2026-06-11"), to_agency="STAFFS")
+
+
+def test_a_late_transfer_after_a_release_still_closes_the_gap(custody):
+    request(custody)
+    load(custody, event("C-1", "2026-06-10", "ownership_ended", agency="HMP-HEWELL",
+                        reason="released"))
+    act(custody, ops.accept_handoff, case="C-1", on=D("2026-06-15"), to_agency="WMIDS")
+    assert ownerships(custody)[-1] == ("WMIDS", "supervision", D("2026-06-15"), None)

@@ -358,13 +358,17 @@ def accept_handoff(
             f"{to_agency} already holds {handoff.role} of case {case} since {held.starts_on}",
             field="to_agency",
         )
+    is_transfer = handoff.kind == HandoffKind.transfer and handoff.from_agency_id is not None
+    if is_transfer:
+        _refuse_stale_transfer(uow, state, handoff, effective_on)
     before = _handoff_view(uow, handoff)
     handoff.status = HandoffStatus.accepted.value
     handoff.decided_on = on
     handoff.officer = officer or None
     ended = None
-    if handoff.kind == HandoffKind.transfer and handoff.from_agency_id is not None:
+    if is_transfer:
         ended = _end_for_transfer(uow, state, handoff, effective_on)
+        _withdraw_superseded(uow, state, handoff, on)
     ownership = start_ownership(
         uow,
         case=case,
@@ -384,6 +388,41 @@ def accept_handoff(
         started_ownership=ownership.id,
     )
     return handoff
+
+
+def _refuse_stale_transfer(
+    uow: UnitOfWork, state: CaseState, handoff: Handoff, effective_on: date
+) -> None:
+    """Refuse a transfer whose sender was replaced meanwhile: accepting it would make two owners."""
+    sender_holds = any(
+        o.agency_id == handoff.from_agency_id and _same_class(o.role, handoff.role)
+        and _is_active(o, effective_on)
+        for o in state.ownerships
+    )
+    if sender_holds:
+        return
+    for other in state.ownerships:
+        if (other.role == handoff.role and _is_active(other, effective_on)
+                and other.agency_id not in (handoff.from_agency_id, handoff.to_agency_id)):
+            holder = uow.agency_by_id(other.agency_id).code
+            sender = uow.agency_by_id(handoff.from_agency_id).code
+            raise Conflict(
+                f"cannot accept: case {state.case.reference} is held in {other.role} by {holder} "
+                f"since {other.starts_on}, so the transfer from {sender} is out of date",
+                field="to_agency",
+            )
+
+
+def _withdraw_superseded(uow: UnitOfWork, state: CaseState, accepted: Handoff, on: date) -> None:
+    """Withdraw the sender's other pending transfers of the same class: the case has moved on."""
+    receiver = uow.agency_by_id(accepted.to_agency_id).code
+    for other in state.handoffs:
+        if (other is not accepted and other.status == HandoffStatus.pending
+                and other.kind == HandoffKind.transfer
+                and other.from_agency_id == accepted.from_agency_id
+                and _same_class(other.role, accepted.role)):
+            _finish(uow, state, other, max(on, other.requested_on), HandoffStatus.withdrawn,
+                    f"superseded by the transfer to {receiver}")
 
 
 def _end_for_transfer(

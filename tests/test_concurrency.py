@@ -1,0 +1,94 @@
+"""Two people deciding at once, on real concurrent sessions: one wins, the other is told why."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from gapwatch import db
+from gapwatch import operations as ops
+from gapwatch.errors import Conflict
+from gapwatch.models import AuditEvent, Handoff, Ownership
+from tests.support import D, event, load, person_and_case, region
+
+
+@pytest.fixture
+def pending(session):
+    region(session)
+    person_and_case(session)
+    load(
+        session,
+        event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody"),
+        event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+              to_agency="WMIDS", role="supervision", kind="transfer", due_on="2026-06-10"),
+        event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+              to_agency="STAFFS", role="supervision", kind="transfer", due_on="2026-06-10"),
+    )
+    return session
+
+
+def race(database_url, *attempts):
+    """Run each attempt in its own thread and session, released together; return the outcomes."""
+    start = threading.Barrier(len(attempts))
+    outcomes = [None] * len(attempts)
+
+    def run(index, attempt):
+        engine = db.make_engine(database_url)
+        session = db.new_session(engine)
+        try:
+            start.wait()
+            with ops.unit_of_work(session, ops.Actor(name=f"user:{index}")) as uow:
+                attempt(uow)
+            outcomes[index] = "ok"
+        except Conflict as error:
+            outcomes[index] = error.message
+        finally:
+            session.close()
+            engine.dispose()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def accept(agency):
+    return lambda uow: ops.accept_handoff(uow, case="C-1", on=D("2026-05-03"), to_agency=agency,
+                                          officer="J. Smith")
+
+
+def assign(officer):
+    return lambda uow: ops.assign_officer(uow, case="C-1", on=D("2026-02-01"),
+                                          agency="HMP-HEWELL", officer=officer)
+
+
+def test_two_people_accepting_the_same_handoff_make_one_acceptance(pending, database_url):
+    outcomes = race(database_url, accept("WMIDS"), accept("WMIDS"))
+    assert sorted(outcomes, key=str) == [
+        "cannot accept: the handoff to WMIDS for case C-1 is already accepted", "ok"]
+    supervision = pending.exec(select(Ownership).where(Ownership.role == "supervision")).all()
+    assert len(supervision) == 1
+    accepted = pending.exec(select(AuditEvent).where(AuditEvent.action == "handoff.accepted")).all()
+    assert len(accepted) == 1
+
+
+def test_two_agencies_accepting_rival_transfers_at_once_make_one_owner(pending, database_url):
+    outcomes = race(database_url, accept("WMIDS"), accept("STAFFS"))
+    assert outcomes.count("ok") == 1
+    loser = next(o for o in outcomes if o != "ok")
+    assert "is already withdrawn" in loser  # superseded by the winner's transfer
+    supervision = pending.exec(select(Ownership).where(Ownership.role == "supervision")).all()
+    assert len(supervision) == 1
+    statuses = sorted(pending.exec(select(Handoff.status)).scalars())
+    assert statuses == ["accepted", "withdrawn"]
+
+
+def test_the_audit_chain_stays_one_chain_under_concurrent_writers(pending, database_url):
+    race(database_url, *[assign(f"Officer {n}") for n in range(6)])
+    entries = pending.exec(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
