@@ -17,6 +17,7 @@ from gapwatch.operations.records import (
     save_person,
     set_case_details,
 )
+from gapwatch.operations.tokens import create_token, revoke_token
 from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, unit_of_work
 from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
 
@@ -29,10 +30,12 @@ __all__ = [
     "assign_officer",
     "attempt_login",
     "close_case",
+    "create_token",
     "end_ownership",
     "open_case",
     "reject_handoff",
     "request_handoff",
+    "revoke_token",
     "save_agency",
     "save_contract",
     "save_person",
