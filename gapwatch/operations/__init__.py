@@ -1,5 +1,6 @@
 """The one write path: every change to gapwatch's records goes through these operations."""
 
+from gapwatch.operations.flags import acknowledge_flag
 from gapwatch.operations.journeys import (
     accept_handoff,
     assign_officer,
@@ -26,6 +27,7 @@ __all__ = [
     "CaseState",
     "UnitOfWork",
     "accept_handoff",
+    "acknowledge_flag",
     "add_user",
     "assign_officer",
     "attempt_login",
