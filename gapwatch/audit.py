@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -37,7 +39,7 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def canonical(entry: AuditEvent) -> bytes:
+def canonical(entry: AuditEvent | Entry) -> bytes:
     """Return the bytes an entry's hash covers."""
     content = {
         "seq": entry.seq,
@@ -52,7 +54,8 @@ def canonical(entry: AuditEvent) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_hash(entry: AuditEvent) -> str:
+def entry_hash(entry: AuditEvent | Entry) -> str:
+    """Return the SHA-256 of the entry's canonical content, as hex."""
     return hashlib.sha256(canonical(entry)).hexdigest()
 
 
@@ -96,3 +99,110 @@ class Trail:
         self.session.add(entry)
         self._head = (entry.seq, entry.hash)
         return entry
+
+
+# -- verification -----------------------------------------------------------------------------
+VERIFY_CHUNK = 5000
+ENTRY_COLUMNS = (
+    AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.case_id,
+    AuditEvent.case_reference, AuditEvent.detail, AuditEvent.prev_hash, AuditEvent.hash,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An audit entry as read back for checking: the columns `canonical` covers, and its hash."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    case_id: int | None
+    case_reference: str | None
+    detail: dict
+    prev_hash: str
+    hash: str
+
+    @property
+    def intact(self) -> bool:
+        return entry_hash(self) == self.hash
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking the chain: `broken_seq` names the first bad entry, if any."""
+
+    entries: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    problem: str | None = None  # "changed", "removed" or "inserted"
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None
+
+
+def stream_entries(session: Session, *, after: int = 0, chunk: int = VERIFY_CHUNK) -> Iterator[Entry]:
+    """Yield the trail's entries in `seq` order, reading `chunk` at a time (flat memory)."""
+    while True:
+        rows = session.execute(
+            select(*ENTRY_COLUMNS).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(chunk)
+        ).all()
+        for row in rows:
+            yield Entry(*row)
+        if len(rows) < chunk:
+            return
+        after = rows[-1][0]
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """Return the (seq, hash) of the newest entry, or (0, GENESIS) for an empty trail."""
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def _diagnose(entry: Entry, expected_seq: int, prev_hash: str, before_prev: str | None,
+              following: Entry | None) -> tuple[int, str, str]:
+    """Name the first broken entry: (its seq, what happened to it, a sentence for people)."""
+    if entry.seq != expected_seq:
+        missing = (f"entry {expected_seq} is" if entry.seq == expected_seq + 1
+                   else f"entries {expected_seq} to {entry.seq - 1} are")
+        return expected_seq, "removed", f"{missing} missing: removed (the chain jumps to {entry.seq})"
+    links = entry.prev_hash == prev_hash
+    if following is not None and following.prev_hash == prev_hash and not (links and entry.intact):
+        return entry.seq, "inserted", (
+            f"entry {entry.seq} ({entry.action} by {entry.actor}) was inserted: "
+            f"the entry after it links to entry {expected_seq - 1}")
+    if not links and before_prev is not None and entry.prev_hash == before_prev:
+        return expected_seq - 1, "inserted", (
+            f"entry {expected_seq - 1} was inserted: entry {entry.seq} links past it")
+    if not entry.intact:
+        return entry.seq, "changed", (
+            f"entry {entry.seq} ({entry.action} by {entry.actor}) was changed: "
+            "its content no longer matches its hash")
+    return expected_seq - 1, "changed", (
+        f"entry {expected_seq - 1} was changed: entry {entry.seq} does not link to its hash")
+
+
+def verify(session: Session, *, chunk: int = VERIFY_CHUNK,
+           progress: Callable[[int], None] | None = None) -> Verdict:
+    """Walk the whole chain in `seq` order and return its verdict, naming the first broken entry."""
+    expected, prev_hash, before_prev, count = 1, GENESIS, None, 0
+    entries = stream_entries(session, chunk=chunk)
+    entry = next(entries, None)
+    while entry is not None:
+        following = next(entries, None)
+        if entry.seq != expected or entry.prev_hash != prev_hash or not entry.intact:
+            seq, problem, message = _diagnose(entry, expected, prev_hash, before_prev, following)
+            return Verdict(count, expected - 1, prev_hash, seq, problem, message)
+        count += 1
+        if progress is not None and count % 100_000 == 0:
+            progress(count)
+        expected, before_prev, prev_hash = expected + 1, prev_hash, entry.hash
+        entry = following
+    return Verdict(count, expected - 1, prev_hash,
+                   message=f"{count} entries, chain intact, head {expected - 1} {prev_hash}")
