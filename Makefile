@@ -18,11 +18,11 @@ run: $(STAMP)
 	$(BIN)/gapwatch serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
-	$(BIN)/ruff check gapwatch tests bench
+	$(BIN)/ruff check gapwatch tests $(wildcard bench)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check gapwatch tests bench
+	$(BIN)/ruff check gapwatch tests $(wildcard bench)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
