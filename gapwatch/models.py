@@ -11,7 +11,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 
 class AgencyKind(StrEnum):
@@ -75,6 +76,13 @@ def _json_list() -> Column:
     return Column(JSON, nullable=False, default=list)
 
 
+def _refers_to(target: str, key: str):
+    """A many-to-one link, declared so a flush inserts the row referred to first."""
+    # Without it SQLAlchemy orders one flush's inserts of different tables arbitrarily, and a
+    # case could be written before its person (a foreign key violation) in a large import.
+    return Relationship(sa_relationship=relationship(target, foreign_keys=key))
+
+
 class Agency(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
@@ -100,6 +108,8 @@ class Contract(SQLModel, table=True):
     service: str = Field(max_length=100)
     starts_on: date
     ends_on: date | None = None
+    provider: Agency = _refers_to("Agency", "Contract.provider_id")
+    commissioner: Agency = _refers_to("Agency", "Contract.commissioner_id")
 
 
 class Person(SQLModel, table=True):
@@ -110,6 +120,7 @@ class Person(SQLModel, table=True):
     date_of_birth: date
     home_area_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     restricted: bool = False
+    home_area: Agency | None = _refers_to("Agency", "Person.home_area_id")
 
 
 class Case(SQLModel, table=True):
@@ -124,6 +135,7 @@ class Case(SQLModel, table=True):
     expected_release_on: date | None = None
     # Bumped by every operation on the case: lets a form refuse a stale decision.
     version: int = Field(default=1)
+    person: Person = _refers_to("Person", "Case.person_id")
 
 
 class Ownership(SQLModel, table=True):
@@ -138,6 +150,9 @@ class Ownership(SQLModel, table=True):
     allocated_on: date | None = None
     ended_reason: str | None = Field(default=None, max_length=500)
     handoff_id: int | None = Field(default=None, foreign_key="handoff.id")
+    case: Case = _refers_to("Case", "Ownership.case_id")
+    agency: Agency = _refers_to("Agency", "Ownership.agency_id")
+    handoff: Handoff | None = _refers_to("Handoff", "Ownership.handoff_id")
 
 
 class Handoff(SQLModel, table=True):
@@ -165,6 +180,9 @@ class Handoff(SQLModel, table=True):
     decided_on: date | None = None
     reason: str | None = Field(default=None, max_length=1000)
     officer: str | None = Field(default=None, max_length=200)
+    case: Case = _refers_to("Case", "Handoff.case_id")
+    sender: Agency | None = _refers_to("Agency", "Handoff.from_agency_id")
+    receiver: Agency = _refers_to("Agency", "Handoff.to_agency_id")
 
 
 class User(SQLModel, table=True):
@@ -179,6 +197,7 @@ class User(SQLModel, table=True):
     created_at: datetime
     password_changed_at: datetime | None = None
     last_login_at: datetime | None = None
+    agency: Agency | None = _refers_to("Agency", "User.agency_id")
 
 
 class AuditEvent(SQLModel, table=True):

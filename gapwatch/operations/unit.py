@@ -95,6 +95,15 @@ class UnitOfWork:
             raise NotFound(f"unknown person {reference!r}", field=field)
         return found
 
+    def preload_persons(self, references: Iterable[str]) -> None:
+        """Load many persons in a few queries, remembering those not found as absent."""
+        wanted = [r for r in dict.fromkeys(references) if r not in self._persons]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found = self.session.exec(select(Person).where(Person.reference.in_(chunk))).scalars()
+            self._persons.update(dict.fromkeys(chunk))
+            self._persons.update({p.reference: p for p in found})
+
     def remember_person(self, person: Person) -> None:
         self._persons[person.reference] = person
 

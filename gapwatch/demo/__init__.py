@@ -1,0 +1,134 @@
+"""`gapwatch demo`: load the West Midlands demo region through the domain operations.
+
+Without options it loads the curated journeys of `journeys.py`, each meant to show one rule of
+SPEC.md (or a healthy journey), dated around today. `--cases N --seed S` loads N synthetic cases
+instead (`synthetic.py`). Either way the region's agencies, contracts and one demo user of
+every role are created, and the logins are printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from gapwatch import clock, db
+from gapwatch import operations as ops
+from gapwatch.demo import region
+from gapwatch.demo.journeys import curated_records
+from gapwatch.demo.synthetic import synthetic_cases
+from gapwatch.errors import DomainError
+from gapwatch.events import apply_record, parse_record
+from gapwatch.models import Agency
+
+log = logging.getLogger(__name__)
+ACTOR = ops.Actor.system("demo")
+CASES_PER_UNIT = 1000
+
+
+def is_empty(session: Session) -> bool:
+    return not session.execute(select(func.count()).select_from(Agency)).scalar()
+
+
+def apply_all(session: Session, records: Iterable[dict]) -> int:
+    """Apply import records in one unit of work; return how many."""
+    records = list(records)
+    with ops.unit_of_work(session, ACTOR) as uow:
+        parsed = [parse_record(r) for r in records]
+        uow.preload_persons(r.reference for r in parsed if r.type == "person")
+        uow.preload_cases(r.reference for r in parsed if r.type == "case")
+        for record in parsed:
+            apply_record(uow, record)
+    return len(records)
+
+
+def load_region(session: Session) -> None:
+    """Create the region's agencies, contracts and demo users."""
+    today = clock.today()
+    apply_all(session, [*region.agency_records(), *region.contract_records(today)])
+    with ops.unit_of_work(session, ACTOR) as uow:
+        for email, role, agency in region.logins():
+            ops.add_user(uow, email=email, role=role, agency=agency, password=region.PASSWORD)
+
+
+def load_synthetic(
+    session: Session, cases: int, seed: int, progress: Callable[[int, int, float], None]
+) -> int:
+    """Load `cases` synthetic cases, a unit of work per thousand; return the records applied."""
+    started, done, records = time.perf_counter(), 0, 0
+    for batch in _batches(synthetic_cases(clock.today(), cases, seed), CASES_PER_UNIT):
+        records += apply_all(session, (record for case in batch for record in case))
+        done += len(batch)
+        progress(done, records, time.perf_counter() - started)
+    return records
+
+
+def _batches(items: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def print_logins() -> None:
+    click.echo(f"Demo logins (password for all: {region.PASSWORD}):")
+    managers = [email for email, role, _agency in region.logins() if role == "case_manager"]
+    click.echo(f"  case managers: {' '.join(managers)}")
+    click.echo(f"  auditor:       {region.AUDITOR}")
+    click.echo(f"  admin:         {region.ADMIN}")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True,
+              help="Load only into a database without agencies; print the logins either way.")
+@click.option("--cases", type=click.IntRange(min=1), default=None,
+              help="Load N synthetic cases instead of the curated journeys.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Seed of the synthetic cases: the same seed gives the same cases.")
+@with_appcontext
+def demo_command(if_empty: bool, cases: int | None, seed: int):
+    """Load the West Midlands demo region and print its logins."""
+    session = db.new_session(db.get_engine())
+    try:
+        if not is_empty(session):
+            if not if_empty:
+                raise click.ClickException(
+                    "the database already has agencies; the demo loads only into an empty "
+                    "database (run `gapwatch init` on a new one, or pass --if-empty)"
+                )
+            click.echo("The database already has data; the demo was not loaded.")
+        else:
+            _load(session, cases, seed)
+    except DomainError as error:
+        raise click.ClickException(f"the demo could not be loaded: {error.message}") from None
+    finally:
+        session.close()
+    print_logins()
+
+
+def _load(session: Session, cases: int | None, seed: int) -> None:
+    load_region(session)
+    if cases is None:
+        count = apply_all(session, curated_records(clock.today()))
+        click.echo(f"Loaded the West Midlands demo region: {count} records.")
+        return
+
+    def progress(done: int, records: int, seconds: float) -> None:
+        if done % 10_000 == 0 or done == cases:
+            click.echo(f"  {done:,}/{cases:,} cases, {records:,} records, "
+                       f"{records / max(seconds, 1e-9):,.0f} records/s", err=True)
+
+    started = time.perf_counter()
+    count = load_synthetic(session, cases, seed, progress)
+    seconds = time.perf_counter() - started
+    click.echo(f"Loaded {cases:,} synthetic cases (seed {seed}): {count:,} records "
+               f"in {seconds:.1f} s.")
