@@ -18,7 +18,7 @@ from gapwatch.operations.records import (
     save_person,
     set_case_details,
 )
-from gapwatch.operations.tokens import create_token, revoke_token
+from gapwatch.operations.tokens import create_token, note_token_use, revoke_token
 from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, unit_of_work
 from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
 
@@ -34,6 +34,7 @@ __all__ = [
     "close_case",
     "create_token",
     "end_ownership",
+    "note_token_use",
     "open_case",
     "reject_handoff",
     "request_handoff",

@@ -80,7 +80,7 @@ def revoke_token(uow: UnitOfWork, *, token: str | int) -> ApiToken:
     return found
 
 
-def note_use(uow: UnitOfWork, *, token: ApiToken) -> None:
+def note_token_use(uow: UnitOfWork, *, token: ApiToken) -> None:
     """Record when a token was last used (not audited: each call audits itself)."""
     uow.session.get(ApiToken, token.id).last_used_at = clock.now()
 

@@ -1,0 +1,85 @@
+"""The administrators' page for agencies' API tokens: create one (its secret is shown once), revoke one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Optional
+
+from gapwatch import operations as ops
+from gapwatch.db import get_session
+from gapwatch.errors import DomainError
+from gapwatch.extensions import login_manager
+from gapwatch.models import Agency, UserRole
+from gapwatch.operations.tokens import list_tokens
+
+bp = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
+
+
+class TokenForm(FlaskForm):
+    agency = SelectField("Agency", validators=[DataRequired()])
+    name = StringField("Name (letters, digits, . _ -; empty: one is made up)",
+                       validators=[Optional()])
+
+
+class RevokeForm(FlaskForm):
+    pass
+
+
+@bp.before_request
+def admins_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.role != UserRole.admin:
+        abort(403)
+    return None
+
+
+def _page(form: TokenForm, *, secret: str | None = None, created=None, status: int = 200):
+    return render_template(
+        "tokens/index.html", form=form, revoke=RevokeForm(formdata=None),
+        rows=list_tokens(get_session()), secret=secret, created=created,
+    ), status
+
+
+def _token_form(**values) -> TokenForm:
+    form = TokenForm(**values)
+    form.agency.choices = [
+        (code, f"{code} · {name}")
+        for code, name in get_session().execute(
+            select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
+        ).all()
+    ]
+    return form
+
+
+@bp.route("", methods=["GET", "POST"])
+def index():
+    form = _token_form()
+    if not form.validate_on_submit():
+        return _page(form, status=400 if form.is_submitted() else 200)
+    try:
+        with ops.unit_of_work(get_session(), current_user.actor) as uow:
+            token, secret = ops.create_token(uow, agency=form.agency.data,
+                                             name=form.name.data or None)
+    except DomainError as error:
+        flash(f"Not created: {error.message}.", "error")
+        return _page(form, status=422)
+    # The secret is in this one response and nowhere else: it is not stored, nor flashed.
+    return _page(_token_form(formdata=None, agency=form.agency.data), secret=secret, created=token)
+
+
+@bp.route("/<int:token_id>/revoke", methods=["POST"])
+def revoke(token_id: int):
+    if not RevokeForm().validate_on_submit():
+        abort(400)
+    try:
+        with ops.unit_of_work(get_session(), current_user.actor) as uow:
+            token = ops.revoke_token(uow, token=token_id)
+        flash(f"Token {token.name} is revoked; calls with it now get 401.", "info")
+    except DomainError as error:
+        flash(f"Not revoked: {error.message}.", "error")
+    return redirect(url_for("tokens.index"), 303)
