@@ -1,0 +1,114 @@
+"""The auditors' command line: `gapwatch export` and `gapwatch audit verify`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from gapwatch import audit, db
+from gapwatch import operations as ops
+from gapwatch.cli import fail, parse_day
+from gapwatch.errors import DomainError
+from gapwatch.exports import FORMATS, export_case
+from gapwatch.exports.bulk import export_all
+from gapwatch.exports.check import check_export
+
+CLI_ACTOR = ops.Actor(name="cli:export", read_only=True)
+
+
+@click.command("export")
+@click.argument("case", required=False)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of standard output (required with --all).")
+@click.option("--as-of", callback=parse_day, help="The history as it stood at the end of this day.")
+@click.option("--all", "everything", is_flag=True, help="Export every case into one zip.")
+@click.option("--agency", help="With --all: only cases this agency was involved in.")
+@click.option("--since", callback=parse_day, help="With --all: cases open on or after this day.")
+@click.option("--until", callback=parse_day, help="With --all: cases open on or before this day.")
+@with_appcontext
+def export_command(case: str | None, fmt: str, output: Path | None, as_of: date | None,
+                   everything: bool, agency: str | None, since: date | None, until: date | None):
+    """Export a case's history (json, csv, html, pdf), or every case into a zip with --all."""
+    if everything:
+        if case or output is None:
+            fail("--all exports every case: name no case, and give the zip with -o FILE.zip", 2)
+        _bulk(output, agency, since, until)
+        return
+    if not case:
+        fail("name a case to export, or use --all -o FILE.zip", 2)
+    if agency or since or until:
+        fail("--agency, --since and --until go with --all", 2)
+    session = db.new_session(db.get_engine())
+    try:
+        written = export_case(session, CLI_ACTOR, case, fmt=fmt, as_of=as_of)
+    except DomainError as error:
+        fail(error.message)
+    finally:
+        session.close()
+    if output is None:
+        sys.stdout.buffer.write(written)
+    else:
+        output.write_bytes(written)
+        click.echo(f"Wrote {fmt} history of case {case} to {output}", err=True)
+
+
+def _bulk(output: Path, agency: str | None, since: date | None, until: date | None) -> None:
+    started = time.perf_counter()
+
+    def progress(name: str, rows: int) -> None:
+        click.echo(f"  {name}: {rows:,} rows ({time.perf_counter() - started:.1f}s)", err=True)
+
+    try:
+        manifest = export_all(db.get_engine(), output, actor=CLI_ACTOR, agency=agency,
+                              since=since, until=until, progress=progress)
+    except DomainError as error:
+        fail(error.message)
+    rows = sum(f["rows"] for f in manifest["files"].values())
+    seconds = time.perf_counter() - started
+    head = manifest["audit_head"]
+    click.echo(f"Wrote {rows:,} rows in {seconds:.1f}s ({rows / max(seconds, 1e-9):,.0f} rows/s) to "
+               f"{output}; audit head {head['seq']} {head['hash']}", err=True)
+
+
+@click.group("audit")
+def audit_group():
+    """Check the audit trail."""
+
+
+@audit_group.command("verify")
+@click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also check this bulk export zip against the system.")
+@with_appcontext
+def verify_command(export_path: Path | None):
+    """Check the audit trail's hash chain; exit 1 naming the first broken entry."""
+    session = db.new_session(db.get_engine())
+    try:
+        if export_path is not None:
+            _verify_export(session, export_path)
+            return
+        verdict = audit.verify(session, progress=lambda n: click.echo(f"  {n:,} entries", err=True))
+    finally:
+        session.close()
+    if not verdict.ok:
+        fail(f"audit chain BROKEN at entry {verdict.broken_seq} ({verdict.problem}): "
+             f"{verdict.message}; the {verdict.entries} entries before it are intact")
+    click.echo(f"audit chain intact: {verdict.entries} entries, head {verdict.head_seq} "
+               f"{verdict.head_hash}")
+
+
+def _verify_export(session, path: Path) -> None:
+    problems, verdict, manifest = check_export(session, path)
+    if problems:
+        for problem in problems:
+            click.echo(f"gapwatch: {path}: {problem}", err=True)
+        sys.exit(1)
+    head = manifest["audit_head"]
+    click.echo(f"export {path} matches the system: {len(manifest['files'])} files intact, "
+               f"audit head {head['seq']} {head['hash']} still in a chain of {verdict.entries} "
+               "intact entries")
