@@ -95,6 +95,7 @@ def not_built(name: str, issue: int, doc: str) -> click.Command:
 def commands() -> list[click.Command]:
     """Return every command of the command line, for `create_app` to register."""
     from gapwatch.demo import demo_command
+    from gapwatch.exports.commands import audit_group, export_command
     from gapwatch.importer import import_command
 
     return [
@@ -106,8 +107,8 @@ def commands() -> list[click.Command]:
         not_built("scan", 3, "Run every rule, update flags and print findings."),
         not_built("scheduler", 3, "Run the scheduled jobs in their own process."),
         not_built("alerts", 5, "Build and send the daily gap-alert digests."),
-        not_built("export", 6, "Export case histories for auditors."),
-        not_built("audit", 6, "Check the audit trail's hash chain."),
+        export_command,
+        audit_group,
         not_built("token", 7, "Manage agencies' API tokens."),
     ]
 
