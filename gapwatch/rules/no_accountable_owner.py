@@ -1,0 +1,47 @@
+"""No accountable owner: on day `d` no agency holds custody or supervision of an open case.
+
+This is the gap gapwatch exists to find. Providers delivering a service do not count: only a
+custody (prison) or supervision (probation, youth service) ownership makes an agency answerable
+for the person. The flag is about one gap, named by the day it began; it resolves as soon as an
+accountable ownership is active again.
+
+- **Severity**: `high`; `critical` when the case's risk is `high` or `very_high`.
+- **Tells**: the agency that was last accountable (if any) and the person's home area.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gapwatch.journey import Journey
+from gapwatch.rules import Context, Found, rule, severe
+
+ONE_DAY = timedelta(days=1)
+
+
+@rule("no-accountable-owner", "Nobody is accountable for the case")
+def no_accountable_owner(journey: Journey, context: Context):
+    day = context.day
+    if journey.accountable_on(day):
+        return
+    case = journey.case
+    since = journey.gaps(case.opened_on, day + ONE_DAY)[-1].starts_on
+    last = journey.last_accountable_before(day)
+    if last is None:
+        story = "no custody or supervision ownership has been recorded since the case opened"
+    else:
+        story = f"{last.agency}'s {last.role} ended on {last.ends_on} and nobody took over"
+    yield Found(
+        subject=f"gap:{since.isoformat()}",
+        severity="critical" if severe(case.risk_level) else "high",
+        since=since,
+        notify=(last.agency if last else None, case.home_area),
+        message=f"Nobody is accountable for this person since {since}: {story}.",
+        evidence={
+            "gap_starts_on": since,
+            "days_without_owner": (day - since).days + 1,
+            "last_owner": last.agency if last else None,
+            "last_role": last.role if last else None,
+            "risk_level": case.risk_level,
+        },
+    )

@@ -1,0 +1,333 @@
+"""The daily scan: run every rule over every case open on a day and keep the flags up to date.
+
+The scan reads the journeys in chunks (`gapwatch.snapshot`), runs each rule on each journey, and
+compares the findings with the flags of the same cases: one flag per (case, rule, subject).
+
+- a new finding opens a flag; a finding of a resolved flag reopens it;
+- a repeated finding refreshes its flag (last seen, severity, message, who to tell);
+- a flag whose finding is gone is resolved, with the day; so is every flag of a closed case;
+- an acknowledged flag stays acknowledged while its condition holds, unless it was snoozed and
+  the day is past its snooze day: then it opens again.
+
+Opening, reopening, resolving and a change of severity, `since` or who to tell are written to
+the audit trail; a daily refresh that only moves `last_seen_on` and the day counts of the
+message and evidence is written without an audit entry. All of it is one unit of work
+by `system:scan`, which ends by writing the day's digests (`gapwatch.alerts.write_digests`) in
+the same transaction. A second scan of the same day finds nothing to change and writes nothing.
+A scan of a day earlier than the latest day already scanned is a replay: it reports what that
+day's findings were and changes no flag.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, insert, not_, select, update
+from sqlmodel import Session
+
+from gapwatch import alerts, clock, db, snapshot
+from gapwatch import operations as ops
+from gapwatch.audit import plain
+from gapwatch.config import Defaults
+from gapwatch.models import Case, Flag, FlagStatus
+from gapwatch.rules import Context, Finding, Rule, load_rules
+
+log = logging.getLogger(__name__)
+
+ACTOR = "scan"
+_FLAG_COLUMNS = (
+    Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
+    Flag.message, Flag.evidence, Flag.status, Flag.last_seen_on, Flag.snoozed_until,
+)
+
+
+@dataclass
+class ScanResult:
+    as_of: date
+    cases: int = 0
+    opened: int = 0
+    reopened: int = 0
+    refreshed: int = 0
+    resolved: int = 0
+    found: int = 0
+    seconds: float = 0.0
+    replay: bool = False
+    dry_run: bool = False
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        """Return the result as SPEC.md's `gapwatch scan --json` prints it."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "findings": [f.as_json() for f in self.findings],
+            "summary": {
+                "cases": self.cases,
+                "findings": self.found,
+                "opened": self.opened + self.reopened,
+                "resolved": self.resolved,
+                "seconds": round(self.seconds, 2),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """The rules to run, each with its thresholds as configured."""
+
+    rules: tuple[tuple[Rule, dict[str, int]], ...]
+
+    @classmethod
+    def configured(cls, config: Mapping | None = None) -> Rulebook:
+        settings = {k: getattr(Defaults, k) for k in dir(Defaults) if k.startswith("RULE_")}
+        settings.update({k: v for k, v in (config or {}).items() if str(k).startswith("RULE_")})
+        return cls(tuple((r, r.settings(settings)) for r in load_rules()))
+
+    def findings(self, journey, context: Context) -> Iterable[Finding]:
+        for each, settings in self.rules:
+            yield from each.run(journey, context, settings)
+
+
+# -- deciding what changes ------------------------------------------------------------------------
+@dataclass
+class Changes:
+    """The writes one chunk needs: new flags, updates by id, and the audit entries to append."""
+
+    inserts: list[dict] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
+    audits: list[tuple[int, str, str, dict]] = field(default_factory=list)
+
+
+def _content(finding: Finding) -> dict:
+    return {
+        "severity": finding.severity,
+        "since": finding.since,
+        "notify": list(finding.notify),
+        "message": finding.message,
+        "evidence": plain(dict(finding.evidence)),
+    }
+
+
+def _same(row, content: dict) -> bool:
+    """Tell whether a flag says the same as before: severity, since and who to tell."""
+    return (
+        row.severity == content["severity"] and row.since == content["since"]
+        and list(row.notify or []) == content["notify"]
+    )
+
+
+def _plan_found(row, finding: Finding, day: date, changes: Changes, result: ScanResult) -> None:
+    content = _content(finding)
+    key = {"flag": None, "rule": finding.rule, "subject": finding.subject}
+    if row is None:
+        changes.inserts.append({
+            "case_id": finding.case_id, "rule": finding.rule, "subject": finding.subject,
+            **content, "status": FlagStatus.open.value, "first_seen_on": day, "last_seen_on": day,
+        })
+        changes.audits.append((finding.case_id, finding.case, "flag.opened",
+                               {**key, **content, "on": day}))
+        result.opened += 1
+        return
+    key["flag"] = row.id
+    update_values = {"id": row.id, **content, "last_seen_on": day}
+    if row.status == FlagStatus.resolved:
+        update_values.update(status=FlagStatus.open.value, resolved_on=None, note=None,
+                             acknowledged_by=None, acknowledged_on=None, snoozed_until=None)
+        changes.audits.append((finding.case_id, finding.case, "flag.reopened",
+                               {**key, **content, "on": day, "why": "the condition is back"}))
+        result.reopened += 1
+    elif row.status == FlagStatus.acknowledged and row.snoozed_until and day > row.snoozed_until:
+        update_values.update(status=FlagStatus.open.value, snoozed_until=None)
+        changes.audits.append((finding.case_id, finding.case, "flag.reopened",
+                               {**key, "on": day, "snoozed_until": row.snoozed_until,
+                                "why": "the snooze ended and the condition still holds"}))
+        result.reopened += 1
+    elif (row.last_seen_on == day and _same(row, content) and row.message == content["message"]
+          and row.evidence == content["evidence"]):
+        return  # already scanned today, nothing new
+    elif not _same(row, content):
+        before = {"severity": row.severity, "since": row.since, "notify": row.notify,
+                  "message": row.message}
+        changes.audits.append((finding.case_id, finding.case, "flag.refreshed",
+                               {**key, "on": day, "before": before, "after": content}))
+        result.refreshed += 1
+    changes.updates.append(update_values)
+
+
+def _plan_resolved(row, reference: str, day: date, changes: Changes, result: ScanResult,
+                   why: str) -> None:
+    changes.updates.append({"id": row.id, "status": FlagStatus.resolved.value, "resolved_on": day,
+                            "snoozed_until": None})
+    changes.audits.append((row.case_id, reference, "flag.resolved",
+                           {"flag": row.id, "rule": row.rule, "subject": row.subject, "on": day,
+                            "was": row.status, "why": why}))
+    result.resolved += 1
+
+
+def plan(rows: Iterable, findings: list[Finding], references: Mapping[int, str], day: date,
+         result: ScanResult) -> Changes:
+    """Compare one chunk's flags with its findings and return the writes that reconcile them."""
+    changes = Changes()
+    existing = {(r.case_id, r.rule, r.subject): r for r in rows}
+    for finding in findings:
+        _plan_found(existing.pop(finding.key, None), finding, day, changes, result)
+    for row in existing.values():
+        if row.status != FlagStatus.resolved:
+            _plan_resolved(row, references[row.case_id], day, changes, result,
+                           "the condition no longer holds")
+    return changes
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _write(uow: ops.UnitOfWork, changes: Changes) -> None:
+    """Write one chunk's changes as batches: inserts, updates by id, then the audit entries."""
+    session = uow.session
+    for values in changes.inserts:
+        values["id"] = uow.new_id(Flag)
+    ids = iter(v["id"] for v in changes.inserts)
+    if changes.inserts:
+        session.execute(insert(Flag), changes.inserts)
+    if changes.updates:
+        for batch in _by_keys(changes.updates).values():
+            session.execute(update(Flag), batch)
+    entries = []
+    for case_id, reference, action, detail in changes.audits:
+        if action == "flag.opened":
+            detail["flag"] = next(ids)
+        entries.append(uow.trail.append(actor=uow.actor.name, action=action, case_id=case_id,
+                                        case_reference=reference, detail=detail))
+    session.flush()
+    for entry in entries:
+        session.expunge(entry)
+
+
+def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """Group update rows by their set of columns: one executemany per shape."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return groups
+
+
+# -- the scan -----------------------------------------------------------------------------------
+def _flags_between(session: Session, first: int, last: int):
+    return session.execute(select(*_FLAG_COLUMNS).where(Flag.case_id.between(first, last))).all()
+
+
+def _flags_of_cases_not_open(session: Session, day: date):
+    return session.execute(
+        select(*_FLAG_COLUMNS, Case.reference)
+        .join(Case, Case.id == Flag.case_id)
+        .where(Flag.status != FlagStatus.resolved.value, not_(snapshot.open_on(day)))
+    ).all()
+
+
+def latest_scanned(session: Session) -> date | None:
+    """Return the latest day a scan wrote flags for, or None before the first scan."""
+    seen = session.execute(select(func.max(Flag.last_seen_on))).scalar()
+    resolved = session.execute(select(func.max(Flag.resolved_on))).scalar()
+    return max((d for d in (seen, resolved) if d is not None), default=None)
+
+
+def _run(session: Session, day: date, rulebook: Rulebook, result: ScanResult,
+         uow: ops.UnitOfWork | None, keep_findings: bool, chunk: int) -> None:
+    known = snapshot.agencies(session)
+    context = Context(day=day, contracts=snapshot.contracts(session, known))
+    for journeys in snapshot.journeys_open_on(session, day, size=chunk, known=known):
+        findings = [f for j in journeys for f in rulebook.findings(j, context)]
+        result.cases += len(journeys)
+        result.found += len(findings)
+        if keep_findings:
+            result.findings.extend(findings)
+        references = {j.case.id: j.case.reference for j in journeys}
+        rows = [r for r in _flags_between(session, journeys[0].case.id, journeys[-1].case.id)
+                if r.case_id in references]
+        changes = plan(rows, findings, references, day, result)
+        if uow is not None:
+            _write(uow, changes)
+    closed = Changes()
+    for row in _flags_of_cases_not_open(session, day):
+        _plan_resolved(row, row.reference, day, closed, result, "the case is not open")
+    if uow is not None:
+        _write(uow, closed)
+
+
+def scan(
+    session: Session,
+    day: date,
+    *,
+    config: Mapping | None = None,
+    dry_run: bool = False,
+    keep_findings: bool = True,
+    chunk: int = snapshot.CHUNK,
+) -> ScanResult:
+    """Run every rule on the cases open on `day` and update their flags, unless a dry run."""
+    started = time.perf_counter()
+    rulebook = Rulebook.configured(config)
+    result = ScanResult(as_of=day, dry_run=dry_run)
+    if dry_run:
+        if session.in_transaction():
+            session.commit()
+        try:
+            _run(session, day, rulebook, result, None, keep_findings, chunk)
+        finally:
+            session.rollback()
+    else:
+        with ops.unit_of_work(session, ops.Actor.system(ACTOR)) as uow:
+            latest = latest_scanned(session)
+            result.replay = latest is not None and day < latest
+            _run(session, day, rulebook, result, None if result.replay else uow,
+                 keep_findings, chunk)
+            if not result.replay:
+                alerts.write_digests(uow, day)
+    if result.replay:
+        result.opened = result.reopened = result.refreshed = result.resolved = 0
+    result.seconds = time.perf_counter() - started
+    log.info("scan of %s: %d cases, %d findings, %d opened, %d reopened, %d resolved in %.2fs",
+             day, result.cases, result.found, result.opened, result.reopened, result.resolved,
+             result.seconds)
+    return result
+
+
+# -- the command line ---------------------------------------------------------------------------
+def _table(result: ScanResult) -> str:
+    lines = []
+    for f in sorted(result.findings, key=lambda f: (f.case, f.rule, f.subject)):
+        lines.append(f"{f.case:<14} {f.rule:<21} {f.severity:<8} {f.since} "
+                     f"{','.join(f.notify):<28} {f.message}")
+    header = f"{'CASE':<14} {'RULE':<21} {'SEVERITY':<8} {'SINCE':<10} {'NOTIFY':<28} MESSAGE"
+    what = "would open" if result.dry_run else "opened"
+    gone = "would resolve" if result.dry_run else "resolved"
+    summary = (f"{result.as_of}: {result.cases} open cases, {result.found} findings, "
+               f"{result.opened + result.reopened} {what}, {result.resolved} {gone} "
+               f"in {result.seconds:.2f}s")
+    return "\n".join([header, *lines, summary] if lines else [summary])
+
+
+@click.command("scan")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Scan this day as it stood at its end (default: today, Europe/London).")
+@click.option("--dry-run", is_flag=True, help="Report the findings without changing any flag.")
+@click.option("--json", "as_json", is_flag=True, help="Print SPEC.md's JSON instead of a table.")
+@with_appcontext
+def scan_command(as_of: str | None, dry_run: bool, as_json: bool):
+    """Run every rule, update flags and print findings."""
+    from gapwatch.cli import parse_day
+
+    day = parse_day(None, None, as_of) or clock.today()
+    session = db.new_session(db.get_engine())
+    try:
+        result = scan(session, day, config=current_app.config, dry_run=dry_run)
+    finally:
+        session.close()
+    if result.replay:
+        click.echo(f"gapwatch: {day} is before the latest scanned day; this replay changed no "
+                   "flag", err=True)
+    click.echo(json.dumps(result.as_json(), indent=None) if as_json else _table(result))

@@ -1,0 +1,129 @@
+"""The journeys of every case open on a day, as they stood at its end, read in bulk and in chunks.
+
+The rule engine reads the journey store with three set-based queries per chunk of cases (the
+open cases by id, then the ownerships and handoffs of that id range), so memory stays flat
+however many cases there are, and never one query per case. Rows dated after the day are left
+out in the query; what was decided or ended later is undone by `Journey.as_of`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
+from gapwatch.models import Agency, Case, Contract, Handoff, Ownership, Person
+from gapwatch.rules import Contract as ContractFacts
+
+CHUNK = 5000
+
+
+def open_on(day: date):
+    """Return the WHERE clause of the cases open on `day`."""
+    return (Case.opened_on <= day) & or_(Case.closed_on.is_(None), Case.closed_on > day)
+
+
+def agencies(session: Session) -> dict[int, tuple[str, str]]:
+    """Return each agency's (code, kind) by id."""
+    return {row[0]: (row[1], row[2]) for row in session.execute(
+        select(Agency.id, Agency.code, Agency.kind))}
+
+
+def contracts(session: Session, known: dict[int, tuple[str, str]]) -> dict[str, tuple]:
+    """Return every contract, grouped by the provider's code."""
+    found = defaultdict(list)
+    for row in session.execute(select(
+        Contract.provider_id, Contract.commissioner_id, Contract.service, Contract.starts_on,
+        Contract.ends_on,
+    )):
+        provider = known[row[0]][0]
+        found[provider].append(ContractFacts(provider, known[row[1]][0], *row[2:]))
+    return {code: tuple(items) for code, items in found.items()}
+
+
+def _cases(session: Session, day: date, after: int, size: int, known) -> list[CaseFacts]:
+    rows = session.execute(
+        select(
+            Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
+            Case.expected_release_on, Person.date_of_birth, Person.home_area_id,
+            Person.restricted, Person.reference,
+        )
+        .join(Person, Person.id == Case.person_id)
+        .where(Case.id > after, open_on(day))
+        .order_by(Case.id)
+        .limit(size)
+    ).all()
+    return [
+        # Open on `day`: a later closing has not happened yet.
+        CaseFacts(r[0], r[1], r[2], None, r[4], r[5], r[6],
+                  known[r[7]][0] if r[7] is not None else None, r[8], r[9])
+        for r in rows
+    ]
+
+
+def _ownerships(session: Session, day: date, first: int, last: int, known) -> dict[int, list]:
+    found = defaultdict(list)
+    for r in session.execute(
+        select(
+            Ownership.case_id, Ownership.id, Ownership.agency_id, Ownership.role,
+            Ownership.starts_on, Ownership.ends_on, Ownership.officer, Ownership.allocated_on,
+            Ownership.handoff_id,
+        ).where(Ownership.case_id.between(first, last), Ownership.starts_on <= day)
+    ):
+        code, kind = known[r[2]]
+        found[r[0]].append(OwnershipFacts(r[1], code, kind, r[3], r[4], r[5], r[6], r[7], r[8]))
+    return found
+
+
+def _handoffs(session: Session, day: date, first: int, last: int, known) -> dict[int, list]:
+    found = defaultdict(list)
+    for r in session.execute(
+        select(
+            Handoff.case_id, Handoff.id, Handoff.kind, Handoff.role, Handoff.from_agency_id,
+            Handoff.to_agency_id, Handoff.requested_on, Handoff.due_on, Handoff.status,
+            Handoff.decided_on, Handoff.reason,
+        ).where(Handoff.case_id.between(first, last), Handoff.requested_on <= day)
+    ):
+        sender = known[r[4]][0] if r[4] is not None else None
+        receiver, receiver_kind = known[r[5]]
+        found[r[0]].append(HandoffFacts(r[1], r[2], r[3], sender, receiver, r[6], r[7], r[8],
+                                        r[9], r[10], receiver_kind))
+    return found
+
+
+def _changed_after(day: date, ownerships: list, handoffs: list) -> bool:
+    """Tell whether anything of these rows happened after `day` and must be undone."""
+    for o in ownerships:
+        if (o.ends_on is not None and o.ends_on > day) or (
+            o.allocated_on is not None and o.allocated_on > day
+        ):
+            return True
+    return any(h.decided_on is not None and h.decided_on > day for h in handoffs)
+
+
+def journeys_open_on(
+    session: Session, day: date, *, size: int = CHUNK, known: dict | None = None
+) -> Iterator[list[Journey]]:
+    """Yield the journeys of the cases open on `day`, as of its end, a chunk at a time."""
+    known = known if known is not None else agencies(session)
+    after = 0
+    while True:
+        cases = _cases(session, day, after, size, known)
+        if not cases:
+            return
+        first, last = cases[0].id, cases[-1].id
+        ownerships = _ownerships(session, day, first, last, known)
+        handoffs = _handoffs(session, day, first, last, known)
+        chunk = []
+        for case in cases:
+            held, asked = ownerships.get(case.id, []), handoffs.get(case.id, [])
+            journey = Journey(case, held, asked)
+            if _changed_after(day, held, asked):
+                journey = journey.as_of(day)
+            chunk.append(journey)
+        yield chunk
+        after = last
