@@ -97,6 +97,7 @@ def commands() -> list[click.Command]:
     from gapwatch.demo import demo_command
     from gapwatch.exports.commands import audit_group, export_command
     from gapwatch.importer import import_command
+    from gapwatch.scan import scan_command
 
     return [
         init_command,
@@ -104,7 +105,7 @@ def commands() -> list[click.Command]:
         import_command,
         serve_command,
         user_group,
-        not_built("scan", 3, "Run every rule, update flags and print findings."),
+        scan_command,
         not_built("scheduler", 3, "Run the scheduled jobs in their own process."),
         not_built("alerts", 5, "Build and send the daily gap-alert digests."),
         export_command,
