@@ -1,28 +1,85 @@
 """Daily gap-alert digests: written to the outbox with the scan's flags, sent over SMTP.
 
-The interface the scan and the scheduler call (issue 5 builds what is behind it):
+The interface the scan and the scheduler call:
 
 - `write_digests(uow, day) -> int`: inside the scan's unit of work, write one outbox row per
-  agency with something to say on `day`; return how many were written.
+  agency with something to say on `day` (and one `escalation` row per agency with flags open
+  too long); return how many rows were written or changed.
 - `send_pending(session, config) -> int`: deliver the outbox rows that are due; return how
   many were sent.
+
+docs/alerts.md explains the digest, the outbox, retries and the duplicate-versus-loss choice.
 """
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session
 
+from gapwatch import clock
+from gapwatch.alerts import delivery, outbox
+from gapwatch.alerts.digest import Digest, gather
+from gapwatch.alerts.render import Mail, digest_mail, escalation_mail
+from gapwatch.alerts.settings import AlertSettings
 from gapwatch.operations import UnitOfWork
 
-
-def write_digests(uow: UnitOfWork, day: date) -> int:
-    """Write the day's digests to the outbox (not built yet: writes none)."""
-    return 0
+log = logging.getLogger(__name__)
 
 
-def send_pending(session: Session, config: Mapping) -> int:
-    """Send the digests that are due (not built yet: sends none)."""
-    return 0
+def mails_for(digest: Digest, settings: AlertSettings) -> list[Mail]:
+    """Return the emails of one agency's digest: the digest, and its escalation if any."""
+    mails = []
+    if digest.agency.alert_emails:
+        mails.append(digest_mail(digest, settings.escalate_after_days))
+    else:
+        log.warning("%s has no alert address: its digest of %s is not sent",
+                    digest.agency.code, digest.day)
+    if digest.escalated and digest.escalation_emails:
+        mails.append(escalation_mail(digest, settings.escalate_after_days))
+    elif digest.escalated:
+        log.warning("%s has flags to escalate but no escalation address", digest.agency.code)
+    return mails
+
+
+def write_digests(uow: UnitOfWork, day: date, *, config: Mapping | None = None) -> int:
+    """Write the day's digests to the outbox in `uow`'s transaction; return the rows changed."""
+    settings = AlertSettings.of(config)
+    mails = {
+        (digest.agency.id, mail.kind): mail
+        for digest in gather(uow.session, day, settings)
+        for mail in mails_for(digest, settings)
+    }
+    changed = outbox.store(uow, day, mails)
+    if changed:
+        uow.trail.append(actor=uow.actor.name, action="alerts.written",
+                         detail={"day": day, "emails": len(mails), "changed": changed})
+    return changed
+
+
+def send_pending(session: Session, config: Mapping | None = None, *,
+                 now: datetime | None = None) -> int:
+    """Send every outbox row that is due, one claimed row at a time; return how many were sent."""
+    settings = AlertSettings.of(config)
+    now = now or clock.now()
+    tried: set[int] = set()
+    sent = 0
+    while (claim := outbox.claim_next(session, now, settings, tried)) is not None:
+        tried.add(claim.id)
+        try:
+            refused = delivery.deliver(delivery.compose(claim, settings), settings)
+        except (OSError, smtplib.SMTPException) as error:
+            problem = f"{type(error).__name__}: {error}"
+            retry_at = outbox.mark_failed(session, claim, clock.now(), problem, settings)
+            log.warning("could not send %s's %s of %s (%s); next attempt at %s",
+                        claim.agency, claim.kind, claim.day, problem, retry_at.isoformat())
+            continue
+        outbox.mark_sent(session, claim, clock.now(), refused)
+        sent += 1
+    return sent
+
+
+__all__ = ["send_pending", "write_digests"]

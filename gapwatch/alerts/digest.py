@@ -1,0 +1,244 @@
+"""What each agency's duty inbox hears about on a day: its flags and the handoffs it must act on.
+
+`gather(session, day, settings)` reads everything in a handful of set-based queries (agencies,
+flags, pending handoffs, owners of restricted cases, contracts) and returns one `Digest` per
+agency with something to say. A digest lists:
+
+- new flags (first seen on the day) and flags still open (oldest first, with how many days),
+  of the severities the agency chose (`Agency.alert_severities`), where the agency is among the
+  flag's `notify` codes; an acknowledged flag stays in the list unless snoozed past the day;
+- handoffs waiting for the agency's decision, and those it sent that are overdue;
+- the flags open for `escalate_after_days` or more, which are also escalated (see `escalation`).
+
+A restricted person's name is shown only to agencies owning the case on the day, the rule of
+`gapwatch.web.access.may_open_details`; everyone else reads "name withheld".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from gapwatch.alerts.settings import AlertSettings
+from gapwatch.models import (
+    Agency,
+    AgencyKind,
+    Case,
+    Contract,
+    Flag,
+    FlagStatus,
+    Handoff,
+    HandoffStatus,
+    Ownership,
+    Person,
+)
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """The case an item is about, as the receiving agency may see it."""
+
+    reference: str
+    name: str | None  # None: restricted, and not this agency's to see
+    link: str
+    restricted: bool = False
+
+
+@dataclass(frozen=True)
+class FlagItem:
+    case: CaseLine
+    rule: str
+    severity: str
+    message: str
+    since: date
+    days_open: int
+    acknowledged: bool
+    escalated: bool
+
+
+@dataclass(frozen=True)
+class HandoffItem:
+    case: CaseLine
+    kind: str
+    role: str
+    from_agency: str | None
+    to_agency: str
+    requested_on: date
+    due_on: date | None
+    days_overdue: int
+
+
+@dataclass
+class Digest:
+    """One agency's digest for one day."""
+
+    agency: Agency
+    day: date
+    new_flags: list[FlagItem] = field(default_factory=list)
+    open_flags: list[FlagItem] = field(default_factory=list)
+    waiting: list[HandoffItem] = field(default_factory=list)
+    overdue: list[HandoffItem] = field(default_factory=list)
+    escalation_emails: list[str] = field(default_factory=list)
+
+    @property
+    def escalated(self) -> list[FlagItem]:
+        return [f for f in self.new_flags + self.open_flags if f.escalated]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.new_flags or self.open_flags or self.waiting or self.overdue)
+
+
+@dataclass
+class _Facts:
+    """The rows of one day, read once for every agency."""
+
+    agencies: dict[str, Agency]
+    flags: list[tuple[Flag, str, str, bool]]
+    handoffs: list[tuple[Handoff, str, str, str | None, str, bool]]
+    owners: dict[int, set[str]]
+    commissioners: dict[str, list[str]]
+
+
+def gather(session: Session, day: date, settings: AlertSettings) -> list[Digest]:
+    """Return the digests of every active agency with something to say on `day`."""
+    facts = _read(session, day)
+    digests = {code: Digest(agency, day) for code, agency in facts.agencies.items()}
+    _add_flags(digests, facts, day, settings)
+    _add_handoffs(digests, facts, day, settings)
+    for digest in digests.values():
+        digest.new_flags.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.since, f.case.reference))
+        digest.open_flags.sort(key=lambda f: (f.since, SEVERITY_ORDER.get(f.severity, 9), f.case.reference))
+        digest.waiting.sort(key=lambda h: (h.due_on or date.max, h.requested_on, h.case.reference))
+        digest.overdue.sort(key=lambda h: (-h.days_overdue, h.case.reference))
+        if digest.escalated:
+            digest.escalation_emails = escalation_emails(digest.agency, facts)
+    return [d for code, d in sorted(digests.items()) if not d.is_empty]
+
+
+def _read(session: Session, day: date) -> _Facts:
+    open_on_day = (Case.opened_on <= day) & or_(Case.closed_on.is_(None), Case.closed_on > day)
+    agencies = {a.code: a for a in session.execute(select(Agency).where(Agency.active)).scalars()}
+    flags = session.execute(
+        select(Flag, Case.reference, Person.given_name + " " + Person.family_name, Person.restricted)
+        .join(Case, Case.id == Flag.case_id)
+        .join(Person, Person.id == Case.person_id)
+        .where(
+            Flag.status.in_([FlagStatus.open.value, FlagStatus.acknowledged.value]),
+            Flag.first_seen_on <= day,
+            open_on_day,
+        )
+    ).all()
+    sender, receiver = aliased(Agency), aliased(Agency)
+    handoffs = session.execute(
+        select(Handoff, Case.reference, Person.given_name + " " + Person.family_name,
+               sender.code, receiver.code, Person.restricted)
+        .join(Case, Case.id == Handoff.case_id)
+        .join(Person, Person.id == Case.person_id)
+        .outerjoin(sender, sender.id == Handoff.from_agency_id)
+        .join(receiver, receiver.id == Handoff.to_agency_id)
+        .where(Handoff.status == HandoffStatus.pending.value, Handoff.requested_on <= day,
+               open_on_day)
+    ).all()
+    return _Facts(agencies, flags, handoffs, _owners_of_restricted(session, day),
+                  _commissioners(session, day))
+
+
+def _owners_of_restricted(session: Session, day: date) -> dict[int, set[str]]:
+    """Return, for each restricted person's case, the agencies owning it on `day`."""
+    owners: dict[int, set[str]] = defaultdict(set)
+    for case_id, code in session.execute(
+        select(Ownership.case_id, Agency.code)
+        .join(Agency, Agency.id == Ownership.agency_id)
+        .join(Case, Case.id == Ownership.case_id)
+        .join(Person, Person.id == Case.person_id)
+        .where(Person.restricted, Ownership.starts_on <= day,
+               or_(Ownership.ends_on.is_(None), Ownership.ends_on > day))
+    ):
+        owners[case_id].add(code)
+    return owners
+
+
+def _commissioners(session: Session, day: date) -> dict[str, list[str]]:
+    """Return, for each provider, the commissioners whose contract with it covers `day`."""
+    provider, buyer = aliased(Agency), aliased(Agency)
+    found: dict[str, list[str]] = defaultdict(list)
+    for provider_code, buyer_code in session.execute(
+        select(provider.code, buyer.code)
+        .join(Contract, Contract.provider_id == provider.id)
+        .join(buyer, buyer.id == Contract.commissioner_id)
+        .where(Contract.starts_on <= day, or_(Contract.ends_on.is_(None), Contract.ends_on >= day))
+        .order_by(provider.code, buyer.code)
+    ):
+        if buyer_code not in found[provider_code]:
+            found[provider_code].append(buyer_code)
+    return found
+
+
+def escalation_emails(agency: Agency, facts: _Facts) -> list[str]:
+    """Return where `agency`'s long-open flags escalate to.
+
+    A provider answers to its commissioners: the escalation addresses of every agency holding a
+    contract with it that covers the day. Any other agency names its own escalation address
+    (its region's lead: a regional director, a head of service) in `escalation_emails`.
+    """
+    if agency.kind == AgencyKind.provider:
+        codes = facts.commissioners.get(agency.code, [])
+        addresses = [a for c in codes if c in facts.agencies for a in facts.agencies[c].escalation_emails]
+    else:
+        addresses = list(agency.escalation_emails)
+    return list(dict.fromkeys(addresses))
+
+
+def _line(facts: _Facts, settings: AlertSettings, agency: str, case_id: int, reference: str,
+          name: str, restricted: bool) -> CaseLine:
+    shown = not restricted or agency in facts.owners.get(case_id, ())
+    return CaseLine(reference, name if shown else None, settings.case_link(reference), restricted)
+
+
+def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings) -> None:
+    for flag, reference, name, restricted in facts.flags:
+        if flag.snoozed_until is not None and flag.snoozed_until >= day:
+            continue
+        days_open = (day - flag.since).days
+        for code in dict.fromkeys(flag.notify):
+            digest = digests.get(code)
+            if digest is None or flag.severity not in digest.agency.alert_severities:
+                continue
+            item = FlagItem(
+                case=_line(facts, settings, code, flag.case_id, reference, name, restricted),
+                rule=flag.rule, severity=flag.severity, message=flag.message, since=flag.since,
+                days_open=days_open,
+                acknowledged=flag.status == FlagStatus.acknowledged.value,
+                escalated=(flag.status == FlagStatus.open.value
+                           and days_open >= settings.escalate_after_days),
+            )
+            (digest.new_flags if flag.first_seen_on == day else digest.open_flags).append(item)
+
+
+def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date,
+                  settings: AlertSettings) -> None:
+    for row in facts.handoffs:
+        handoff, _reference, _name, sender, receiver, _restricted = row
+        overdue = (day - handoff.due_on).days if handoff.due_on and handoff.due_on < day else 0
+        if receiver in digests:
+            digests[receiver].waiting.append(_handoff_item(facts, settings, receiver, row, overdue))
+        if overdue and sender in digests:
+            digests[sender].overdue.append(_handoff_item(facts, settings, sender, row, overdue))
+
+
+def _handoff_item(facts: _Facts, settings: AlertSettings, code: str, row: tuple,
+                  overdue: int) -> HandoffItem:
+    handoff, reference, name, sender, receiver, restricted = row
+    return HandoffItem(
+        case=_line(facts, settings, code, handoff.case_id, reference, name, restricted),
+        kind=handoff.kind, role=handoff.role, from_agency=sender, to_agency=receiver,
+        requested_on=handoff.requested_on, due_on=handoff.due_on, days_overdue=overdue,
+    )

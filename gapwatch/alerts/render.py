@@ -1,0 +1,82 @@
+"""Turning a digest into an email's subject, plain-text part and HTML part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from gapwatch.alerts.digest import Digest
+
+
+@dataclass(frozen=True)
+class Mail:
+    """An email ready for the outbox: who it is for, and its two parts."""
+
+    kind: str  # "digest" or "escalation"
+    recipients: list[str]
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environment() -> Environment:
+    """Create the mail templates' environment on first use (HTML escaped, text left alone)."""
+    return Environment(
+        loader=PackageLoader("gapwatch", "templates/alerts"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def digest_subject(digest: Digest) -> str:
+    parts = []
+    if digest.new_flags:
+        parts.append(_plural(len(digest.new_flags), "new flag"))
+    if digest.open_flags:
+        parts.append(f"{len(digest.open_flags)} still open")
+    if digest.waiting:
+        parts.append(_plural(len(digest.waiting), "handoff") + " waiting")
+    if digest.overdue:
+        parts.append(_plural(len(digest.overdue), "sent handoff") + " overdue")
+    return f"gapwatch {digest.agency.code} {digest.day.isoformat()}: " + ", ".join(parts)
+
+
+def escalation_subject(digest: Digest) -> str:
+    count = _plural(len(digest.escalated), "flag")
+    return f"gapwatch ESCALATED {digest.agency.code} {digest.day.isoformat()}: {count} open too long"
+
+
+def _render(name: str, digest: Digest, escalate_after_days: int) -> str:
+    return _environment().get_template(name).render(d=digest, escalate_after_days=escalate_after_days)
+
+
+def digest_mail(digest: Digest, escalate_after_days: int) -> Mail:
+    """Return the agency's daily digest email."""
+    return Mail(
+        kind="digest",
+        recipients=list(digest.agency.alert_emails),
+        subject=digest_subject(digest),
+        text=_render("digest.txt", digest, escalate_after_days),
+        html=_render("digest.html", digest, escalate_after_days),
+    )
+
+
+def escalation_mail(digest: Digest, escalate_after_days: int) -> Mail:
+    """Return the escalation of the agency's long-open flags to its escalation address."""
+    return Mail(
+        kind="escalation",
+        recipients=list(digest.escalation_emails),
+        subject=escalation_subject(digest),
+        text=_render("escalation.txt", digest, escalate_after_days),
+        html=_render("escalation.html", digest, escalate_after_days),
+    )

@@ -1,0 +1,188 @@
+"""What each agency's digest says on a day: its flags, its handoffs, and nothing it may not see."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gapwatch import operations as ops
+from gapwatch.alerts import write_digests
+from gapwatch.alerts.digest import gather
+from gapwatch.alerts.settings import AlertSettings
+from gapwatch.models import Agency, OutboxMessage
+from tests.alerts.conftest import DAY, raise_flag, scenario
+from tests.support import D, event, load, person_and_case, region, system
+
+SETTINGS = AlertSettings(base_url="http://gapwatch.test", escalate_after_days=3)
+
+
+@pytest.fixture
+def digests(session):
+    scenario(session)
+    return {d.agency.code: d for d in gather(session, DAY, SETTINGS)}
+
+
+def outbox(session) -> dict[tuple[str, str], OutboxMessage]:
+    rows = session.execute(
+        select(OutboxMessage, Agency.code).join(Agency, Agency.id == OutboxMessage.agency_id)
+    ).all()
+    return {(code, row.kind): row for row, code in rows}
+
+
+def write(session, day=DAY) -> int:
+    with ops.unit_of_work(session, system()) as uow:
+        return write_digests(uow, day, config={"BASE_URL": "http://gapwatch.test"})
+
+
+def test_only_agencies_with_something_to_say_get_a_digest(digests):
+    # WARKS is told of C-3's flag but takes only high and critical ones; the others hear nothing.
+    assert sorted(digests) == ["HMP-HEWELL", "STAFFS", "WMERCIA", "WMIDS", "YSS"]
+
+
+def test_a_digest_lists_new_and_still_open_flags_with_how_long_and_a_link(digests):
+    staffs, hewell = digests["STAFFS"], digests["HMP-HEWELL"]
+    assert [(f.case.reference, f.rule, f.days_open) for f in staffs.new_flags] == [
+        ("C-3", "unallocated", 0)]
+    assert staffs.open_flags == []
+    assert [(f.case.reference, f.rule, f.days_open) for f in hewell.open_flags] == [
+        ("C-1", "release-unplanned", 2)]
+    assert hewell.open_flags[0].case.link == "http://gapwatch.test/cases/C-1"
+
+
+def test_still_open_flags_come_oldest_first(session):
+    scenario(session)
+    raise_flag(session, "C-2", rule="unallocated", severity="medium", since=D("2026-05-10"),
+               notify=["WMERCIA"])
+    raise_flag(session, "C-2", rule="dual-ownership", severity="medium", since=D("2026-05-28"),
+               notify=["WMERCIA"])
+    wmercia = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["WMERCIA"]
+    assert [(f.rule, f.days_open) for f in wmercia.open_flags] == [
+        ("unallocated", 22), ("contract-lapsed", 7), ("dual-ownership", 4)]
+
+
+def test_handoffs_waiting_for_the_receiver_and_overdue_for_the_sender(digests):
+    waiting = digests["WMIDS"].waiting
+    overdue = digests["HMP-HEWELL"].overdue
+    assert [(h.case.reference, h.from_agency, h.due_on) for h in waiting] == [
+        ("C-1", "HMP-HEWELL", D("2026-05-25"))]
+    assert [(h.case.reference, h.to_agency, h.days_overdue) for h in overdue] == [
+        ("C-1", "WMIDS", 7)]
+    assert digests["WMIDS"].overdue == [] and digests["HMP-HEWELL"].waiting == []
+
+
+def test_a_restricted_persons_name_is_shown_only_to_agencies_owning_the_case(digests):
+    # HMP Hewell holds C-1's custody; WMIDS is the home area and the handoff's receiver, not an owner.
+    assert digests["HMP-HEWELL"].open_flags[0].case.name == "Sam Example"
+    assert digests["WMIDS"].open_flags[0].case.name is None
+    assert digests["WMIDS"].waiting[0].case.name is None
+    assert digests["WMERCIA"].open_flags[0].case.name == "Sam Example"  # C-2 is not restricted
+
+
+def test_restricted_name_never_reaches_the_email_of_an_agency_that_may_not_see_it(session):
+    scenario(session)
+    write(session)
+    rows = outbox(session)
+    wmids = rows[("WMIDS", "digest")]
+    assert "Sam Example" not in wmids.body_text and "Sam Example" not in wmids.body_html
+    assert "C-1 (restricted: name withheld)" in wmids.body_text
+    assert "C-1 Sam Example" in rows[("HMP-HEWELL", "digest")].body_text
+
+
+@pytest.mark.parametrize(
+    ("severities", "expected"),
+    [
+        (["low", "medium", "high", "critical"], ["unallocated"]),
+        (["high", "critical"], []),
+        (["low"], ["unallocated"]),
+    ],
+)
+def test_an_agency_receives_only_the_severities_it_chose(session, severities, expected):
+    region(session)
+    load(session, {"type": "agency", "code": "STAFFS", "name": "Staffordshire Probation",
+                   "kind": "probation", "alert_emails": ["duty@staffs.example"],
+                   "alert_severities": severities})
+    person_and_case(session, "C-3", home_area="STAFFS")
+    load(session, event("C-3", "2026-01-10", "ownership_started", agency="STAFFS", role="supervision"))
+    raise_flag(session, "C-3", rule="unallocated", severity="low", since=DAY, notify=["STAFFS"])
+    found = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}
+    heard = [f.rule for f in found["STAFFS"].new_flags] if "STAFFS" in found else []
+    assert heard == expected
+
+
+def test_flags_open_long_enough_are_escalated_to_the_commissioner_or_the_agencys_lead(session):
+    scenario(session)
+    write(session)
+    rows = outbox(session)
+    # YSS is a provider: its escalation goes to its commissioner, WMERCIA, under contract.
+    # WMERCIA escalates to the lead it names. C-1's flag is 2 days old: no escalation yet.
+    assert sorted(k for k in rows if k[1] == "escalation") == [
+        ("WMERCIA", "escalation"), ("YSS", "escalation")]
+    assert rows[("YSS", "escalation")].recipients == ["director@wmercia.example"]
+    assert rows[("WMERCIA", "escalation")].recipients == ["director@wmercia.example"]
+    assert "ESCALATED" in rows[("YSS", "escalation")].body_text
+    assert "C-2" in rows[("YSS", "escalation")].body_text
+    assert "[HIGH] C-2 Sam Example · contract-lapsed · ESCALATED" in rows[("YSS", "digest")].body_text
+    assert "ESCALATED" not in rows[("HMP-HEWELL", "digest")].body_text
+
+
+def test_escalation_waits_for_escalate_after_days(session):
+    scenario(session)
+    late = {d.agency.code: d for d in gather(session, DAY, AlertSettings(escalate_after_days=8))}
+    assert late["YSS"].escalated == []
+    assert [f.case.reference for f in
+            {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["YSS"].escalated] == ["C-2"]
+
+
+def test_snoozed_flags_stay_quiet_until_the_snooze_ends(session):
+    scenario(session)
+    raise_flag(session, "C-3", rule="dual-ownership", severity="medium", since=D("2026-05-20"),
+               notify=["STAFFS"], status="acknowledged", snoozed_until=DAY)
+    staffs = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["STAFFS"]
+    assert [f.rule for f in staffs.open_flags] == []
+    later = {d.agency.code: d for d in gather(session, D("2026-06-02"), SETTINGS)}["STAFFS"]
+    assert [(f.rule, f.acknowledged, f.escalated) for f in later.open_flags] == [
+        ("dual-ownership", True, False), ("unallocated", False, False)]
+
+
+def test_writing_the_same_day_again_updates_pending_rows_and_never_duplicates(session):
+    scenario(session)
+    assert write(session) == 7  # five digests, two escalations
+    assert write(session) == 0
+    raise_flag(session, "C-2", rule="dual-ownership", severity="medium", since=DAY,
+               notify=["WMERCIA"])
+    assert write(session) == 1
+    rows = outbox(session)
+    assert len(rows) == 7
+    assert "dual-ownership" in rows[("WMERCIA", "digest")].body_text
+
+
+def test_writing_again_never_rewrites_a_sent_digest(session):
+    scenario(session)
+    write(session)
+    sent = outbox(session)[("STAFFS", "digest")]
+    with ops.unit_of_work(session, system()) as uow:
+        uow.session.get(OutboxMessage, sent.id).status = "sent"  # as the sender marks it
+    raise_flag(session, "C-3", rule="dual-ownership", severity="medium", since=DAY,
+               notify=["STAFFS"])
+    write(session)
+    row = outbox(session)[("STAFFS", "digest")]
+    assert row.status == "sent" and "dual-ownership" not in row.body_text
+
+
+def test_a_pending_digest_with_nothing_left_to_say_is_dropped(session):
+    scenario(session)
+    write(session)
+    with ops.unit_of_work(session, system()) as uow:
+        ops.close_case(uow, case="C-3", on=D("2026-05-31"))
+    write(session)
+    assert ("STAFFS", "digest") not in outbox(session)
+
+
+def test_a_digest_has_both_parts_and_a_subject_that_counts(session):
+    scenario(session)
+    write(session)
+    hewell = outbox(session)[("HMP-HEWELL", "digest")]
+    assert hewell.recipients == ["duty@hmp-hewell.example"]
+    assert hewell.subject == "gapwatch HMP-HEWELL 2026-06-01: 1 still open, 1 sent handoff overdue"
+    assert '<a href="http://gapwatch.test/cases/C-1">C-1</a>' in hewell.body_html
+    assert "HANDOFFS YOU SENT THAT ARE OVERDUE (1)" in hewell.body_text
