@@ -126,10 +126,19 @@ def _handoff_as_of(h: dict, day: date) -> dict | None:
     return h
 
 
+def entry_day(entry: dict) -> date:
+    """Return the day an entry speaks for: its `on` (a scan's day) if it has one, else its date."""
+    on = (entry["detail"] or {}).get("on")
+    try:
+        return date.fromisoformat(on) if isinstance(on, str) else local_day(entry["at"])
+    except ValueError:
+        return local_day(entry["at"])
+
+
 def _flag_as_of(f: dict, day: date) -> dict | None:
     if f["first_seen_on"] > day:
         return None
-    f = {**f, "lifecycle": [e for e in f["lifecycle"] if local_day(e["at"]) <= day]}
+    f = {**f, "lifecycle": [e for e in f["lifecycle"] if entry_day(e) <= day]}
     f["last_seen_on"] = min(f["last_seen_on"], day)
     if f["resolved_on"] is not None and f["resolved_on"] > day:
         f.update(status="open", resolved_on=None)

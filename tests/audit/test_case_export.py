@@ -1,0 +1,206 @@
+"""A case's exported history holds everything the database holds for it, in every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+
+from gapwatch import audit
+from gapwatch import operations as ops
+from gapwatch.exports import export_case
+from gapwatch.exports.formats import CSV_COLUMNS, FORMULA_STARTS
+from gapwatch.models import Agency, AuditEvent, Case, Handoff, Ownership, Person
+from gapwatch.queries import load_journey
+from tests.support import D, act, event, load, person_and_case, region
+
+AUDITOR = ops.Actor(name="user:inspector@hmip.example", read_only=True)
+
+
+def exported(session, fmt="json", **options):
+    return export_case(session, AUDITOR, "C-1", fmt=fmt, **options)
+
+
+def history(session, **options) -> dict:
+    return json.loads(exported(session, **options))
+
+
+def table_rows(session, model, where) -> list[dict]:
+    """Read rows straight from the table, every column, as JSON would hold them."""
+    table = model.__table__
+    rows = session.execute(select(table).where(where).order_by(table.c.id)).mappings()
+    return [audit.plain(dict(row)) for row in rows]
+
+
+def agency_codes(session) -> dict[int, str]:
+    return dict(session.execute(select(Agency.id, Agency.code)).all())
+
+
+def test_json_holds_every_column_of_the_person_case_ownerships_and_handoffs(journey):
+    data = history(journey)
+    case = journey.execute(select(Case).where(Case.reference == "C-1")).scalar_one()
+    codes = agency_codes(journey)
+    [person] = table_rows(journey, Person, Person.id == case.person_id)
+    assert data["person"] == {**{k: v for k, v in person.items() if k != "home_area_id"},
+                              "home_area": codes[person["home_area_id"]]}
+    [case_row] = table_rows(journey, Case, Case.id == case.id)
+    assert data["case"] == {k: v for k, v in case_row.items() if k != "person_id"}
+    owned = table_rows(journey, Ownership, Ownership.case_id == case.id)
+    assert sorted(data["ownerships"], key=lambda o: o["id"]) == [
+        {**{k: v for k, v in o.items() if k not in {"case_id", "agency_id"}},
+         "agency": codes[o["agency_id"]]} for o in owned]
+    handed = table_rows(journey, Handoff, Handoff.case_id == case.id)
+    assert sorted(data["handoffs"], key=lambda h: h["id"]) == [
+        {**{k: v for k, v in h.items() if k not in {"case_id", "from_agency_id", "to_agency_id"}},
+         "from_agency": codes.get(h["from_agency_id"]), "to_agency": codes[h["to_agency_id"]]}
+        for h in handed]
+    assert len(owned) == 2 and len(handed) == 2
+
+
+def test_json_holds_every_audit_entry_of_the_case_including_its_own_export(journey):
+    data = history(journey)
+    case_id = data["case"]["id"]
+    entries = table_rows(journey, AuditEvent, AuditEvent.case_id == case_id)
+    assert [e["seq"] for e in data["audit"]] == [e["seq"] for e in entries]
+    for got, stored in zip(data["audit"], entries, strict=True):
+        assert got == {k: v for k, v in stored.items() if k != "id"}
+    assert data["audit"][-1]["action"] == "export.case"
+    assert data["audit_head"] == {"seq": entries[-1]["seq"], "hash": entries[-1]["hash"]}
+
+
+def test_the_gaps_are_the_journeys(journey):
+    data = history(journey, as_of=D("2026-12-31"))
+    assert data["gaps"] == [{"starts_on": "2026-06-10", "ends_on": "2026-06-15", "days": 5}]
+    journey_gaps = load_journey(journey, "C-1").gaps(D("2026-01-10"), D("2027-01-01"))
+    assert [(g.starts_on.isoformat(), g.ends_on.isoformat()) for g in journey_gaps] == [
+        ("2026-06-10", "2026-06-15")]
+
+
+def test_a_gap_still_open_has_no_end(journey):
+    act(journey, ops.end_ownership, case="C-1", on=D("2026-09-01"), agency="WMIDS",
+        reason="moved away")
+    assert history(journey, as_of=D("2026-10-01"))["gaps"][-1] == {
+        "starts_on": "2026-09-01", "ends_on": None, "days": 31}
+
+
+@pytest.mark.parametrize("day", ["2026-01-09", "2026-01-10", "2026-05-01", "2026-05-02",
+                                 "2026-06-09", "2026-06-10", "2026-06-14", "2026-06-15",
+                                 "2026-06-20", "2026-12-31"])
+def test_as_of_gives_the_journey_as_it_stood(journey, day):
+    then = load_journey(journey, "C-1").as_of(D(day))
+    data = history(journey, as_of=D(day))
+    assert data["as_of"] == day
+    assert [(o["id"], o["agency"], o["role"], o["starts_on"], o["ends_on"], o["officer"])
+            for o in data["ownerships"]] == [
+        (o.id, o.agency, o.role, o.starts_on.isoformat(), o.ends_on and o.ends_on.isoformat(),
+         o.officer) for o in then.ownerships]
+    assert [(h["id"], h["status"], h["decided_on"], h["reason"]) for h in data["handoffs"]] == [
+        (h.id, h.status, h.decided_on and h.decided_on.isoformat(), h.reason)
+        for h in then.handoffs]
+
+
+def test_as_of_leaves_out_what_was_decided_later(journey):
+    data = history(journey, as_of=D("2026-05-01"))
+    assert [(h["to_agency"], h["status"], h["reason"]) for h in data["handoffs"]] == [
+        ("WMERCIA", "pending", None)]
+    assert [(o["agency"], o["ends_on"], o["ended_reason"]) for o in data["ownerships"]] == [
+        ("HMP-HEWELL", None, None)]
+    assert data["gaps"] == []
+
+
+def test_every_export_is_audited(journey):
+    for fmt in ("json", "csv", "html", "pdf"):
+        exported(journey, fmt, as_of=D("2026-06-01") if fmt == "pdf" else None)
+    entries = journey.execute(
+        select(AuditEvent).where(AuditEvent.action == "export.case").order_by(AuditEvent.seq)
+    ).scalars().all()
+    assert [(e.actor, e.case_reference, e.detail["format"], e.detail["as_of"]) for e in entries] == [
+        ("user:inspector@hmip.example", "C-1", "json", None),
+        ("user:inspector@hmip.example", "C-1", "csv", None),
+        ("user:inspector@hmip.example", "C-1", "html", None),
+        ("user:inspector@hmip.example", "C-1", "pdf", "2026-06-01"),
+    ]
+    assert audit.verify(journey).ok
+
+
+def test_an_unknown_case_is_named(journey):
+    from gapwatch.errors import NotFound
+
+    with pytest.raises(NotFound, match="unknown case 'C-404'"):
+        export_case(journey, AUDITOR, "C-404")
+
+
+# -- CSV --------------------------------------------------------------------------------------
+def csv_rows(data: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_csv_has_one_row_per_event(journey):
+    data = history(journey)
+    rows = csv_rows(exported(journey, "csv"))
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    kinds = [r["event"] for r in rows]
+    assert kinds.count("ownership_started") == len(data["ownerships"]) == 2
+    assert kinds.count("ownership_ended") == 1
+    assert kinds.count("officer_allocated") == 1
+    assert kinds.count("handoff_requested") == 2
+    assert {"handoff_rejected", "handoff_accepted", "gap_started", "gap_ended",
+            "case_opened", "person"} <= set(kinds)
+    # every audit entry of the case, the csv's own export included
+    audited = [int(r["audit_seq"]) for r in rows if r["event"].startswith("audit:")]
+    assert audited == [e["seq"] for e in data["audit"]] + [data["audit"][-1]["seq"] + 1]
+    days = [r["day"] for r in rows if r["day"]]
+    assert days == sorted(days)
+
+
+INJECTIONS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-3+4", "@SUM(A1)",
+              "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_csv_cells_never_start_a_formula(session, payload):
+    region(session)
+    load(session,
+         {"type": "person", "reference": "P-1", "given_name": payload, "family_name": payload,
+          "date_of_birth": "1990-01-01", "home_area": "WMIDS"},
+         {"type": "case", "reference": "C-1", "person": "P-1", "opened_on": "2026-01-10"},
+         event("C-1", "2026-01-10", "ownership_started", agency="WMIDS", role="supervision",
+               officer=payload),
+         event("C-1", "2026-02-01", "ownership_ended", agency="WMIDS", reason=payload),
+         event("C-1", "2026-02-01", "handoff_requested", from_agency=None, to_agency="WMERCIA",
+               role="supervision", kind="referral"),
+         event("C-1", "2026-02-02", "handoff_rejected", to_agency="WMERCIA", reason=payload))
+    rows = csv_rows(exported(session, "csv"))
+    cells = [cell for row in rows for cell in row.values()]
+    assert not [c for c in cells if c.startswith(FORMULA_STARTS)]
+    inert = "'" + payload
+    assert inert in cells  # the officer, the reasons: kept, but as text
+    assert sum(c == inert for c in cells) >= 3
+
+
+# -- HTML and PDF ------------------------------------------------------------------------------
+def test_html_shows_the_history_escaped_and_prints_well(session):
+    region(session)
+    person_and_case(session)
+    load(session, event("C-1", "2026-01-10", "ownership_started", agency="WMIDS",
+                        role="supervision", officer="<script>alert(1)</script>"))
+    page = exported(session, "html").decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "@page" in page and "break-inside: avoid" in page
+    assert "Case history C-1" in page and "WMIDS" in page and "2026-01-10" in page
+
+
+def test_pdf_renders_even_beyond_latin_1(session):
+    region(session)
+    load(session,
+         {"type": "person", "reference": "P-1", "given_name": "Zoë", "family_name": "Łukasz 李",
+          "date_of_birth": "1990-01-01", "home_area": "WMIDS"},
+         {"type": "case", "reference": "C-1", "person": "P-1", "opened_on": "2026-01-10"},
+         event("C-1", "2026-01-10", "ownership_started", agency="WMIDS", role="supervision"))
+    pdf = exported(session, "pdf")
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(pdf) > 1500
