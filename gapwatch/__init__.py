@@ -10,6 +10,11 @@ from flask import Flask
 BLUEPRINTS = (
     "gapwatch.web.auth",
     "gapwatch.web.cases",
+    "gapwatch.web.tokens",
+    "gapwatch.api",
+    "gapwatch.web.dashboard",
+    "gapwatch.web.actions",
+    "gapwatch.web.admin",
 )
 
 

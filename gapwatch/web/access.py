@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort
-from flask_login import UserMixin
+from flask import abort, request
+from flask_login import UserMixin, current_user
 from sqlalchemy import exists, or_, select
 from sqlmodel import Session
 
@@ -59,7 +59,11 @@ def visible(account: Account):
     """Return a WHERE clause on Case that keeps the cases `account` may see."""
     if account.sees_everything:
         return Case.id.is_not(None)
-    agency_id = account.agency_id
+    return visible_to_agency(account.agency_id)
+
+
+def visible_to_agency(agency_id: int | None):
+    """Return a WHERE clause on Case that keeps the cases agency `agency_id` is involved in."""
     return or_(
         exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id),
         exists().where(
@@ -85,3 +89,38 @@ def may_open_details(account: Account, journey: Journey, today: date) -> bool:
     if not journey.case.restricted or account.sees_everything:
         return True
     return any(o.agency == account.agency_code for o in journey.active_on(today))
+
+
+# Routes an auditor may still post to: their own session and password, nothing of the records.
+OWN_ACCOUNT_ENDPOINTS = frozenset({"auth.login", "auth.logout", "auth.change_password"})
+
+
+def refuse_read_only_writes() -> None:
+    """Answer 403 to an auditor's POST, PUT, PATCH or DELETE on any page but their own account."""
+    if request.method in {"GET", "HEAD", "OPTIONS"} or request.endpoint in OWN_ACCOUNT_ENDPOINTS:
+        return
+    if current_user.is_authenticated and current_user.role == UserRole.auditor:
+        abort(403)
+
+
+def require_role(*roles: str) -> None:
+    """Answer 403 unless the signed-in user has one of `roles`."""
+    if not current_user.is_authenticated or current_user.role not in roles:
+        abort(403)
+
+
+def owned_today(session: Session, account: Account, case_ids: list[int], today: date) -> set[int]:
+    """Return those of `case_ids` whose details `account` may open: one query for a whole page."""
+    if account.sees_everything:
+        return set(case_ids)
+    if not case_ids:
+        return set()
+    rows = session.execute(
+        select(Ownership.case_id).where(
+            Ownership.case_id.in_(case_ids),
+            Ownership.agency_id == account.agency_id,
+            Ownership.starts_on <= today,
+            or_(Ownership.ends_on.is_(None), Ownership.ends_on > today),
+        )
+    ).scalars()
+    return set(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as web_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -48,20 +49,29 @@ def load_account(user_id: str) -> Account | None:
     return account if account.stamp == stamp else None
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None, fallback: str | None = None) -> str:
     """Follow `next` only within this site, never to another host."""
+    fallback = fallback or url_for("dashboard.index")
     if not target:
-        return url_for("cases.index")
+        return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("cases.index")
+        return fallback
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return fallback
     return target
+
+
+def sign_in(account: Account) -> None:
+    """Sign the account in for PERMANENT_SESSION_LIFETIME, after which it must sign in again."""
+    web_session.permanent = True
+    login_user(account)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
@@ -69,8 +79,8 @@ def login():
             user = ops.attempt_login(uow, email=form.email.data, password=form.password.data)
         if user is not None:
             agency = session.get(Agency, user.agency_id) if user.agency_id else None
-            login_user(Account.of(user, agency))
-            return redirect(_safe_next(request.args.get("next")))
+            sign_in(Account.of(user, agency))
+            return redirect(safe_next(request.args.get("next")))
         flash("That email and password do not match, or the account is locked for a while "
               "after repeated failures.", "error")
     return render_template("auth/login.html", form=form)
@@ -97,9 +107,9 @@ def change_password():
                                      password=form.current.data) is None:
                     raise DomainError("The current password is not right.")
                 user = ops.set_password(uow, email=current_user.email, password=form.new.data)
-            login_user(Account.of(user, session.get(Agency, user.agency_id) if user.agency_id else None))
+            sign_in(Account.of(user, session.get(Agency, user.agency_id) if user.agency_id else None))
             flash("Your password is changed; other sessions are signed out.", "info")
-            return redirect(url_for("cases.index"))
+            return redirect(url_for("dashboard.index"))
         except DomainError as error:
             flash(error.message, "error")
     return render_template("auth/password.html", form=form)

@@ -1,23 +1,33 @@
-"""The case list and search, and a plain case page."""
+"""Case search, and the case page: the person, who is accountable, flags, the journey picture.
+
+Every view of a case page is written to the audit trail. A case the user may not see is a 404;
+a restricted person's name and details show only to the agencies that own the case today, to
+auditors and to admins, while the journey itself stays visible so the home area can act on it.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 
 from gapwatch import clock
 from gapwatch import operations as ops
 from gapwatch.db import get_session
-from gapwatch.models import Agency, Case, Person
+from gapwatch.models import Agency, AuditEvent, Case, Flag, FlagStatus, Person, UserRole
 from gapwatch.queries import load_journey
-from gapwatch.web.access import case_or_404, may_open_details, visible
+from gapwatch.web import forms, timeline
+from gapwatch.web.access import case_or_404, may_open_details, owned_today, visible
+from gapwatch.web.queues import SEVERITY_RANK
 
 bp = Blueprint("cases", __name__)
 PAGE_SIZE = 50
+HISTORY_LIMIT = 200
 
 
-@bp.route("/")
 @bp.route("/cases")
 @login_required
 def index():
@@ -41,15 +51,41 @@ def index():
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
+    shown = rows[:PAGE_SIZE]
+    details = owned_today(session, current_user, [c.id for c, _p, _h in shown], clock.today())
     return render_template(
-        "cases/index.html", rows=rows[:PAGE_SIZE], query=query, page=page,
-        more=len(rows) > PAGE_SIZE,
+        "cases/index.html", rows=shown, query=query, page=page, more=len(rows) > PAGE_SIZE,
+        details=details,
     )
 
 
-@bp.route("/cases/<reference>")
-@login_required
-def show(reference: str):
+def eighteenth_birthday(born: date) -> date:
+    try:
+        return born.replace(year=born.year + 18)
+    except ValueError:  # born on 29 February
+        return date(born.year + 18, 3, 1)
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _flags(session, case_id: int) -> list[Flag]:
+    return list(session.execute(
+        select(Flag).where(Flag.case_id == case_id, Flag.status != FlagStatus.resolved)
+        .order_by(SEVERITY_RANK, Flag.since)
+    ).scalars())
+
+
+def _history(session, case_id: int) -> list[AuditEvent]:
+    return list(session.execute(
+        select(AuditEvent).where(AuditEvent.case_id == case_id)
+        .order_by(AuditEvent.seq.desc()).limit(HISTORY_LIMIT)
+    ).scalars())
+
+
+def render_case(reference: str, status: int = 200):
+    """Render the case page (after auditing the view) with the given HTTP status."""
     session = get_session()
     case = case_or_404(session, current_user, reference)
     journey = load_journey(session, case.reference)
@@ -61,7 +97,26 @@ def show(reference: str):
             case_reference=case.reference, detail={"details_shown": allowed},
         )
     person = session.get(Person, case.person_id) if allowed else None
-    return render_template(
+    agencies = session.execute(
+        select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
+    ).all()
+    birthday = eighteenth_birthday(journey.case.date_of_birth)
+    page = render_template(
         "cases/show.html", case=case, person=person, journey=journey, today=today,
-        accountable=journey.accountable_on(today), gaps=journey.gaps(case.opened_on, today),
+        accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
+        gaps=journey.gaps(case.opened_on, today),
+        picture=Markup(timeline.render(journey, today, ident="journey")),
+        flags=_flags(session, case.id), history=_history(session, case.id),
+        age=age_on(journey.case.date_of_birth, today), birthday=birthday,
+        birthday_near=-90 <= (birthday - today).days <= 180,
+        agencies=agencies, may_act=current_user.role != UserRole.auditor,
+        my_agency=current_user.agency_code, is_admin=current_user.role == UserRole.admin,
+        forms=forms.for_case(agencies), history_limit=HISTORY_LIMIT,
     )
+    return page, status
+
+
+@bp.route("/cases/<reference>")
+@login_required
+def show(reference: str):
+    return render_case(reference)

@@ -1,0 +1,98 @@
+"""The handoff dashboard: what waits for the user's agency this morning, and what is slipping.
+
+`/` shows every queue with its counts; `/dashboard/<queue>` shows one queue, paged and filtered.
+An HTMX request (`HX-Request`) gets just the queue's fragment, so filters, pages and the
+minute-by-minute refresh replace one section; without JavaScript the same links load full pages.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+
+from gapwatch import clock
+from gapwatch.db import get_session
+from gapwatch.web import access, queues
+
+bp = Blueprint("dashboard", __name__)
+bp.before_app_request(access.refuse_read_only_writes)
+
+QUEUES = {
+    "waiting": "Waiting for your decision",
+    "sent": "Sent, still unanswered",
+    "flags": "Open flags",
+    "unallocated": "Unallocated cases",
+}
+
+
+def current_scope(session) -> queues.Scope:
+    """Return the user's agency, or the agency or region an auditor or admin chose."""
+    if not current_user.sees_everything:
+        return queues.Scope(current_user.agency_code, (current_user.agency_id,),
+                            (current_user.agency_code,))
+    chosen = None
+    if request.args.get("agency"):
+        chosen = queues.scope_for_agency(session, request.args["agency"])
+    elif request.args.get("region"):
+        chosen = queues.scope_for_region(session, request.args["region"])
+    return chosen or queues.Scope("every agency", None)
+
+
+def scope_args() -> dict[str, str]:
+    """Return the scope's query arguments, for links that must keep it."""
+    return {k: request.args[k] for k in ("agency", "region") if request.args.get(k)}
+
+
+def read_queue(session, name: str, scope: queues.Scope, today, page: int = 1) -> queues.Page:
+    text = request.args.get("q", "").strip() or None
+    if name == "flags":
+        return queues.flags(
+            session, scope, today, page=page, text=text, severity=request.args.get("severity"),
+            acknowledged=request.args.get("status") == "acknowledged",
+        )
+    if name == "unallocated":
+        return queues.unallocated(session, scope, today, page=page, text=text)
+    reader = queues.waiting if name == "waiting" else queues.sent
+    return reader(session, scope, page=page, text=text)
+
+
+def _context(session, scope, today, name: str, page: queues.Page) -> dict:
+    return {
+        "name": name, "heading": QUEUES[name], "page": page, "today": today,
+        "yesterday": today - timedelta(days=1),
+        "details": access.owned_today(session, current_user, page.case_ids, today),
+        "scope": scope, "scope_args": scope_args(), "filters": request.args,
+    }
+
+
+@bp.route("/")
+@login_required
+def index():
+    session = get_session()
+    scope, today = current_scope(session), clock.today()
+    sections = {
+        name: _context(session, scope, today, name, read_queue(session, name, scope, today))
+        for name in QUEUES
+    }
+    agencies, regions = queues.choices(session) if current_user.sees_everything else ([], [])
+    return render_template(
+        "dashboard/index.html", sections=sections, scope=scope, today=today,
+        counts=queues.counts(session, scope, today), agencies=agencies, regions=regions,
+        scope_args=scope_args(),
+    )
+
+
+@bp.route("/dashboard/<name>")
+@login_required
+def queue(name: str):
+    if name not in QUEUES:
+        abort(404)
+    session = get_session()
+    scope, today = current_scope(session), clock.today()
+    page = read_queue(session, name, scope, today, request.args.get("page", 1, type=int))
+    context = _context(session, scope, today, name, page)
+    if request.headers.get("HX-Request"):
+        return render_template("dashboard/_queue.html", **context)
+    return render_template("dashboard/queue.html", **context)

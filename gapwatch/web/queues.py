@@ -1,0 +1,244 @@
+"""The dashboard's queues, read set-based: one query per list page and one per group of counts.
+
+A queue is seen through a `Scope`: one agency for a case manager, or whatever agency or region
+an auditor or admin chose (every agency when they chose none). Lists page by `PAGE_SIZE` and
+filter by a case reference or a person's name; nothing here runs a query per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import String, and_, case, cast, false, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from gapwatch.models import (
+    ACCOUNTABLE_ROLES,
+    Agency,
+    Case,
+    Flag,
+    FlagStatus,
+    Handoff,
+    HandoffStatus,
+    Ownership,
+    Person,
+)
+
+PAGE_SIZE = 20
+SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITY_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=Flag.severity, else_=9)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which agencies' queues are shown: `agency_ids` None means every agency."""
+
+    label: str
+    agency_ids: tuple[int, ...] | None
+    codes: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return self.agency_ids is None
+
+    def has(self, column):
+        """Return a clause keeping rows whose `column` (an agency id) is in scope."""
+        if self.agency_ids is None:
+            return column.is_not(None)
+        return column.in_(self.agency_ids) if self.agency_ids else false()
+
+    def notified(self):
+        """Return a clause keeping flags that notify an agency in scope."""
+        if self.agency_ids is None:
+            return Flag.id.is_not(None)
+        text = cast(Flag.notify, String)
+        return or_(false(), *(text.like(f'%"{code}"%') for code in self.codes))
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    number: int
+    more: bool
+
+    @property
+    def case_ids(self) -> list[int]:
+        return [row.case_id for row in self.rows]
+
+
+def scope_for_agency(session: Session, code: str) -> Scope | None:
+    agency = session.execute(select(Agency).where(Agency.code == code)).scalar_one_or_none()
+    if agency is None:
+        return None
+    return Scope(f"{agency.name} ({agency.code})", (agency.id,), (agency.code,))
+
+
+def scope_for_region(session: Session, region: str) -> Scope | None:
+    rows = session.execute(select(Agency.id, Agency.code).where(Agency.region == region)).all()
+    if not rows:
+        return None
+    return Scope(f"the {region} region", tuple(r.id for r in rows), tuple(r.code for r in rows))
+
+
+def choices(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
+    """Return the agencies (code, name) and regions an auditor or admin can choose from."""
+    agencies = session.execute(select(Agency.code, Agency.name).order_by(Agency.code)).all()
+    regions = session.execute(
+        select(Agency.region).where(Agency.region != "").distinct().order_by(Agency.region)
+    ).scalars().all()
+    return [(a.code, a.name) for a in agencies], list(regions)
+
+
+def _matching(text: str | None):
+    if not text:
+        return None
+    pattern = f"%{text.strip().lower()}%"
+    return or_(
+        func.lower(Case.reference).like(pattern),
+        func.lower(Person.given_name + " " + Person.family_name).like(pattern),
+    )
+
+
+def _page(session: Session, query, number: int, text: str | None) -> Page:
+    matching = _matching(text)
+    if matching is not None:
+        query = query.where(matching)
+    number = max(number, 1)
+    rows = session.execute(query.limit(PAGE_SIZE + 1).offset((number - 1) * PAGE_SIZE)).all()
+    return Page(rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
+
+
+def _person_columns():
+    return (
+        Case.id.label("case_id"), Case.reference, Case.risk_level,
+        Person.given_name, Person.family_name, Person.restricted,
+    )
+
+
+def _handoffs(direction: str, scope: Scope):
+    sender, receiver = aliased(Agency), aliased(Agency)
+    side = Handoff.to_agency_id if direction == "waiting" else Handoff.from_agency_id
+    return (
+        select(
+            Handoff.id, Handoff.kind, Handoff.role, Handoff.requested_on, Handoff.due_on,
+            sender.code.label("from_agency"), receiver.code.label("to_agency"),
+            *_person_columns(),
+        )
+        .join(Case, Case.id == Handoff.case_id)
+        .join(Person, Person.id == Case.person_id)
+        .outerjoin(sender, sender.id == Handoff.from_agency_id)
+        .join(receiver, receiver.id == Handoff.to_agency_id)
+        .where(Handoff.status == HandoffStatus.pending, scope.has(side))
+        .order_by(Handoff.due_on.is_(None), Handoff.due_on, Handoff.requested_on, Handoff.id)
+    )
+
+
+def waiting(session: Session, scope: Scope, *, page: int = 1, text: str | None = None) -> Page:
+    """Handoffs waiting for a decision of an agency in scope, due soonest first."""
+    return _page(session, _handoffs("waiting", scope), page, text)
+
+
+def sent(session: Session, scope: Scope, *, page: int = 1, text: str | None = None) -> Page:
+    """Handoffs an agency in scope asked for that are still unanswered, due soonest first."""
+    return _page(session, _handoffs("sent", scope), page, text)
+
+
+def _flags_in_queue(today: date):
+    """Open flags, and acknowledged ones whose snooze has run out."""
+    return or_(
+        Flag.status == FlagStatus.open,
+        and_(Flag.status == FlagStatus.acknowledged, Flag.snoozed_until.is_not(None),
+             Flag.snoozed_until <= today),
+    )
+
+
+def flags(
+    session: Session, scope: Scope, today: date, *, page: int = 1, text: str | None = None,
+    severity: str | None = None, acknowledged: bool = False,
+) -> Page:
+    """Open flags that notify an agency in scope, most severe and oldest first."""
+    status = Flag.status == FlagStatus.acknowledged if acknowledged else _flags_in_queue(today)
+    query = (
+        select(
+            Flag.id, Flag.rule, Flag.severity, Flag.since, Flag.message, Flag.first_seen_on,
+            Flag.status, Flag.note, Flag.snoozed_until, *_person_columns(),
+        )
+        .join(Case, Case.id == Flag.case_id)
+        .join(Person, Person.id == Case.person_id)
+        .where(status, scope.notified())
+        .order_by(SEVERITY_RANK, Flag.since, Flag.id)
+    )
+    if severity in SEVERITIES:
+        query = query.where(Flag.severity == severity)
+    return _page(session, query, page, text)
+
+
+def _unallocated_where(scope: Scope, today: date):
+    return (
+        Ownership.role.in_(sorted(ACCOUNTABLE_ROLES)),
+        Ownership.officer.is_(None),
+        Ownership.starts_on <= today,
+        or_(Ownership.ends_on.is_(None), Ownership.ends_on > today),
+        Case.closed_on.is_(None),
+        scope.has(Ownership.agency_id),
+    )
+
+
+def unallocated(
+    session: Session, scope: Scope, today: date, *, page: int = 1, text: str | None = None
+) -> Page:
+    """Accountable ownerships active today with no officer named, longest waiting first."""
+    query = (
+        select(
+            Ownership.id, Ownership.role, Ownership.starts_on, Agency.code.label("agency"),
+            *_person_columns(),
+        )
+        .join(Case, Case.id == Ownership.case_id)
+        .join(Person, Person.id == Case.person_id)
+        .join(Agency, Agency.id == Ownership.agency_id)
+        .where(*_unallocated_where(scope, today))
+        .order_by(Ownership.starts_on, Ownership.id)
+    )
+    return _page(session, query, page, text)
+
+
+def counts(session: Session, scope: Scope, today: date) -> dict[str, int]:
+    """Count each queue in four queries: the numbers at the top of the dashboard."""
+    result = {"waiting": 0, "overdue": 0, "sent": 0, "unallocated": 0, "new": 0,
+              "acknowledged": 0, **{s: 0 for s in SEVERITIES}}
+    overdue = func.sum(case((Handoff.due_on < today, 1), else_=0))
+    row = session.execute(
+        select(func.count(), overdue).where(
+            Handoff.status == HandoffStatus.pending, scope.has(Handoff.to_agency_id)
+        )
+    ).one()
+    result["waiting"], result["overdue"] = row[0], int(row[1] or 0)
+    result["sent"] = session.execute(
+        select(func.count()).where(
+            Handoff.status == HandoffStatus.pending, scope.has(Handoff.from_agency_id)
+        )
+    ).scalar_one()
+    in_queue = _flags_in_queue(today)
+    new = func.sum(case((and_(in_queue, Flag.first_seen_on >= today - timedelta(days=1)), 1),
+                        else_=0))
+    queued = func.sum(case((in_queue, 1), else_=0))
+    for severity, number, fresh in session.execute(
+        select(Flag.severity, queued, new)
+        .where(Flag.status.in_([FlagStatus.open, FlagStatus.acknowledged]), scope.notified())
+        .group_by(Flag.severity)
+    ):
+        result[severity] = int(number or 0)
+        result["new"] += int(fresh or 0)
+    result["acknowledged"] = session.execute(
+        select(func.count()).where(Flag.status == FlagStatus.acknowledged, scope.notified())
+    ).scalar_one()
+    result["unallocated"] = session.execute(
+        select(func.count())
+        .select_from(Ownership)
+        .join(Case, Case.id == Ownership.case_id)
+        .where(*_unallocated_where(scope, today))
+    ).scalar_one()
+    result["flags"] = sum(result[s] for s in SEVERITIES)
+    return result
