@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "gapwatch.web.dashboard",
     "gapwatch.web.actions",
     "gapwatch.web.admin",
+    "gapwatch.web.outbox",
 )
 
 

@@ -94,6 +94,7 @@ def not_built(name: str, issue: int, doc: str) -> click.Command:
 
 def commands() -> list[click.Command]:
     """Return every command of the command line, for `create_app` to register."""
+    from gapwatch.alerts.commands import alerts_group
     from gapwatch.demo import demo_command
     from gapwatch.exports.commands import audit_group, export_command
     from gapwatch.importer import import_command
@@ -107,7 +108,7 @@ def commands() -> list[click.Command]:
         user_group,
         scan_command,
         not_built("scheduler", 3, "Run the scheduled jobs in their own process."),
-        not_built("alerts", 5, "Build and send the daily gap-alert digests."),
+        alerts_group,
         export_command,
         audit_group,
         not_built("token", 7, "Manage agencies' API tokens."),

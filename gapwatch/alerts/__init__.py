@@ -73,11 +73,11 @@ def send_pending(session: Session, config: Mapping | None = None, *,
             refused = delivery.deliver(delivery.compose(claim, settings), settings)
         except (OSError, smtplib.SMTPException) as error:
             problem = f"{type(error).__name__}: {error}"
-            retry_at = outbox.mark_failed(session, claim, clock.now(), problem, settings)
+            retry_at = outbox.mark_failed(session, claim, max(now, clock.now()), problem, settings)
             log.warning("could not send %s's %s of %s (%s); next attempt at %s",
                         claim.agency, claim.kind, claim.day, problem, retry_at.isoformat())
             continue
-        outbox.mark_sent(session, claim, clock.now(), refused)
+        outbox.mark_sent(session, claim, max(now, clock.now()), refused)
         sent += 1
     return sent
 

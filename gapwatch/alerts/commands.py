@@ -38,14 +38,29 @@ def send_command(day: date):
     """Build the day's digests if the scan has not, then send every digest that is due."""
     session = db.new_session(db.get_engine())
     try:
-        with ops.unit_of_work(session, ops.Actor.system("alerts send")) as uow:
-            written = write_digests(uow, day, config=current_app.config)
+        written = build(session, day, current_app.config)
         sent = send_pending(session, current_app.config)
         failing = _failing(session)
     finally:
         session.close()
-    click.echo(f"{day.isoformat()}: {written} digest(s) written or updated, {sent} sent"
+    built = "scanned and wrote the digests" if written is None else f"{written} outbox row(s) changed"
+    click.echo(f"{day.isoformat()}: {built}, {sent} sent"
                + (f", {failing} failing (see /admin/outbox)" if failing else ""))
+
+
+def build(session, day: date, config) -> int | None:
+    """Scan `day` if no scan has reached it (the scan writes the digests), else refresh them.
+
+    Return the outbox rows written or changed, or None when the scan wrote them.
+    """
+    from gapwatch.scan import latest_scanned, scan
+
+    latest = latest_scanned(session)
+    if latest is None or latest < day:
+        scan(session, day, config=config, keep_findings=False)
+        return None
+    with ops.unit_of_work(session, ops.Actor.system("alerts send")) as uow:
+        return write_digests(uow, day, config=config)
 
 
 def _failing(session) -> int:

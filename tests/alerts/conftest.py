@@ -85,15 +85,20 @@ def smtp_down():
 
 def raise_flag(session, case: str, *, rule: str, severity: str, since, notify: list[str],
                first_seen_on=None, subject: str | None = None, message: str | None = None,
-               status: str = "open", snoozed_until=None) -> None:
-    """Persist a flag as the scan engine does: in a unit of work, one row per (case, rule, subject)."""
+               status: str = "open", snoozed_until=None, last_seen_on=None) -> None:
+    """Persist a flag as the scan of DAY leaves it: one row per (case, rule, subject).
+
+    The scan engine is the only writer of flags and has no operation for one flag; the digest
+    tests need flags of exact severities and ages, so they write them here, in a unit of work.
+    """
+    last_seen_on = last_seen_on or DAY
     with ops.unit_of_work(session, system()) as uow:
         state = uow.case(case)
         uow.session.add(Flag(
             id=uow.new_id(Flag), case_id=state.case.id, rule=rule, subject=subject or rule,
             severity=severity, since=since, notify=notify,
             message=message or f"{rule} on {case}", status=status,
-            first_seen_on=first_seen_on or since, last_seen_on=first_seen_on or since,
+            first_seen_on=first_seen_on or since, last_seen_on=last_seen_on,
             snoozed_until=snoozed_until,
         ))
 
