@@ -1,0 +1,86 @@
+"""no-accountable-owner: fires on a day nobody holds custody or supervision."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gapwatch import operations as ops
+from gapwatch.queries import load_journey
+from tests.support import D, act, event, load, person_and_case
+
+RULE = "no-accountable-owner"
+
+
+def released_without_handover(session, risk="medium"):
+    person_and_case(session, risk_level=risk, expected_release_on=D("2026-06-10"))
+    load(session,
+         event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody"),
+         event("C-1", "2026-06-10", "ownership_ended", agency="HMP-HEWELL", reason="released"))
+
+
+def test_fires_from_the_day_the_last_owner_ended(world, found):
+    released_without_handover(world)
+    assert found("2026-06-09", RULE) == []
+    [finding] = found("2026-06-10", RULE)
+    assert (finding.subject, finding.severity, finding.since, finding.notify) == (
+        "gap:2026-06-10", "high", D("2026-06-10"), ("HMP-HEWELL", "WMIDS"))
+    assert "since 2026-06-10" in finding.message and "HMP-HEWELL" in finding.message
+    assert [f.since for f in found("2026-07-01", RULE)] == [D("2026-06-10")]
+
+
+def test_is_critical_for_high_risk_cases(world, found):
+    released_without_handover(world, risk="very_high")
+    assert [f.severity for f in found("2026-06-10", RULE)] == ["critical"]
+
+
+def test_a_replay_of_a_day_before_the_release_finds_no_gap(world, found):
+    released_without_handover(world)
+    assert found("2026-06-01", RULE) == []
+
+
+def test_a_case_nobody_ever_owned_tells_the_home_area(world, found):
+    person_and_case(world, opened_on=D("2026-03-01"))
+    assert found("2026-02-28", RULE) == []  # not open yet
+    [finding] = found("2026-03-01", RULE)
+    assert (finding.since, finding.notify) == (D("2026-03-01"), ("WMIDS",))
+
+
+def test_a_provider_alone_is_not_accountable(world, found):
+    person_and_case(world)
+    load(world,
+         event("C-1", "2026-01-10", "ownership_started", agency="YSS", role="delivery"))
+    assert [f.since for f in found("2026-01-10", RULE)] == [D("2026-01-10")]
+
+
+def test_a_closed_case_never_flags(world, found):
+    released_without_handover(world)
+    load(world, event("C-1", "2026-06-10", "case_closed"))
+    assert found("2026-06-10", RULE) == []
+    assert found("2026-08-01", RULE) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    asked=st.integers(0, 60), decided=st.integers(0, 60), due=st.one_of(st.none(), st.integers(0, 90)),
+    role=st.sampled_from(["supervision", "custody"]),
+)
+def test_an_accepted_transfer_never_leaves_an_ownerless_day(world, found, asked, decided, due, role):
+    counter = getattr(world, "_examples", 0) + 1
+    world._examples = counter
+    case, start = f"C-{counter}", D("2026-01-10")
+    person_and_case(world, case)
+    load(world, event(case, start, "ownership_started", agency="HMP-HEWELL", role="custody"))
+    on = start + timedelta(days=asked)
+    receiver = "WMIDS" if role == "supervision" else "HMP-LONG-LARTIN"
+    act(world, ops.request_handoff, case=case, on=on, from_agency="HMP-HEWELL",
+        to_agency=receiver, role=role, kind="transfer",
+        due_on=on + timedelta(days=due) if due is not None else None)
+    act(world, ops.accept_handoff, case=case, on=on + timedelta(days=decided), to_agency=receiver)
+    journey = load_journey(world, case)
+    assert journey.gaps(start, start + timedelta(days=400)) == []
+    effective = max(on + timedelta(days=decided), on + timedelta(days=due or 0))
+    for day in {start, effective - timedelta(days=1), effective, effective + timedelta(days=1)}:
+        assert [f for f in found(day, "no-accountable-owner") if f.case == case] == []
