@@ -10,6 +10,7 @@ from flask import Flask
 BLUEPRINTS = (
     "gapwatch.web.auth",
     "gapwatch.web.cases",
+    "gapwatch.web.audit",
     "gapwatch.web.tokens",
     "gapwatch.api",
     "gapwatch.web.dashboard",

@@ -50,3 +50,18 @@ def tampering(session):
         session.execute(text("DROP TRIGGER auditevent_no_delete"))
         yield session
         session.commit()
+
+
+@pytest.fixture
+def flagged(journey):
+    """The journey scanned in its gap (a no-accountable-owner flag), acknowledged, then resolved."""
+    from gapwatch.operations.flags import acknowledge_flag
+    from gapwatch.scan import scan
+
+    scan(journey, D("2026-06-12"))
+    flag_id = journey.execute(text("SELECT id FROM flag")).scalar_one()
+    act(journey, acknowledge_flag, flag_id=flag_id, on=D("2026-06-13"),
+        note="=calling WMIDS duty officer", actor=ops.Actor(name="user:cm@wmids.example",
+                                                            agency="WMIDS"))
+    scan(journey, D("2026-06-16"))
+    return journey

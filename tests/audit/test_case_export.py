@@ -204,3 +204,43 @@ def test_pdf_renders_even_beyond_latin_1(session):
     pdf = exported(session, "pdf")
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert len(pdf) > 1500
+
+
+# -- flags ---------------------------------------------------------------------------------------
+def test_flags_are_exported_with_every_column_and_their_lifecycle(flagged):
+    from gapwatch.models import Flag
+
+    data = history(flagged)
+    stored = table_rows(flagged, Flag, Flag.case_id == data["case"]["id"])
+    assert len(stored) == 1
+    [flag] = data["flags"]
+    assert {k: v for k, v in flag.items() if k != "lifecycle"} == {
+        k: v for k, v in stored[0].items() if k != "case_id"}
+    assert [e["action"] for e in flag["lifecycle"]] == [
+        "flag.opened", "flag.acknowledged", "flag.resolved"]
+    entries = {e["seq"]: e for e in data["audit"]}
+    assert all(entries[e["seq"]]["action"] == e["action"] for e in flag["lifecycle"])
+    assert flag["status"] == "resolved" and flag["resolved_on"] == "2026-06-16"
+
+
+@pytest.mark.parametrize(("day", "status", "lifecycle"), [
+    ("2026-06-11", None, None),
+    ("2026-06-12", "open", ["flag.opened"]),
+    ("2026-06-13", "acknowledged", ["flag.opened", "flag.acknowledged"]),
+    ("2026-06-16", "resolved", ["flag.opened", "flag.acknowledged", "flag.resolved"]),
+])
+def test_a_flag_as_it_stood(flagged, day, status, lifecycle):
+    flags = history(flagged, as_of=D(day))["flags"]
+    if status is None:
+        assert flags == []
+        return
+    [flag] = flags
+    assert (flag["status"], [e["action"] for e in flag["lifecycle"]]) == (status, lifecycle)
+
+
+def test_flag_events_in_the_csv_are_inert(flagged):
+    rows = csv_rows(exported(flagged, "csv"))
+    kinds = [r["event"] for r in rows]
+    assert {"flag_raised", "flag_acknowledged", "flag_resolved"} <= set(kinds)
+    [ack] = [r for r in rows if r["event"] == "flag_acknowledged"]
+    assert ack["text"] == "'=calling WMIDS duty officer"

@@ -1,0 +1,104 @@
+"""The auditors' pages: the audit trail's verdict and entries, and case-history downloads.
+
+Auditors and admins only; both read, neither changes anything here. Every download is written
+to the audit trail (`export.case`) before it is served.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import wraps
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from gapwatch import audit, clock
+from gapwatch.db import get_session
+from gapwatch.errors import DomainError
+from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
+from gapwatch.models import AuditEvent
+from gapwatch.web.access import case_or_404
+
+bp = Blueprint("audit", __name__)
+PAGE_SIZE = 100
+
+
+def auditor_required(view):
+    """Let only auditors and admins in; anybody else gets 403."""
+
+    @wraps(view)
+    @login_required
+    def guarded(*args, **kwargs):
+        if not current_user.sees_everything:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip()) if request.args.get(name) else None
+    except ValueError:
+        return None
+
+
+def _filters() -> tuple[dict, list]:
+    """Read the filter form: case, actor, action (prefix), from and to days."""
+    chosen = {k: request.args.get(k, "").strip() for k in ("case", "actor", "action")}
+    chosen["since"], chosen["until"] = _day("since"), _day("until")
+    where = []
+    if chosen["case"]:
+        where.append(AuditEvent.case_reference == chosen["case"])
+    if chosen["actor"]:
+        where.append(AuditEvent.actor.contains(chosen["actor"], autoescape=True))
+    if chosen["action"]:
+        where.append(AuditEvent.action.startswith(chosen["action"], autoescape=True))
+    if chosen["since"]:
+        where.append(AuditEvent.at >= datetime.combine(chosen["since"], time(), clock.ZONE))
+    if chosen["until"]:
+        where.append(AuditEvent.at < datetime.combine(chosen["until"] + timedelta(days=1),
+                                                      time(), clock.ZONE))
+    return chosen, where
+
+
+@bp.route("/audit")
+@auditor_required
+def index():
+    session = get_session()
+    chosen, where = _filters()
+    before = request.args.get("before", type=int)
+    query = select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE + 1)
+    if before:
+        query = query.where(AuditEvent.seq < before)
+    entries = session.execute(query).scalars().all()
+    verdict = audit.verify(session)
+    session.rollback()  # end the read, so nothing is held open while the page renders
+    older = None
+    if len(entries) > PAGE_SIZE:
+        kept = {k: v for k, v in chosen.items() if v}
+        older = url_for("audit.index", before=entries[PAGE_SIZE - 1].seq, **kept)
+    return render_template("audit/index.html", verdict=verdict, entries=entries[:PAGE_SIZE],
+                           chosen=chosen, older=older)
+
+
+@bp.route("/cases/<reference>/export.<fmt>")
+@auditor_required
+def export(reference: str, fmt: str):
+    if fmt not in FORMATS:
+        abort(404)
+    session = get_session()
+    case = case_or_404(session, current_user, reference)
+    as_of = _day("as_of")
+    try:
+        written = export_case(session, current_user.actor, case.reference, fmt=fmt, as_of=as_of)
+    except DomainError as error:
+        abort(error.status)
+    suffix = f"-as-of-{as_of}" if as_of else ""
+    name = f"case-{case.reference}{suffix}.{fmt}"
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(written, mimetype=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'{disposition}; filename="{name}"',
+        "Cache-Control": "no-store",
+    })
