@@ -47,11 +47,16 @@ class Selection:
         """Return a WHERE clause on Case."""
         where = [true()]
         if self.agency_id is not None:
+            agency = self.agency_id
+            # Correlated on Case alone, so the clause holds inside queries of any other table.
             where.append(or_(
-                exists().where(Ownership.case_id == Case.id, Ownership.agency_id == self.agency_id),
+                exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency)
+                .correlate(Case),
                 exists().where(Handoff.case_id == Case.id, or_(
-                    Handoff.to_agency_id == self.agency_id, Handoff.from_agency_id == self.agency_id)),
-                exists().where(Person.id == Case.person_id, Person.home_area_id == self.agency_id),
+                    Handoff.to_agency_id == agency, Handoff.from_agency_id == agency))
+                .correlate(Case),
+                Case.person_id.in_(select(Person.id).where(Person.home_area_id == agency)
+                                   .correlate(None)),
             ))
         if self.until is not None:
             where.append(Case.opened_on <= self.until)
@@ -90,7 +95,7 @@ def _queries(selection: Selection) -> list[tuple[str, object]]:
         ("agencies.jsonl", select(*Agency.__table__.columns).order_by(Agency.id)),
         ("contracts.jsonl", select(*Contract.__table__.columns).order_by(Contract.id)),
         ("persons.jsonl", select(*Person.__table__.columns).where(
-            exists().where(Case.person_id == Person.id, chosen)).order_by(Person.id)),
+            Person.id.in_(select(Case.person_id).where(chosen))).order_by(Person.id)),
         ("cases.jsonl", select(*Case.__table__.columns, Person.reference.label("person"))
          .join(Person, Person.id == Case.person_id).where(chosen).order_by(Case.id)),
         ("ownerships.jsonl", scoped(Ownership)),

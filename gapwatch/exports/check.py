@@ -46,7 +46,7 @@ def _entries(archive: zipfile.ZipFile) -> Iterator[audit.Entry]:
 
 
 def _audit_problems(session: Session, archive: zipfile.ZipFile) -> Iterator[str]:
-    """Compare every exported audit entry with the system's entry of the same `seq`."""
+    """Compare every exported audit entry, column by column, with the system's of the same `seq`."""
     batch: list[audit.Entry] = []
     for entry in _entries(archive):
         if not entry.intact:
@@ -62,13 +62,14 @@ def _audit_problems(session: Session, archive: zipfile.ZipFile) -> Iterator[str]
 def _compare(session: Session, batch: list[audit.Entry]) -> Iterator[str]:
     if not batch:
         return
-    stored = dict(session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_([e.seq for e in batch]))
-    ).all())
+    rows = session.execute(
+        select(*audit.ENTRY_COLUMNS).where(AuditEvent.seq.in_([e.seq for e in batch]))
+    ).all()
+    stored = {row[0]: audit.Entry(*row) for row in rows}
     for entry in batch:
         if entry.seq not in stored:
             yield f"audit entry {entry.seq} is in the export but no longer in the system: removed"
-        elif stored[entry.seq] != entry.hash:
+        elif stored[entry.seq] != entry:
             yield f"audit entry {entry.seq} differs between the export and the system: changed"
 
 
