@@ -97,8 +97,10 @@ def commands() -> list[click.Command]:
     from gapwatch.alerts.commands import alerts_group
     from gapwatch.demo import demo_command
     from gapwatch.exports.commands import audit_group, export_command
+    from gapwatch.api.commands import token_group
     from gapwatch.importer import import_command
     from gapwatch.scan import scan_command
+    from gapwatch.scheduler import scheduler_command
 
     return [
         init_command,
@@ -107,11 +109,11 @@ def commands() -> list[click.Command]:
         serve_command,
         user_group,
         scan_command,
-        not_built("scheduler", 3, "Run the scheduled jobs in their own process."),
+        scheduler_command,
         alerts_group,
         export_command,
         audit_group,
-        not_built("token", 7, "Manage agencies' API tokens."),
+        token_group,
     ]
 
 

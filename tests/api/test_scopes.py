@@ -1,0 +1,96 @@
+"""A token acts as its agency and nothing more, in what it posts and what it reads."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gapwatch.models import AuditEvent
+from tests.api.conftest import release_plan
+from tests.support import event
+
+
+def requested(api):
+    assert api["HMP-HEWELL"].post(release_plan()).status_code == 200
+
+
+def test_a_handoff_can_be_requested_only_from_the_tokens_own_agency(api):
+    refused = api["WMIDS"].post(release_plan())  # WMIDS is the home area: it sees C-1
+    assert refused.status_code == 403
+    assert refused.json["detail"] == (
+        "event 0: only HMP-HEWELL can request a handoff from HMP-HEWELL; you act for WMIDS"
+    )
+
+
+@pytest.mark.parametrize("decision", [
+    event("C-1", "2026-05-03", "handoff_accepted", to_agency="WMIDS"),
+    event("C-1", "2026-05-03", "handoff_rejected", to_agency="WMIDS", reason="not ours"),
+])
+def test_only_the_receiving_agency_accepts_or_rejects(api, decision):
+    requested(api)
+    assert api["HMP-HEWELL"].post(decision).status_code == 403
+    assert api["WMIDS"].post(decision).status_code == 200
+
+
+def test_only_the_sender_withdraws(api):
+    requested(api)
+    withdrawal = event("C-1", "2026-05-03", "handoff_withdrawn", to_agency="WMIDS")
+    assert api["WMIDS"].post(withdrawal).status_code == 403
+    assert api["HMP-HEWELL"].post(withdrawal).status_code == 200
+
+
+def test_an_agency_ends_only_its_own_ownerships(api):
+    release = event("C-1", "2026-06-10", "ownership_ended", agency="HMP-HEWELL", reason="released")
+    assert api["WMIDS"].post(release).status_code == 403
+    assert api["HMP-HEWELL"].post(release).status_code == 200
+
+
+def test_an_agency_starts_only_its_own_ownerships(api):
+    start = event("C-1", "2026-06-10", "ownership_started", agency="HMP-HEWELL", role="supervision")
+    assert api["WMIDS"].post(start).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/cases/C-1", "/cases/C-1/journey"])
+def test_a_case_the_agency_is_not_involved_in_does_not_exist_for_it(api, path):
+    answer = api["STAFFS"].get(path)
+    assert answer.status_code == 404
+    assert answer.json["detail"] == "no case 'C-1' that STAFFS is involved in"
+    assert api["STAFFS"].get(path.replace("C-1", "C-404")).json["detail"] == (
+        "no case 'C-404' that STAFFS is involved in"
+    )
+
+
+def test_events_about_a_case_the_agency_is_not_involved_in_are_404(api):
+    answer = api["STAFFS"].post([
+        event("C-404", "2026-05-01", "case_closed"),
+    ])
+    assert answer.status_code == 404
+    hidden = api["STAFFS"].post(event("C-1", "2026-05-01", "handoff_requested",
+                                      from_agency="STAFFS", to_agency="WMIDS",
+                                      role="supervision", kind="referral"))
+    assert hidden.status_code == 404
+    assert hidden.json["detail"] == answer.json["detail"].replace("C-404", "C-1")
+
+
+@pytest.mark.parametrize(("agency", "why"), [
+    ("HMP-HEWELL", "owns it"),
+    ("WMIDS", "is the home area"),
+])
+def test_involved_agencies_read_the_case(api, agency, why):
+    assert api[agency].get("/cases/C-1").status_code == 200, why
+
+
+def test_an_agency_asked_to_take_the_case_reads_it(api):
+    requested_to_staffs = release_plan(to_agency="STAFFS", kind="referral")
+    assert api["HMP-HEWELL"].post(requested_to_staffs).status_code == 200
+    assert api["STAFFS"].get("/cases/C-1").status_code == 200
+
+
+def test_a_404_probe_is_audited_under_the_tokens_name(api, world):
+    api["STAFFS"].get("/cases/C-1")
+    world.rollback()
+    entry = world.execute(
+        select(AuditEvent).where(AuditEvent.action == "api.read")
+    ).scalar_one()
+    assert entry.actor == "token:STAFFS/staffs-system"
+    assert entry.detail["found"] is False
