@@ -8,6 +8,7 @@ from datetime import date
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from gapwatch import clock, db
 from gapwatch import operations as ops
@@ -79,7 +80,7 @@ def preview_command(agency: str, day: date, html: bool):
     settings = AlertSettings.of(current_app.config)
     session = db.new_session(db.get_engine())
     try:
-        if session.query(Agency).filter(Agency.code == agency).first() is None:
+        if session.execute(select(Agency.id).where(Agency.code == agency)).first() is None:
             click.echo(f"gapwatch: unknown agency {agency!r}", err=True)
             sys.exit(1)
         digest = next((d for d in gather(session, day, settings) if d.agency.code == agency), None)

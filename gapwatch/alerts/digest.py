@@ -167,18 +167,31 @@ def _owners_of_restricted(session: Session, day: date) -> dict[int, set[str]]:
 
 
 def _commissioners(session: Session, day: date) -> dict[str, list[str]]:
-    """Return, for each provider, the commissioners whose contract with it covers `day`."""
+    """Return, for each provider, the commissioners it answers to on `day`.
+
+    Those whose contract with it covers the day; for a provider with none (its contract has
+    lapsed, which is what `contract-lapsed` flags), those of its latest contract before the day.
+    """
     provider, buyer = aliased(Agency), aliased(Agency)
-    found: dict[str, list[str]] = defaultdict(list)
-    for provider_code, buyer_code in session.execute(
-        select(provider.code, buyer.code)
+    covering: dict[str, list[str]] = defaultdict(list)
+    latest: dict[str, tuple[date, list[str]]] = {}
+    for provider_code, buyer_code, ends_on in session.execute(
+        select(provider.code, buyer.code, Contract.ends_on)
         .join(Contract, Contract.provider_id == provider.id)
         .join(buyer, buyer.id == Contract.commissioner_id)
-        .where(Contract.starts_on <= day, or_(Contract.ends_on.is_(None), Contract.ends_on >= day))
+        .where(Contract.starts_on <= day)
         .order_by(provider.code, buyer.code)
     ):
-        if buyer_code not in found[provider_code]:
-            found[provider_code].append(buyer_code)
+        if ends_on is None or ends_on >= day:
+            covering[provider_code].append(buyer_code)
+            continue
+        last, codes = latest.get(provider_code, (date.min, []))
+        if ends_on > last:
+            latest[provider_code] = (ends_on, [buyer_code])
+        elif ends_on == last:
+            codes.append(buyer_code)
+    found = {code: list(dict.fromkeys(codes)) for code, (_last, codes) in latest.items()}
+    found.update({code: list(dict.fromkeys(codes)) for code, codes in covering.items()})
     return found
 
 
@@ -186,15 +199,17 @@ def escalation_emails(agency: Agency, facts: _Facts) -> list[str]:
     """Return where `agency`'s long-open flags escalate to.
 
     A provider answers to its commissioners: the escalation addresses of every agency holding a
-    contract with it that covers the day. Any other agency names its own escalation address
-    (its region's lead: a regional director, a head of service) in `escalation_emails`.
+    contract with it that covers the day (or, when its contracts have all lapsed, its latest
+    one). Any other agency, and a provider whose commissioners name no address, escalates to
+    the address it names itself in `escalation_emails`: its region's lead (a regional
+    director, a head of service).
     """
+    addresses: list[str] = []
     if agency.kind == AgencyKind.provider:
-        codes = facts.commissioners.get(agency.code, [])
-        addresses = [a for c in codes if c in facts.agencies for a in facts.agencies[c].escalation_emails]
-    else:
-        addresses = list(agency.escalation_emails)
-    return list(dict.fromkeys(addresses))
+        for code in facts.commissioners.get(agency.code, []):
+            commissioner = facts.agencies.get(code)
+            addresses += commissioner.escalation_emails if commissioner else []
+    return list(dict.fromkeys(addresses or agency.escalation_emails))
 
 
 def _line(facts: _Facts, settings: AlertSettings, agency: str, case_id: int, reference: str,

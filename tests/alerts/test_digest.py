@@ -186,3 +186,22 @@ def test_a_digest_has_both_parts_and_a_subject_that_counts(session):
     assert hewell.subject == "gapwatch HMP-HEWELL 2026-06-01: 1 still open, 1 sent handoff overdue"
     assert '<a href="http://gapwatch.test/cases/C-1">C-1</a>' in hewell.body_html
     assert "HANDOFFS YOU SENT THAT ARE OVERDUE (1)" in hewell.body_text
+
+
+def test_a_provider_whose_contract_lapsed_escalates_to_its_last_commissioner(session):
+    scenario(session)
+    load(session, {"type": "contract", "provider": "YSS", "commissioner": "WMERCIA",
+                   "service": "ICCP", "starts_on": "2025-04-01", "ends_on": "2026-05-24"})
+    yss = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["YSS"]
+    assert yss.escalation_emails == ["director@wmercia.example"]
+
+
+def test_a_provider_without_a_commissioners_address_escalates_to_its_own(session):
+    scenario(session)
+    load(session, {"type": "agency", "code": "YSS", "name": "Youth Support Services (YSS)",
+                   "kind": "provider", "alert_emails": ["duty@yss.example"],
+                   "escalation_emails": ["ceo@yss.example"]},
+         {"type": "agency", "code": "WMERCIA", "name": "West Mercia Probation",
+          "kind": "probation", "alert_emails": ["duty@wmercia.example"], "escalation_emails": []})
+    yss = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["YSS"]
+    assert yss.escalation_emails == ["ceo@yss.example"]
