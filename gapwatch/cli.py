@@ -97,6 +97,7 @@ def commands() -> list[click.Command]:
     from gapwatch.alerts.commands import alerts_group
     from gapwatch.demo import demo_command
     from gapwatch.exports.commands import audit_group, export_command
+    from gapwatch.api.commands import token_group
     from gapwatch.importer import import_command
     from gapwatch.scan import scan_command
     from gapwatch.scheduler import scheduler_command
@@ -112,7 +113,7 @@ def commands() -> list[click.Command]:
         alerts_group,
         export_command,
         audit_group,
-        not_built("token", 7, "Manage agencies' API tokens."),
+        token_group,
     ]
 
 
