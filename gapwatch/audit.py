@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from gapwatch import clock
@@ -65,6 +65,7 @@ class Trail:
     def __init__(self, session: Session):
         self.session = session
         self._head: tuple[int, str] | None = None
+        self._pending: list[dict] = []
 
     def head(self) -> tuple[int, str]:
         if self._head is None:
@@ -99,6 +100,32 @@ class Trail:
         self.session.add(entry)
         self._head = (entry.seq, entry.hash)
         return entry
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        case_id: int | None = None,
+        case_reference: str | None = None,
+        detail: dict | None = None,
+    ) -> None:
+        """Chain an entry like `append`, but hold it for `write` to insert in one batch."""
+        # The domain operations' path: an ORM object per entry costs more than the change it
+        # records, so bulk loads keep plain rows and insert them with one executemany.
+        seq, prev_hash = self.head()
+        entry = Entry(seq + 1, clock.now(), actor, action, case_id, case_reference,
+                      plain(detail or {}), prev_hash, "")
+        row = {field: getattr(entry, field) for field in Entry.__slots__}
+        row["hash"] = entry_hash(entry)
+        self._pending.append(row)
+        self._head = (row["seq"], row["hash"])
+
+    def write(self) -> None:
+        """Insert the entries `record` holds; the unit of work calls it before a flush or commit."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            self.session.connection().execute(insert(AuditEvent.__table__), rows)
 
 
 # -- verification -----------------------------------------------------------------------------

@@ -163,6 +163,7 @@ def import_file(
                     if isinstance(data, Exception):
                         raise data
                     parsed.append((line, parse_record(data)))
+                uow.preload_persons(_person_references(parsed))
                 uow.preload_cases(_case_references(parsed))
                 for line, record in parsed:  # noqa: B007 (`line` names a failure)
                     apply_record(uow, record)
@@ -182,6 +183,10 @@ def import_file(
     except (UnicodeDecodeError, csv.Error) as error:
         raise ImportFailed(name, line, f"cannot read the file: {error}") from None
     return ImportResult(name, count)
+
+
+def _person_references(parsed: list[tuple[int, object]]) -> list[str]:
+    return [record.reference for _line, record in parsed if record.type == "person"]
 
 
 def _case_references(parsed: list[tuple[int, object]]) -> list[str]:

@@ -128,7 +128,8 @@ def start_ownership(
         raise Conflict(
             f"{agency} already holds {role} of case {case} since {held.starts_on}", field="agency"
         )
-    ownership = Ownership(
+    ownership = uow.insert(
+        Ownership,
         id=uow.new_id(Ownership),
         case_id=state.case.id,
         agency_id=owner.id,
@@ -138,7 +139,6 @@ def start_ownership(
         allocated_on=on if officer else None,
         handoff_id=handoff.id if handoff else None,
     )
-    uow.session.add(ownership)
     state.ownerships.append(ownership)
     _touch(state)
     uow.audit(
@@ -288,7 +288,8 @@ def request_handoff(
             f"{to_agency} already holds {role} of case {case} since {held.starts_on}",
             field="to_agency",
         )
-    handoff = Handoff(
+    handoff = uow.insert(
+        Handoff,
         id=uow.new_id(Handoff),
         case_id=state.case.id,
         kind=kind.value,
@@ -299,7 +300,6 @@ def request_handoff(
         due_on=due_on,
         reason=reason,
     )
-    uow.session.add(handoff)
     state.handoffs.append(handoff)
     _touch(state)
     uow.audit("handoff.requested", state=state, after=_handoff_view(uow, handoff))

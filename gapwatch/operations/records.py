@@ -161,8 +161,7 @@ def save_person(
     }
     person = uow.find_person(reference)
     if person is None:
-        person = Person(id=uow.new_id(Person), reference=reference, **values)
-        uow.session.add(person)
+        person = uow.insert(Person, id=uow.new_id(Person), reference=reference, **values)
         uow.remember_person(person)
         uow.audit("person.created", person=reference, after=_person_view(values, home_area))
         return person
@@ -199,7 +198,8 @@ def open_case(
     owner = uow.person(person, field="person")
     state = uow.find_case(reference)
     if state is None:
-        case = Case(
+        case = uow.insert(
+            Case,
             id=uow.new_id(Case),
             reference=reference,
             person_id=owner.id,
@@ -207,7 +207,6 @@ def open_case(
             risk_level=risk_level,
             expected_release_on=expected_release_on,
         )
-        uow.session.add(case)
         state = CaseState(case, owner)
         uow.remember_case(state)
         uow.audit(

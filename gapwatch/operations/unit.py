@@ -167,6 +167,19 @@ class UnitOfWork:
                 block.extend(sorted(rows, reverse=True))
         return block.pop()
 
+    def insert(self, model: type[SQLModel], **values) -> SQLModel:
+        """Add a new row of `model` with these values (and the model's defaults for the rest)."""
+        # Built without SQLModel's constructor, which costs more than the insert: a pending row
+        # is written from its instance dict, and later changes go through the instrumentation.
+        row = model._sa_class_manager.new_instance()
+        row.__dict__.update(_defaults(model))
+        row.__dict__.update(values)
+        object.__setattr__(row, "__pydantic_fields_set__", set(values))
+        object.__setattr__(row, "__pydantic_extra__", None)
+        object.__setattr__(row, "__pydantic_private__", None)
+        self.session.add(row)
+        return row
+
     # -- permissions and audit ------------------------------------------------------------
     def require_agency(self, code: str | None, doing: str) -> None:
         """Refuse unless the actor may act for agency `code`."""
@@ -181,7 +194,7 @@ class UnitOfWork:
 
     def audit(self, action: str, *, state: CaseState | None = None, **detail) -> None:
         case = state.case if state else None
-        self.trail.append(
+        self.trail.record(
             actor=self.actor.name,
             action=action,
             case_id=case.id if case else None,
@@ -190,7 +203,18 @@ class UnitOfWork:
         )
 
     def flush(self) -> None:
+        """Write what the operations have done so far, audit entries included."""
+        self.trail.write()
         self.session.flush()
+
+
+def _defaults(model: type[SQLModel]) -> dict:
+    """Return the default value of each of `model`'s fields that has one."""
+    return {
+        name: field.get_default(call_default_factory=True)
+        for name, field in model.model_fields.items()
+        if not field.is_required()
+    }
 
 
 def lock_writers(session: Session) -> None:
@@ -213,6 +237,7 @@ def unit_of_work(session: Session, actor: Actor) -> Iterator[UnitOfWork]:
         lock_writers(session)
         uow = UnitOfWork(session, actor)
         yield uow
+        uow.trail.write()
         session.commit()
     except BaseException:
         session.rollback()
