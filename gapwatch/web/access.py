@@ -13,6 +13,7 @@ from datetime import date
 from flask import abort, request
 from flask_login import UserMixin, current_user
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from gapwatch.journey import Journey
@@ -64,13 +65,14 @@ def visible(account: Account):
 
 def visible_to_agency(agency_id: int | None):
     """Return a WHERE clause on Case that keeps the cases agency `agency_id` is involved in."""
+    person = aliased(Person)  # so the clause also works in a query that joins Person itself
     return or_(
         exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id),
         exists().where(
             Handoff.case_id == Case.id,
             or_(Handoff.to_agency_id == agency_id, Handoff.from_agency_id == agency_id),
         ),
-        exists().where(Person.id == Case.person_id, Person.home_area_id == agency_id),
+        exists().where(person.id == Case.person_id, person.home_area_id == agency_id),
     )
 
 

@@ -26,6 +26,8 @@ from gapwatch.web.queues import SEVERITY_RANK
 bp = Blueprint("cases", __name__)
 PAGE_SIZE = 50
 HISTORY_LIMIT = 200
+# Audit details withheld from the history when the person's details are not the user's to see.
+PERSONAL = frozenset({"person", "given_name", "family_name", "date_of_birth", "name"})
 
 
 @bp.route("/cases")
@@ -111,7 +113,7 @@ def render_case(reference: str, status: int = 200):
         birthday_near=-90 <= (birthday - today).days <= 180,
         agencies=agencies, may_act=current_user.role != UserRole.auditor,
         my_agency=current_user.agency_code, is_admin=current_user.role == UserRole.admin,
-        forms=forms.for_case(agencies), history_limit=HISTORY_LIMIT,
+        forms=forms.for_case(agencies), history_limit=HISTORY_LIMIT, personal=PERSONAL,
     )
     return page, status
 

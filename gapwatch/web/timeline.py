@@ -247,7 +247,7 @@ def render(journey: Journey, today: date, *, ident: str = "tl") -> str:
                    f'<text class="tick-label" x="{x + 2}" y="{TOP - 8}">{label}</text>')
     for gap in journey.gaps(journey.case.opened_on, today + timedelta(days=1)):
         x1 = scale.x(gap.starts_on)
-        x2 = max(scale.x(gap.ends_on or today + timedelta(days=1)), x1 + 3)
+        x2 = max(scale.x(gap.ends_on if gap.ends_on and gap.ends_on <= today else today), x1 + 3)
         days = gap.days(today + timedelta(days=1))
         out.append(
             f'<g><title>{escape(f"Gap: nobody accountable from {_day(gap.starts_on)}, {days} days")}</title>'
