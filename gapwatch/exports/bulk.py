@@ -22,16 +22,12 @@ from sqlmodel import Session
 
 from gapwatch import audit, clock
 from gapwatch import operations as ops
+from gapwatch.exports.jsonlines import row_json
 from gapwatch.models import Agency, AuditEvent, Case, Contract, Flag, Handoff, Ownership, Person
 
 FORMAT = "gapwatch.bulk-export/1"
 CHUNK = 10_000
 FLUSH_BYTES = 1 << 20
-# Columns that hold an agency's id: each is exported with the agency's code beside it.
-AGENCY_COLUMNS = {
-    "provider_id": "provider", "commissioner_id": "commissioner", "home_area_id": "home_area",
-    "agency_id": "agency", "from_agency_id": "from_agency", "to_agency_id": "to_agency",
-}
 Progress = Callable[[str, int], None]
 
 
@@ -84,35 +80,30 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=clock.ZONE)
 
 
-def _queries(selection: Selection) -> list[tuple[str, object]]:
-    """Return (file name, query) for each file; case-scoped rows carry the case's reference."""
+def _queries(selection: Selection, dialect: str) -> list[tuple[str, object]]:
+    """Return (file name, query of JSON lines) for each file; case rows carry the case reference."""
     chosen = selection.cases()
-    scoped = lambda model: (  # noqa: E731
-        select(*model.__table__.columns, Case.reference.label("case"))
-        .join(Case, Case.id == model.case_id).where(chosen).order_by(model.id)
-    )
+
+    def lines(model, *extra):
+        return select(row_json(dialect, [*model.__table__.columns, *extra]))
+
+    def scoped(model):
+        return (lines(model, Case.reference.label("case")).select_from(model)
+                .join(Case, Case.id == model.case_id)
+                .where(chosen).order_by(model.id))
+
     return [
-        ("agencies.jsonl", select(*Agency.__table__.columns).order_by(Agency.id)),
-        ("contracts.jsonl", select(*Contract.__table__.columns).order_by(Contract.id)),
-        ("persons.jsonl", select(*Person.__table__.columns).where(
-            Person.id.in_(select(Case.person_id).where(chosen))).order_by(Person.id)),
-        ("cases.jsonl", select(*Case.__table__.columns, Person.reference.label("person"))
+        ("agencies.jsonl", lines(Agency).order_by(Agency.id)),
+        ("contracts.jsonl", lines(Contract).order_by(Contract.id)),
+        ("persons.jsonl", lines(Person).where(Person.id.in_(select(Case.person_id).where(chosen)))
+         .order_by(Person.id)),
+        ("cases.jsonl", lines(Case, Person.reference.label("person")).select_from(Case)
          .join(Person, Person.id == Case.person_id).where(chosen).order_by(Case.id)),
         ("ownerships.jsonl", scoped(Ownership)),
         ("handoffs.jsonl", scoped(Handoff)),
         ("flags.jsonl", scoped(Flag)),
-        ("audit.jsonl", select(*AuditEvent.__table__.columns).where(selection.audit())
-         .order_by(AuditEvent.seq)),
+        ("audit.jsonl", lines(AuditEvent).where(selection.audit()).order_by(AuditEvent.seq)),
     ]
-
-
-def _encoder() -> Callable[[object], str]:
-    def default(value):
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-    return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=default).encode
 
 
 @dataclass
@@ -144,24 +135,19 @@ class Manifest:
         }
 
 
-def _rows(connection: Connection, query, codes: dict[int, str]) -> Iterator[dict]:
+def _lines(connection: Connection, query) -> Iterator[str]:
+    """Yield the query's JSON lines, fetched `CHUNK` at a time (a server-side cursor)."""
     result = connection.execution_options(yield_per=CHUNK).execute(query)
-    names = list(result.keys())
-    mapped = [(i, AGENCY_COLUMNS[n]) for i, n in enumerate(names) if n in AGENCY_COLUMNS]
     for partition in result.partitions():
-        for row in partition:
-            record = dict(zip(names, row, strict=True))
-            for index, code in mapped:
-                record[code] = codes.get(row[index])
-            yield record
+        for (line,) in partition:
+            yield line + "\n"
 
 
-def _write_file(archive: zipfile.ZipFile, name: str, records: Iterator[dict],
+def _write_file(archive: zipfile.ZipFile, name: str, lines: Iterator[str],
                 progress: Progress | None) -> FileSummary:
-    summary, digest, encode, buffer, size = FileSummary(), hashlib.sha256(), _encoder(), [], 0
+    summary, digest, buffer, size = FileSummary(), hashlib.sha256(), [], 0
     with archive.open(name, "w", force_zip64=True) as out:
-        for record in records:
-            line = encode(record) + "\n"
+        for line in lines:
             buffer.append(line)
             size += len(line)
             summary.rows += 1
@@ -199,12 +185,13 @@ def export_all(engine: Engine, path: Path, *, actor: ops.Actor, agency: str | No
     manifest = Manifest(selection, actor.name)
     isolation = {} if engine.dialect.name == "sqlite" else {"isolation_level": "REPEATABLE READ"}
     with engine.connect().execution_options(**isolation) as connection, connection.begin():
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")  # times as ...+00:00
         manifest.audit_head = _head(connection)
-        codes = dict(connection.execute(select(Agency.id, Agency.code)).all())
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for name, query in _queries(selection):
-                rows = _rows(connection, query, codes)
-                manifest.files[name] = _write_file(archive, name, rows, progress)
+            for name, query in _queries(selection, engine.dialect.name):
+                lines = _lines(connection, query)
+                manifest.files[name] = _write_file(archive, name, lines, progress)
             document = manifest.as_json(agency)
             archive.writestr("manifest.json", json.dumps(document, indent=2) + "\n")
     return document
