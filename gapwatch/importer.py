@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import json
-import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,20 +199,23 @@ def _case_references(parsed: list[tuple[int, object]]) -> list[str]:
     return refs
 
 
+LARGE_FILE = 1_000_000  # bytes: larger files show their progress
+
+
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--progress/--no-progress", default=None,
+              help="Show progress (default: for files over 1 MB).")
 @with_appcontext
-def import_command(files: tuple[Path, ...]):
+def import_command(files: tuple[Path, ...], progress: bool | None):
     """Load JSON Lines or CSV records, all or nothing per file."""
     session = db.new_session(db.get_engine())
     failed = 0
     for path in files:
         try:
             size = path.stat().st_size if path.is_file() else 0
-            if size > 1_000_000 and os.isatty(2):
-                with click.progressbar(length=_count_lines(path), label=str(path),
-                                       file=click.get_text_stream("stderr")) as bar:
-                    result = import_file(session, path, progress=bar.update)
+            if progress or (progress is None and size > LARGE_FILE):
+                result = _import_showing_progress(session, path)
             else:
                 result = import_file(session, path)
         except ImportFailed as error:
@@ -226,6 +229,23 @@ def import_command(files: tuple[Path, ...]):
     session.close()
     if failed:
         raise SystemExit(1)
+
+
+def _import_showing_progress(session: Session, path: Path) -> ImportResult:
+    """Import with a progress bar on a terminal, or a line per chunk into a log."""
+    stderr = sys.stderr
+    total = _count_lines(path)
+    if stderr.isatty():
+        with click.progressbar(length=total, label=str(path), file=stderr) as bar:
+            return import_file(session, path, progress=bar.update)
+    done = 0
+
+    def report(records: int) -> None:
+        nonlocal done
+        done += records
+        click.echo(f"{path}: {done:,} of about {total:,} records checked", err=True)
+
+    return import_file(session, path, progress=report)
 
 
 def _count_lines(path: Path) -> int:
