@@ -139,3 +139,11 @@ def test_an_auditor_is_refused_on_every_write_route(app, auditor, flagged):
              if status not in ({401, 403} if " /api/" in where else {403})}
     assert wrong == {}
     assert count() == before
+
+
+def test_a_long_chain_is_checked_on_request(auditor, monkeypatch):
+    from gapwatch.web import audit as page
+
+    monkeypatch.setattr(page, "VERIFY_ON_VIEW", 3)
+    assert "Check the whole chain now" in auditor.get("/audit").text
+    assert "Chain intact." in auditor.get("/audit?verify=all").text
