@@ -62,10 +62,17 @@ class AlertSettings:
 
 
 def _current_config() -> Mapping:
-    from flask import current_app, has_app_context
+    """Return the app's config; outside an app context, read it as `create_app` would.
+
+    The scheduler runs its jobs in worker threads, which have no app context: the scan's call
+    of `write_digests` must still see instance/config.py and the GAPWATCH_* variables.
+    """
+    from flask import Flask, current_app, has_app_context
 
     if has_app_context():
         return current_app.config
-    from gapwatch.config import Defaults
+    from gapwatch import config
 
-    return {k: getattr(Defaults, k) for k in dir(Defaults) if k.isupper()}
+    bare = Flask("gapwatch", instance_relative_config=True)
+    config.load(bare, None)
+    return bare.config

@@ -205,3 +205,23 @@ def test_a_provider_without_a_commissioners_address_escalates_to_its_own(session
           "kind": "probation", "alert_emails": ["duty@wmercia.example"], "escalation_emails": []})
     yss = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["YSS"]
     assert yss.escalation_emails == ["ceo@yss.example"]
+
+
+def test_outside_an_app_the_settings_come_from_the_environment(monkeypatch):
+    # The scheduler's worker threads have no app context; the scan still calls write_digests.
+    monkeypatch.setenv("GAPWATCH_BASE_URL", "https://gapwatch.example.gov.uk/")
+    monkeypatch.setenv("GAPWATCH_ESCALATE_AFTER_DAYS", "5")
+    monkeypatch.setenv("GAPWATCH_SECRET_KEY", "test-secret-key")  # no dev key file written
+    settings = AlertSettings.of()
+    assert settings.case_link("C-1") == "https://gapwatch.example.gov.uk/cases/C-1"
+    assert settings.escalate_after_days == 5
+
+
+def test_inside_an_app_the_settings_are_the_apps(app):
+    with app.app_context():
+        assert AlertSettings.of().base_url == "http://gapwatch.test"
+
+
+@pytest.mark.parametrize(("attempts", "wait"), [(1, 60), (2, 120), (5, 960), (9, 15360), (10, 21600), (30, 21600)])
+def test_the_wait_doubles_after_each_failure_up_to_six_hours(attempts, wait):
+    assert AlertSettings().retry_delay(attempts) == wait
