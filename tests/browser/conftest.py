@@ -16,7 +16,8 @@ from gapwatch.scan import scan
 from tests.web import conftest as web
 
 PASSWORD, USERS = web.PASSWORD, web.USERS
-world = web.world  # the same fixture as tests/web's
+world = web.world  # the same fixtures as tests/web's
+users = web.users
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -43,8 +44,10 @@ def chromium():
 
 
 @pytest.fixture
-def live(app, world, session):
+def live(app, world, session, users):
     """Serve the app on a free port of 127.0.0.1, with today's flags scanned; yield its URL."""
+    for who in USERS:
+        users(who)
     scan(session, world["today"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

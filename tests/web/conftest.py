@@ -40,9 +40,6 @@ def world(app, session):
     start = today.replace(day=1) if today.day > 20 else D("2026-01-10")
     start = min(start, today)
     region(session)
-    for key, (email, role, agency) in USERS.items():
-        act(session, ops.add_user, email=email, role=role, password=PASSWORD, agency=agency)
-        assert key
     person_and_case(session, "C-WAIT", opened_on=start, expected_release_on=today)
     person_and_case(session, "C-GAP", opened_on=start, risk_level="high")
     person_and_case(session, "C-STAFFS", opened_on=start, home_area="STAFFS")
@@ -86,8 +83,27 @@ class Browser:
         return self.client.post(url, data=data, **kw)
 
 
+def add_user(session, who: str) -> None:
+    email, role, agency = USERS[who]
+    act(session, ops.add_user, email=email, role=role, password=PASSWORD, agency=agency)
+
+
 @pytest.fixture
-def browse(app, world):
+def users(session):
+    """Make the accounts of USERS on first use: hashing passwords is slow on purpose."""
+    made = set()
+
+    def ensure(who: str) -> str:
+        if who not in made:
+            add_user(session, who)
+            made.add(who)
+        return USERS[who][0]
+    return ensure
+
+
+@pytest.fixture
+def browse(app, world, users):
     def signed_in(who: str) -> Browser:
+        users(who)
         return Browser(app.test_client()).sign_in(who)
     return signed_in

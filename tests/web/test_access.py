@@ -117,7 +117,8 @@ def test_pages_need_a_sign_in(client, world):
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
 
 
-def test_a_session_is_permanent_and_expires(app, client, world):
+def test_a_session_is_permanent_and_expires(app, client, users):
+    users("wmids")
     page = client.get("/login")
     response = client.post("/login", data={"email": USERS["wmids"][0], "password": PASSWORD,
                                            "csrf_token": csrf_token(page.text)})
@@ -133,7 +134,8 @@ def test_a_session_is_permanent_and_expires(app, client, world):
     ("/\\evil.example", "/"),
     ("javascript:alert(1)", "/"),
 ])
-def test_next_is_followed_only_within_the_site(client, world, target, landing):
+def test_next_is_followed_only_within_the_site(client, users, world, target, landing):
+    users("wmids")
     page = client.get("/login")
     response = client.post("/login", query_string={"next": target}, data={
         "email": USERS["wmids"][0], "password": PASSWORD, "csrf_token": csrf_token(page.text)})

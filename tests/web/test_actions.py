@@ -1,0 +1,162 @@
+"""Each action on the case page runs its domain operation as the user, or says why not."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gapwatch.models import AuditEvent, Flag, Handoff, Ownership
+from gapwatch.queries import load_journey
+from gapwatch.scan import scan
+
+
+def fresh(session) -> None:
+    """End the test's read transaction, so it sees what the app's requests committed."""
+    session.rollback()
+    session.expire_all()
+
+
+def the_handoff(session, reference: str = "C-WAIT") -> Handoff:
+    fresh(session)
+    case_id = load_journey(session, reference).case.id
+    return session.execute(
+        select(Handoff).where(Handoff.case_id == case_id).order_by(Handoff.id.desc())
+    ).scalars().first()
+
+
+def test_accept_with_an_officer_starts_the_ownership(browse, session, world):
+    handoff = the_handoff(session)
+    response = browse("wmids").post(f"/cases/C-WAIT/handoffs/{handoff.id}/accept",
+                                    {"officer": "J. Smith", "next": "/"})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    fresh(session)
+    journey = load_journey(session, "C-WAIT")
+    [supervision] = journey.active_on(world["today"], roles=frozenset({"supervision"}))
+    assert (supervision.agency, supervision.officer) == ("WMIDS", "J. Smith")
+
+
+def test_accepting_twice_is_a_conflict_explained(browse, session):
+    handoff = the_handoff(session)
+    browser = browse("wmids")
+    browser.post(f"/cases/C-WAIT/handoffs/{handoff.id}/accept")
+    again = browser.post(f"/cases/C-WAIT/handoffs/{handoff.id}/accept")
+    assert again.status_code == 409
+    assert "is already accepted" in again.text
+
+
+def test_only_the_receiver_decides(browse, session):
+    handoff = the_handoff(session)
+    response = browse("hewell").post(f"/cases/C-WAIT/handoffs/{handoff.id}/accept")
+    assert response.status_code == 403
+    assert "only WMIDS can accept a handoff to WMIDS; you act for HMP-HEWELL" in response.text
+    assert the_handoff(session).status == "pending"
+
+
+def test_a_rejection_needs_a_reason(browse, session):
+    handoff = the_handoff(session)
+    browser = browse("wmids")
+    refused = browser.post(f"/cases/C-WAIT/handoffs/{handoff.id}/reject", {"reason": " "})
+    assert refused.status_code == 400 and "a rejection needs a reason" in refused.text
+    done = browser.post(f"/cases/C-WAIT/handoffs/{handoff.id}/reject", {"reason": "not our area"})
+    assert done.status_code == 303
+    rejected = the_handoff(session)
+    assert (rejected.status, rejected.reason) == ("rejected", "not our area")
+
+
+def test_the_sender_withdraws(browse, session):
+    handoff = the_handoff(session)
+    assert browse("wmids").post(f"/cases/C-WAIT/handoffs/{handoff.id}/withdraw").status_code == 403
+    assert browse("hewell").post(f"/cases/C-WAIT/handoffs/{handoff.id}/withdraw",
+                                 {"reason": "sent in error"}).status_code == 303
+    assert the_handoff(session).status == "withdrawn"
+
+
+def test_a_handoff_of_another_case_is_not_found(browse, session):
+    handoff = the_handoff(session)
+    assert browse("wmids").post(f"/cases/C-GAP/handoffs/{handoff.id}/accept").status_code == 404
+
+
+def test_request_a_transfer_with_a_due_day(browse, session, world):
+    due = world["today"].isoformat()
+    response = browse("hewell").post("/cases/C-SECRET/handoffs", {
+        "to_agency": "WMIDS", "role": "supervision", "kind": "transfer", "due_on": due,
+        "reason": "release planned"})
+    assert response.status_code == 303, response.text
+    fresh(session)
+    [pending] = load_journey(session, "C-SECRET").pending()
+    assert (pending.from_agency, pending.to_agency, pending.kind, pending.due_on.isoformat()) == (
+        "HMP-HEWELL", "WMIDS", "transfer", due)
+
+
+def test_a_transfer_from_an_agency_that_holds_nothing_is_refused(browse):
+    response = browse("wmids").post("/cases/C-GAP/handoffs", {
+        "to_agency": "STAFFS", "role": "supervision", "kind": "transfer"})
+    assert response.status_code == 422
+    assert "WMIDS cannot transfer case C-GAP" in response.text
+
+
+def ownership_of(session, reference: str, agency_code: str) -> Ownership:
+    journey = load_journey(session, reference)
+    facts = next(o for o in journey.ownerships if o.agency == agency_code)
+    return session.get(Ownership, facts.id)
+
+
+def test_assign_an_officer_then_end_the_ownership(browse, session, world):
+    ownership = ownership_of(session, "C-SECRET", "HMP-HEWELL")
+    browser = browse("hewell")
+    assigned = browser.post(f"/cases/C-SECRET/ownerships/{ownership.id}/officer",
+                            {"officer": "A. Jones"})
+    assert assigned.status_code == 303
+    ended = browser.post(f"/cases/C-SECRET/ownerships/{ownership.id}/end", {"reason": "released"})
+    assert ended.status_code == 303
+    fresh(session)
+    row = session.get(Ownership, ownership.id)
+    assert (row.officer, row.ends_on, row.ended_reason) == ("A. Jones", world["today"], "released")
+
+
+def test_another_agencys_ownership_is_not_theirs_to_end(browse, session):
+    ownership = ownership_of(session, "C-SECRET", "HMP-HEWELL")
+    response = browse("wmids").post(f"/cases/C-SECRET/ownerships/{ownership.id}/end")
+    assert response.status_code == 403
+
+
+def test_acknowledge_a_flag_with_a_note_and_a_snooze(browse, session, world):
+    from datetime import timedelta
+    scan(session, world["today"])
+    flag = session.execute(select(Flag).where(Flag.rule == "no-accountable-owner")).scalar_one()
+    browser = browse("wmids")
+    empty = browser.post(f"/cases/C-GAP/flags/{flag.id}/acknowledge", {"note": ""})
+    assert empty.status_code == 400 and "needs a note" in empty.text
+    until = (world["today"] + timedelta(days=3)).isoformat()
+    done = browser.post(f"/cases/C-GAP/flags/{flag.id}/acknowledge",
+                        {"note": "calling the hostel", "snooze_until": until})
+    assert done.status_code == 303
+    fresh(session)
+    flag = session.get(Flag, flag.id)
+    assert (flag.status, flag.note, flag.snoozed_until.isoformat()) == (
+        "acknowledged", "calling the hostel", until)
+
+
+def test_close_a_case(browse, session, world):
+    assert browse("wmids").post("/cases/C-WAIT/close").status_code == 403
+    assert browse("hewell").post("/cases/C-WAIT/close", {"reason": "died"}).status_code == 303
+    fresh(session)
+    assert load_journey(session, "C-WAIT").case.closed_on == world["today"]
+
+
+@pytest.mark.parametrize("who", ["wmids", "auditor"])
+def test_every_view_of_a_case_is_audited(browse, session, who):
+    browser = browse(who)
+    browser.get("/cases/C-GAP")
+    browser.get("/cases/C-GAP")
+    fresh(session)
+    views = session.execute(
+        select(AuditEvent).where(AuditEvent.action == "case.viewed",
+                                 AuditEvent.case_reference == "C-GAP")
+    ).scalars().all()
+    assert [v.actor for v in views] == [f"user:{browser_email(who)}"] * 2
+
+
+def browser_email(who: str) -> str:
+    from tests.web.conftest import USERS
+    return USERS[who][0]

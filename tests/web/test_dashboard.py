@@ -1,0 +1,113 @@
+"""The dashboard's queues: what waits for an agency, paged, filtered, set-based."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event as sql_event
+
+from gapwatch import db
+from gapwatch.scan import scan
+from tests.support import event, load, person_and_case
+
+
+def section(html: str, name: str) -> str:
+    start = html.index(f'<section class="queue" id="{name}"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_a_case_manager_sees_what_waits_for_their_agency_and_what_it_sent(browse):
+    wmids = browse("wmids").get("/").text
+    assert ">C-WAIT</a>" in section(wmids, "waiting")
+    assert "C-WAIT" not in section(wmids, "sent")
+    hewell = browse("hewell").get("/").text
+    assert ">C-WAIT</a>" in section(hewell, "sent")
+    assert "C-WAIT" not in section(hewell, "waiting")
+    assert "Accept C-WAIT" not in hewell  # only the receiver decides
+
+
+def test_flags_show_by_severity_with_new_ones_marked(browse, session, world):
+    scan(session, world["today"])
+    flags = section(browse("wmids").get("/").text, "flags")
+    assert ">C-GAP</a>" in flags and "no-accountable-owner" in flags
+    assert "critical" in flags and "tag-new" in flags
+    assert "C-GAP" not in section(browse("staffs").get("/").text, "flags")
+    high_only = browse("wmids").get("/dashboard/flags?severity=low").text
+    assert "C-GAP" not in high_only
+
+
+def test_unallocated_lists_accountable_ownerships_without_an_officer(browse):
+    unallocated = section(browse("hewell").get("/").text, "unallocated")
+    assert ">C-WAIT</a>" in unallocated and ">C-SECRET</a>" in unallocated
+    assert "C-GAP" not in unallocated  # that custody has ended
+
+
+def test_counts_link_to_their_filtered_lists(browse, session, world):
+    scan(session, world["today"])
+    page = browse("wmids").get("/").text
+    assert '<strong>1</strong> waiting for a decision' in page
+    assert 'href="/dashboard/flags?severity=critical"><strong>1</strong> critical flags' in page
+
+
+def test_a_queue_is_a_fragment_for_htmx_and_a_page_without_javascript(browse):
+    browser = browse("wmids")
+    fragment = browser.get("/dashboard/waiting", headers={"HX-Request": "true"}).text
+    assert fragment.lstrip().startswith("<section") and "<html" not in fragment
+    page = browser.get("/dashboard/waiting").text
+    assert "<html" in page and ">C-WAIT</a>" in page
+    assert browser.get("/dashboard/nonsense").status_code == 404
+
+
+def many_waiting(session, world, count: int) -> None:
+    start = world["start"]
+    for n in range(count):
+        person_and_case(session, f"C-MANY-{n:02d}", opened_on=start)
+    load(session, *[
+        record for n in range(count) for record in (
+            event(f"C-MANY-{n:02d}", start, "ownership_started", agency="HMP-HEWELL",
+                  role="custody"),
+            event(f"C-MANY-{n:02d}", start, "handoff_requested", from_agency="HMP-HEWELL",
+                  to_agency="WMIDS", role="supervision", kind="referral"),
+        )
+    ])
+
+
+def test_queues_page_and_filter(browse, session, world):
+    many_waiting(session, world, 24)
+    browser = browse("wmids")
+    first = browser.get("/dashboard/waiting").text
+    assert first.count("Accept C-") == 20 and "Next →" in first
+    second = browser.get("/dashboard/waiting?page=2").text
+    assert second.count("Accept C-") == 5 and "← Previous" in second
+    assert ">C-WAIT</a>" in first  # due today: before the ones with no due day
+    found = browser.get("/dashboard/waiting?q=many-07").text
+    assert found.count("Accept C-") == 1 and ">C-MANY-07</a>" in found
+
+
+def count_queries(app, browser, url: str) -> int:
+    statements = []
+    engine = db.get_engine(app)
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sql_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert browser.get(url).status_code == 200
+    finally:
+        sql_event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)
+
+
+@pytest.mark.parametrize("url", ["/", "/dashboard/waiting"])
+def test_the_dashboard_runs_no_query_per_row(app, browse, session, world, url):
+    browser = browse("wmids")
+    few = count_queries(app, browser, url)
+    many_waiting(session, world, 15)
+    assert count_queries(app, browser, url) == few
+
+
+@pytest.mark.parametrize(("chosen", "label"), [("agency=STAFFS", "STAFFS"),
+                                               ("region=West+Midlands", "the West Midlands region"),
+                                               ("", "every agency")])
+def test_auditors_and_admins_choose_an_agency_or_region(browse, chosen, label):
+    page = browse("auditor").get(f"/?{chosen}").text
+    assert label in page
+    waiting = section(page, "waiting")
+    assert (">C-WAIT</a>" in waiting) is (chosen != "agency=STAFFS")
