@@ -53,7 +53,8 @@ def store(uow: ops.UnitOfWork, day: date, mails: dict[tuple[int, str], Mail]) ->
     """Write `mails` (by agency id and kind) as the day's outbox; return how many rows changed.
 
     A pending row is brought up to date, a sent row is left as it went out, and a pending row
-    with nothing left to say is dropped.
+    with nothing left to say is dropped. A row a sender has claimed is left alone too: it may
+    be on its way, and a repeat after a crash must be the same email.
     """
     existing = {
         (row.agency_id, row.kind): row
@@ -69,15 +70,19 @@ def store(uow: ops.UnitOfWork, day: date, mails: dict[tuple[int, str], Mail]) ->
                 body_html=mail.html, status=PENDING, created_at=clock.now(),
             ))
             changed += 1
-        elif row.status == PENDING and _differs(row, mail):
+        elif _rewritable(row) and _differs(row, mail):
             row.recipients, row.subject = mail.recipients, mail.subject
             row.body_text, row.body_html = mail.text, mail.html
             changed += 1
     for key, row in existing.items():
-        if key not in mails and row.status == PENDING:
+        if key not in mails and _rewritable(row):
             uow.session.delete(row)
             changed += 1
     return changed
+
+
+def _rewritable(row: OutboxMessage) -> bool:
+    return row.status == PENDING and row.claimed_at is None
 
 
 def _differs(row: OutboxMessage, mail: Mail) -> bool:

@@ -193,3 +193,19 @@ def test_a_sender_crashing_after_the_server_took_a_digest_sends_it_again_never_l
 
 def _key(row: OutboxMessage, session) -> tuple[str, str]:
     return (session.get(Agency, row.agency_id).code, row.kind)
+
+
+def test_a_rescan_leaves_a_row_a_sender_has_claimed_as_it_is(written, smtp):
+    from gapwatch.alerts import outbox
+    from gapwatch.alerts.settings import AlertSettings
+    from tests.alerts.conftest import raise_flag
+
+    claim = outbox.claim_next(written, clock.now(), AlertSettings(), set())
+    assert (claim.agency, claim.kind) == ("HMP-HEWELL", "digest")
+    raise_flag(written, "C-1", rule="unallocated", severity="medium", since=DAY,
+               notify=["HMP-HEWELL", "WMIDS", "STAFFS", "WMERCIA", "YSS"])
+    with ops.unit_of_work(written, system()) as uow:
+        # The five digests gain the flag, the escalations do not; the claimed one is left alone.
+        assert write_digests(uow, DAY, config={"BASE_URL": "http://gapwatch.test"}) == 4
+    claimed = [r for r in rows(written).values() if r.id == claim.id][0]
+    assert "unallocated" not in claimed.body_text and claimed.body_text == claim.text
