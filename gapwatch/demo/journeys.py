@@ -24,6 +24,18 @@ class Story:
     release: int | None = None  # expected release, days from today
     restricted: bool = False
 
+    @property
+    def rule(self) -> str | None:
+        """The rule this journey is meant to trip today (None for a healthy journey)."""
+        head = self.shows.split(":", 1)[0].split(" (")[0]
+        return None if head.startswith("healthy") else head
+
+    @property
+    def severity(self) -> str | None:
+        """The severity the finding should have, where `shows` names it."""
+        head = self.shows.split(":", 1)[0]
+        return head.split(" (")[1].rstrip(")") if " (" in head else None
+
 
 # -- the steps of a story, each (day, event name, values) ----------------------------------
 def start(day, agency, role, officer=None):
