@@ -235,7 +235,8 @@ def render(journey: Journey, today: date, *, ident: str = "tl") -> str:
         name = agency if len(agency) <= 19 else agency[:18] + "…"
         out.append(
             f'<rect class="{"lane" if i % 2 == 0 else "lane-alt"}" x="0" y="{y}" width="{WIDTH}" height="{LANE}"/>'
-            f'<text class="lane-label" x="6" y="{y + 15}"><title>{escape(agency)}</title>{escape(name)}</text>'
+            f'<g><title>{escape(agency)}</title><text class="lane-label" x="6" y="{y + 15}">'
+            f'{escape(name)}</text></g>'
             f'<text class="lane-kind" x="6" y="{y + 27}">{escape(kinds.get(agency, ""))}</text>'
         )
     for tick in _ticks(start, end):

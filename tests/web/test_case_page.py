@@ -1,0 +1,61 @@
+"""The case page: the person, who is accountable, flags, the journey picture and the history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gapwatch.scan import scan
+from tests.support import person_and_case
+
+
+def test_the_page_shows_who_is_accountable_the_picture_and_the_history(browse, world):
+    page = browse("wmids").get("/cases/C-WAIT").text
+    assert "Sam Example" in page and "· age " in page
+    assert "<strong>HMP-HEWELL</strong> · custody" in page
+    assert '<svg class="tl"' in page and "Journey of case C-WAIT" in page
+    assert "pending transfer" in page
+    assert "handoff.requested" in page and "case.viewed" in page
+
+
+def test_a_gap_is_said_in_words(browse, session, world):
+    scan(session, world["today"])
+    page = browse("wmids").get("/cases/C-GAP").text
+    assert "Nobody is accountable for this person today." in page
+    assert "GAP · " in page
+    assert "no-accountable-owner" in page and "Acknowledge or snooze" in page
+
+
+def test_the_18th_birthday_shows_when_it_is_near(browse, session, world):
+    today = world["today"]
+    born = today.replace(year=today.year - 18) + timedelta(days=40)
+    person_and_case(session, "C-YOUNG", opened_on=world["start"], born=born)
+    page = browse("wmids").get("/cases/C-YOUNG").text
+    assert "18th birthday" in page and "in 40 days" in page
+    assert "18th birthday" not in browse("wmids").get("/cases/C-WAIT").text
+
+
+def test_an_auditor_reads_without_any_form_to_act(browse):
+    page = browse("auditor").get("/cases/C-WAIT").text
+    assert "Journey of case C-WAIT" in page
+    for action in ("/accept", "/reject", "/withdraw", "/handoffs\"", "/close", "/officer"):
+        assert action not in page
+
+
+def test_the_receiver_sees_the_decision_forms_and_the_sender_the_withdraw_form(browse):
+    receiver = browse("wmids").get("/cases/C-WAIT").text
+    assert "/accept" in receiver and "/reject" in receiver and "/withdraw" not in receiver
+    sender = browse("hewell").get("/cases/C-WAIT").text
+    assert "/withdraw" in sender and "/accept" not in sender
+
+
+def test_every_form_has_a_csrf_token_and_every_field_a_label(browse):
+    import re
+    page = browse("hewell").get("/cases/C-WAIT").text
+    forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", page, flags=re.S)
+    assert forms
+    for form in forms:
+        assert 'name="csrf_token"' in form
+        for ident in re.findall(r'<(?:input|select|textarea)[^>]*id="([^"]+)"', form):
+            assert f'for="{ident}"' in page, ident
+        visible = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*>', form)
+        assert all('id="' in field for field in visible), visible
