@@ -15,6 +15,7 @@ from flask import g, request
 from gapwatch import operations as ops
 from gapwatch.api.problems import Problem
 from gapwatch.db import get_session
+from gapwatch.errors import DomainError
 from gapwatch.models import Agency, ApiToken
 from gapwatch.operations.tokens import find_token, token_actor
 
@@ -51,12 +52,20 @@ def authenticate() -> Caller:
 
 
 def token_required(view):
-    """Let the view run only for a valid token; `g.caller` is then the calling agency's system."""
+    """Let the view run only for a valid token, as `g.caller`; audit the refusals it answers."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         g.caller = authenticate()
-        return view(*args, **kwargs)
+        try:
+            return view(*args, **kwargs)
+        except DomainError as error:
+            problem = Problem.of(error)
+        except Problem as refused:
+            problem = refused
+        # The view's own transaction is rolled back by now; the refusal is kept on its own.
+        record_call(g.caller, "api.refused", status=problem.status, errors=problem.errors)
+        raise problem
 
     return wrapped
 

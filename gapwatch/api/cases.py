@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from gapwatch import clock
 from gapwatch.api.bearer import Caller, record_call, token_required
+from gapwatch.api.problems import refuse_unknown_parameters
 from gapwatch.db import get_session
 from gapwatch.errors import NotFound
 from gapwatch.journey import Gap, HandoffFacts, Journey, OwnershipFacts
@@ -26,12 +27,12 @@ bp = Blueprint("cases", __name__)
 
 def visible_journey(caller: Caller, reference: str) -> Journey:
     """Return the journey of case `reference` if the caller's agency is involved in it."""
+    refuse_unknown_parameters()
     session = get_session()
     found = session.execute(
         select(Case.id).where(Case.reference == reference, visible_to_agency(caller.agency.id))
     ).scalar()
     if found is None:
-        record_call(caller, "api.read", found=False, case=reference[:64])
         raise NotFound(f"no case {reference!r} that {caller.agency.code} is involved in",
                        field="reference")
     return load_journey(session, reference)

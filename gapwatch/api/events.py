@@ -25,10 +25,10 @@ from sqlalchemy.exc import DataError
 
 from gapwatch import clock, events
 from gapwatch import operations as ops
-from gapwatch.api.bearer import Caller, record_call, token_required
-from gapwatch.api.problems import Problem
+from gapwatch.api.bearer import Caller, token_required
+from gapwatch.api.problems import Problem, refuse_unknown_parameters
 from gapwatch.db import get_session
-from gapwatch.errors import DomainError, InvalidInput, NotFound
+from gapwatch.errors import DomainError, Forbidden, InvalidInput, NotFound
 from gapwatch.models import Case, Handoff, IdempotencyRecord, Ownership
 from gapwatch.web.access import visible_to_agency
 
@@ -134,6 +134,15 @@ def _outcome(index: int, event: events.Event, result) -> dict:
     return entry
 
 
+def _scope_field(event: events.Event) -> str:
+    """Name the field a scope refusal is about: the agency the token would be acting for."""
+    if event.event == "handoff_requested":
+        return "from_agency"
+    if event.event.startswith("handoff_"):
+        return "to_agency"
+    return "case" if event.event == "case_closed" else "agency"
+
+
 def apply_batch(uow: ops.UnitOfWork, parsed: list[events.Event]) -> list[dict]:
     """Apply the events in order; the first refusal names its index and undoes the batch."""
     uow.preload_cases(e.case for e in parsed)
@@ -142,6 +151,8 @@ def apply_batch(uow: ops.UnitOfWork, parsed: list[events.Event]) -> list[dict]:
         try:
             outcomes.append(_outcome(index, event, events.apply_record(uow, event)))
         except DomainError as error:
+            if isinstance(error, Forbidden) and error.field is None:
+                error.field = _scope_field(event)
             raise Problem.of(error, index=index) from None
     uow.flush()
     return outcomes
@@ -180,8 +191,9 @@ def _earlier(uow: ops.UnitOfWork, caller: Caller, key: str, digest: str) -> Resp
 def post():
     caller: Caller = g.caller
     raw = request.get_data(cache=False)
-    key = _idempotency_key()
     digest = hashlib.sha256(raw).hexdigest()
+    refuse_unknown_parameters()
+    key = _idempotency_key()
     try:
         items = read_batch(raw)
         for index, item in enumerate(items):
@@ -202,11 +214,6 @@ def post():
             ops.note_token_use(uow, token=caller.token)
     except DataError as error:
         reason = str(getattr(error, "orig", error)).splitlines()[0]
-        problem = Problem.of(InvalidInput(f"the database cannot store a value: {reason}",
-                                          field="body"))
-        record_call(caller, "api.refused", status=problem.status, errors=problem.errors)
-        raise problem from None
-    except Problem as problem:
-        record_call(caller, "api.refused", status=problem.status, errors=problem.errors)
-        raise
+        raise Problem.of(InvalidInput(f"the database cannot store a value: {reason}",
+                                      field="body")) from None
     return Response(body, status=200, mimetype="application/json")

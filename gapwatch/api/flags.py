@@ -14,6 +14,7 @@ from flask import Blueprint, g, request
 from sqlalchemy import String, cast, select
 
 from gapwatch.api.bearer import record_call, token_required
+from gapwatch.api.problems import refuse_unknown_parameters
 from gapwatch.db import get_session
 from gapwatch.errors import InvalidInput
 from gapwatch.models import Case, Flag, FlagStatus, Severity
@@ -23,6 +24,7 @@ from gapwatch.web.access import visible_to_agency
 bp = Blueprint("flags", __name__)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+PARAMETERS = ("agency", "rule", "severity", "status", "limit", "cursor")
 
 
 def encode_cursor(flag_id: int) -> str:
@@ -101,11 +103,12 @@ def flag_json(flag: Flag, case_reference: str) -> dict:
 @token_required
 def index():
     caller = g.caller
-    limit = _limit()
+    refuse_unknown_parameters(*PARAMETERS)
+    limit, where = _limit(), filters()
     rows = get_session().execute(
         select(Flag, Case.reference)
         .join(Case, Case.id == Flag.case_id)
-        .where(visible_to_agency(caller.agency.id), *filters())
+        .where(visible_to_agency(caller.agency.id), *where)
         .order_by(Flag.id)
         .limit(limit + 1)
     ).all()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Response, g
+from flask import Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from gapwatch.errors import DomainError
@@ -61,6 +61,17 @@ class Problem(Exception):
 
     def response(self) -> Response:
         return problem_response(self.body(), self.status, self.headers)
+
+
+def refuse_unknown_parameters(*known: str) -> None:
+    """Refuse query parameters the operation does not take, as the events refuse unknown keys."""
+    unknown = sorted(set(request.args) - set(known))
+    if unknown:
+        takes = ", ".join(known) if known else "none"
+        raise Problem(400, "Invalid input",
+                      f"unknown query parameter {unknown[0]!r}; this takes {takes}",
+                      errors=[{"index": None, "field": name, "message": "unknown query parameter"}
+                              for name in unknown])
 
 
 def problem_response(body: dict, status: int, headers: dict[str, str] | None = None) -> Response:

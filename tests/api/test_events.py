@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import func, select
 
 from gapwatch.models import AuditEvent, Handoff, IdempotencyRecord
 from gapwatch.queries import load_journey
-from tests.api.conftest import RELEASE, release_plan
+from tests.api.conftest import RELEASE, Api, release_plan
 from tests.support import D, event
 
 
@@ -122,3 +124,24 @@ def test_a_refused_request_stores_no_answer_so_a_corrected_retry_with_the_key_wo
     refused = api["HMP-HEWELL"].post(release_plan(on="2025-01-01"), key="k-2")
     assert refused.status_code == 422  # before the case was opened
     assert api["HMP-HEWELL"].post(release_plan(), key="k-2").status_code == 200
+
+
+def test_two_racing_copies_of_a_keyed_request_apply_once(app, tokens, world):
+    """A client that times out and retries at once: both copies arrive together."""
+    start = threading.Barrier(2)
+    answers = []
+
+    def send():
+        client = Api(app.test_client(), tokens["HMP-HEWELL"])
+        start.wait()
+        answers.append(client.post(release_plan(), key="race-1"))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json == answers[1].json
+    assert sorted(a.headers.get("Idempotent-Replayed", "no") for a in answers) == ["no", "true"]
+    assert handoffs(world) == [("HMP-HEWELL", "WMIDS", "pending")]

@@ -21,7 +21,7 @@ from tests.support import event, load, person_and_case
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
-EXAMPLES = 30  # per operation and mode: enough to find a 500, small enough to stay fast
+EXAMPLES = 30  # per operation and mode: small, so the suite stays fast (200 also passed)
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_breaking_the_schema(
         operation = result.ok()
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         def conforms(case):
             case.call_and_validate(headers=headers, checks=checks)

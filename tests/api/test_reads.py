@@ -153,7 +153,21 @@ def test_flags_come_a_page_at_a_time_each_once(flagged):
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"agency": "wmids"}, "agency"),
 ])
-def test_bad_flag_filters_are_400_naming_the_parameter(api, params, field):
+def test_bad_flag_filters_are_400_naming_the_parameter(api, world, params, field):
     answer = api["WMIDS"].get("/flags", **params)
     assert answer.status_code == 400
     assert answer.json["errors"][0]["field"] == field
+    world.rollback()
+    refused = world.execute(
+        select(AuditEvent).where(AuditEvent.action == "api.refused")
+    ).scalar_one()
+    assert refused.actor == "token:WMIDS/wmids-system"
+    assert refused.detail["status"] == 400
+    assert refused.detail["errors"][0]["field"] == field
+
+
+def test_unknown_query_parameters_are_400(api):
+    answer = api["WMIDS"].get("/flags", colour="red")
+    assert answer.status_code == 400
+    assert answer.json["detail"].startswith("unknown query parameter 'colour'")
+    assert api["WMIDS"].get("/cases/C-1", verbose="1").status_code == 400

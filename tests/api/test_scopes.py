@@ -20,6 +20,7 @@ def test_a_handoff_can_be_requested_only_from_the_tokens_own_agency(api):
     assert refused.json["detail"] == (
         "event 0: only HMP-HEWELL can request a handoff from HMP-HEWELL; you act for WMIDS"
     )
+    assert refused.json["errors"][0]["field"] == "from_agency"
 
 
 @pytest.mark.parametrize("decision", [
@@ -28,7 +29,9 @@ def test_a_handoff_can_be_requested_only_from_the_tokens_own_agency(api):
 ])
 def test_only_the_receiving_agency_accepts_or_rejects(api, decision):
     requested(api)
-    assert api["HMP-HEWELL"].post(decision).status_code == 403
+    refused = api["HMP-HEWELL"].post(decision)
+    assert refused.status_code == 403
+    assert refused.json["errors"][0]["field"] == "to_agency"
     assert api["WMIDS"].post(decision).status_code == 200
 
 
@@ -90,7 +93,7 @@ def test_a_404_probe_is_audited_under_the_tokens_name(api, world):
     api["STAFFS"].get("/cases/C-1")
     world.rollback()
     entry = world.execute(
-        select(AuditEvent).where(AuditEvent.action == "api.read")
+        select(AuditEvent).where(AuditEvent.actor.like("token:%"))
     ).scalar_one()
-    assert entry.actor == "token:STAFFS/staffs-system"
-    assert entry.detail["found"] is False
+    assert (entry.actor, entry.action) == ("token:STAFFS/staffs-system", "api.refused")
+    assert (entry.detail["status"], entry.detail["path"]) == (404, "/api/v1/cases/C-1")
