@@ -81,6 +81,8 @@ def read_batch(raw: bytes) -> list:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise Problem.of(InvalidInput(f"the body is not JSON: {error}", field="body")) from None
+    except RecursionError:
+        raise Problem.of(InvalidInput("the body is nested too deeply", field="body")) from None
     items = data if isinstance(data, list) else [data]
     if not items:
         raise Problem.of(InvalidInput("the list of events is empty", field="body"))
@@ -197,7 +199,11 @@ def post():
     try:
         items = read_batch(raw)
         for index, item in enumerate(items):
-            storable(item, index)
+            try:
+                storable(item, index)
+            except RecursionError:
+                raise Problem.of(InvalidInput("the event is nested too deeply", field="body"),
+                                 index=index) from None
         parsed = [parse_event(item, index) for index, item in enumerate(items)]
         _require_visible(caller, parsed)
         with ops.unit_of_work(get_session(), caller.actor) as uow:

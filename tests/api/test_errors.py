@@ -119,3 +119,9 @@ def test_the_api_needs_no_csrf_token_and_no_login(client, tokens):
     answer = Api(client, tokens["HMP-HEWELL"]).post(release_plan())
     assert answer.status_code == 200
     assert "Set-Cookie" not in answer.headers
+
+
+@pytest.mark.parametrize("depth", [50, 100_000])
+def test_deeply_nested_json_is_400_not_a_crash(api, depth):
+    nested = b'{"case": "C-1", "officer": ' + b"[" * depth + b"]" * depth + b"}"
+    assert problem(api["HMP-HEWELL"].post(raw=nested), 400)
