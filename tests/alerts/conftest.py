@@ -46,13 +46,15 @@ class Inbox:
 class SmtpServer:
     """A real SMTP server on 127.0.0.1 that can be started and stopped on the same port."""
 
-    def __init__(self):
+    def __init__(self, **options):
         self.port = free_port()
         self.inbox = Inbox()
+        self.options = options  # aiosmtpd SMTP options, e.g. an authenticator
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
+                                      **self.options)
         self._controller.start()
 
     def stop(self) -> None:

@@ -209,3 +209,46 @@ def test_a_rescan_leaves_a_row_a_sender_has_claimed_as_it_is(written, smtp):
         assert write_digests(uow, DAY, config={"BASE_URL": "http://gapwatch.test"}) == 4
     claimed = [r for r in rows(written).values() if r.id == claim.id][0]
     assert "unallocated" not in claimed.body_text and claimed.body_text == claim.text
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_sender_logs_in_when_a_user_is_configured(written):
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.alerts.conftest import SmtpServer
+
+    logins = []
+
+    def authenticator(_server, _session, _envelope, mechanism, data):
+        logins.append((mechanism, data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"s3cret")
+
+    server = SmtpServer(authenticator=authenticator, auth_require_tls=False, auth_required=True)
+    server.start()
+    try:
+        assert send_pending(written, server.config()) == 0  # no user: refused, kept pending
+        assert "Authentication required" in rows(written)[("STAFFS", "digest")].last_error
+        right = server.config(SMTP_USER="gapwatch", SMTP_PASSWORD="s3cret")
+        assert send_pending(written, right, now=clock.now() + timedelta(minutes=2)) == DIGESTS
+    finally:
+        server.stop()
+    assert {login[1:] for login in logins} == {("gapwatch", "s3cret")}
+    assert len(server.inbox.messages) == DIGESTS
+
+
+def test_html_in_a_flag_message_is_escaped_in_the_html_part(session, smtp):
+    from tests.alerts.conftest import raise_flag
+    from tests.support import event, load, person_and_case, region
+
+    region(session)
+    person_and_case(session, "C-5")
+    load(session, event("C-5", "2026-01-10", "ownership_started", agency="WMIDS", role="supervision"))
+    raise_flag(session, "C-5", rule="unallocated", severity="medium", since=DAY,
+               notify=["WMIDS"], message='<script>alert("x")</script> & more')
+    with ops.unit_of_work(session, system()) as uow:
+        write_digests(uow, DAY)
+    send_pending(session, smtp.config())
+    [message] = smtp.inbox.to("duty@wmids.example")
+    html = message.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; more" in html
+    assert '<script>alert("x")</script> & more' in message.get_body(("plain",)).get_content()
