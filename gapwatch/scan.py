@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -90,9 +91,16 @@ class Rulebook:
         settings.update({k: v for k, v in (config or {}).items() if str(k).startswith("RULE_")})
         return cls(tuple((r, r.settings(settings)) for r in load_rules()))
 
-    def findings(self, journey, context: Context) -> Iterable[Finding]:
+    def findings(self, journey, context: Context) -> list[Finding]:
+        found = []
         for each, settings in self.rules:
-            yield from each.run(journey, context, settings)
+            found.extend(each.run(journey, context, settings))
+        return found
+
+    def evaluate(self, journeys: list, context: Context) -> tuple[dict[int, str], list[Finding]]:
+        """Return one chunk's case references by id and the findings of every rule on it."""
+        references = {j.case.id: j.case.reference for j in journeys}
+        return references, [f for j in journeys for f in self.findings(j, context)]
 
 
 # -- deciding what changes ------------------------------------------------------------------------
@@ -236,18 +244,31 @@ def latest_scanned(session: Session) -> date | None:
     return max((d for d in (seen, resolved) if d is not None), default=None)
 
 
-def _run(session: Session, day: date, rulebook: Rulebook, result: ScanResult,
-         uow: ops.UnitOfWork | None, keep_findings: bool, chunk: int) -> None:
+def _batches(session: Session, day: date, rulebook: Rulebook, config: Mapping,
+             workers: int, chunk: int) -> Iterator[tuple[dict[int, str], list[Finding]]]:
+    """Yield each chunk's references and findings, in id order, from this process or several."""
     known = snapshot.agencies(session)
+    spans = list(snapshot.ranges(session, day, chunk))
+    if workers > 1 and len(spans) > 1:
+        yield from rules_in_parallel(session, day, config, spans, workers)
+        return
     context = Context(day=day, contracts=snapshot.contracts(session, known))
-    for journeys in snapshot.journeys_open_on(session, day, size=chunk, known=known):
-        findings = [f for j in journeys for f in rulebook.findings(j, context)]
-        result.cases += len(journeys)
+    for first, last in spans:
+        journeys = snapshot.journeys_between(session, day, first, last, known)
+        yield rulebook.evaluate(journeys, context)
+
+
+def _run(session: Session, day: date, rulebook: Rulebook, result: ScanResult,
+         uow: ops.UnitOfWork | None, keep_findings: bool, config: Mapping, workers: int,
+         chunk: int) -> None:
+    for references, findings in _batches(session, day, rulebook, config, workers, chunk):
+        if not references:
+            continue
+        result.cases += len(references)
         result.found += len(findings)
         if keep_findings:
             result.findings.extend(findings)
-        references = {j.case.id: j.case.reference for j in journeys}
-        rows = [r for r in _flags_between(session, journeys[0].case.id, journeys[-1].case.id)
+        rows = [r for r in _flags_between(session, min(references), max(references))
                 if r.case_id in references]
         changes = plan(rows, findings, references, day, result)
         if uow is not None:
@@ -259,6 +280,45 @@ def _run(session: Session, day: date, rulebook: Rulebook, result: ScanResult,
         _write(uow, closed)
 
 
+# -- several processes --------------------------------------------------------------------------
+_worker: dict = {}
+
+
+def _start_worker(url: str, day: date, config: dict) -> None:
+    engine = db.make_engine(url)
+    session = db.new_session(engine)
+    known = snapshot.agencies(session)
+    _worker.update(
+        session=session, day=day, known=known, rulebook=Rulebook.configured(config),
+        context=Context(day=day, contracts=snapshot.contracts(session, known)),
+    )
+    session.rollback()
+
+
+def _evaluate_span(span: tuple[int, int]) -> tuple[dict[int, str], list[Finding]]:
+    w = _worker
+    journeys = snapshot.journeys_between(w["session"], w["day"], *span, w["known"])
+    w["session"].rollback()
+    return w["rulebook"].evaluate(journeys, w["context"])
+
+
+def rules_in_parallel(session: Session, day: date, config: Mapping, spans: list,
+                      workers: int) -> Iterator[tuple[dict[int, str], list[Finding]]]:
+    """Run the rules on the spans of cases in `workers` processes, yielding results in order.
+
+    The caller holds the writers' lock, so nothing changes the journeys while the workers read
+    them through connections of their own.
+    """
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    rules_config = {k: v for k, v in (config or {}).items() if str(k).startswith("RULE_")}
+    # Workers fork from a clean, single-threaded server that has imported gapwatch once.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["gapwatch.scan"])
+    with context.Pool(workers, initializer=_start_worker,
+                      initargs=(url, day, rules_config)) as pool:
+        yield from pool.imap(_evaluate_span, spans, chunksize=1)
+
+
 def scan(
     session: Session,
     day: date,
@@ -267,16 +327,20 @@ def scan(
     dry_run: bool = False,
     keep_findings: bool = True,
     chunk: int = snapshot.CHUNK,
+    workers: int | None = None,
 ) -> ScanResult:
     """Run every rule on the cases open on `day` and update their flags, unless a dry run."""
     started = time.perf_counter()
+    config = config or {}
     rulebook = Rulebook.configured(config)
+    if workers is None:
+        workers = int(config.get("SCAN_WORKERS", 1))
     result = ScanResult(as_of=day, dry_run=dry_run)
     if dry_run:
         if session.in_transaction():
             session.commit()
         try:
-            _run(session, day, rulebook, result, None, keep_findings, chunk)
+            _run(session, day, rulebook, result, None, keep_findings, config, workers, chunk)
         finally:
             session.rollback()
     else:
@@ -284,7 +348,7 @@ def scan(
             latest = latest_scanned(session)
             result.replay = latest is not None and day < latest
             _run(session, day, rulebook, result, None if result.replay else uow,
-                 keep_findings, chunk)
+                 keep_findings, config, workers, chunk)
             if not result.replay:
                 alerts.write_digests(uow, day)
     if result.replay:

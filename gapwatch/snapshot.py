@@ -3,7 +3,8 @@
 The rule engine reads the journey store with three set-based queries per chunk of cases (the
 open cases by id, then the ownerships and handoffs of that id range), so memory stays flat
 however many cases there are, and never one query per case. Rows dated after the day are left
-out in the query; what was decided or ended later is undone by `Journey.as_of`.
+out in the query; what was decided or ended later is undone by `Journey.as_of`. The id ranges
+(`ranges`) also let several processes read a day's journeys side by side.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
@@ -45,7 +46,7 @@ def contracts(session: Session, known: dict[int, tuple[str, str]]) -> dict[str, 
     return {code: tuple(items) for code, items in found.items()}
 
 
-def _cases(session: Session, day: date, after: int, size: int, known) -> list[CaseFacts]:
+def _cases(session: Session, day: date, first: int, last: int, known) -> list[CaseFacts]:
     rows = session.execute(
         select(
             Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
@@ -53,9 +54,8 @@ def _cases(session: Session, day: date, after: int, size: int, known) -> list[Ca
             Person.restricted, Person.reference,
         )
         .join(Person, Person.id == Case.person_id)
-        .where(Case.id > after, open_on(day))
+        .where(Case.id.between(first, last), open_on(day))
         .order_by(Case.id)
-        .limit(size)
     ).all()
     return [
         # Open on `day`: a later closing has not happened yet.
@@ -105,25 +105,46 @@ def _changed_after(day: date, ownerships: list, handoffs: list) -> bool:
     return any(h.decided_on is not None and h.decided_on > day for h in handoffs)
 
 
+def ranges(session: Session, day: date, size: int = CHUNK) -> Iterator[tuple[int, int]]:
+    """Yield (first id, last id) ranges holding `size` cases open on `day` each (the last fewer)."""
+    after = 0
+    while True:
+        first = session.execute(
+            select(Case.id).where(Case.id > after, open_on(day)).order_by(Case.id).limit(1)
+        ).scalar()
+        if first is None:
+            return
+        last = session.execute(
+            select(Case.id).where(Case.id >= first, open_on(day)).order_by(Case.id)
+            .offset(size - 1).limit(1)
+        ).scalar()
+        if last is None:
+            last = session.execute(select(func.max(Case.id))).scalar()
+        yield first, last
+        after = last
+
+
+def journeys_between(session: Session, day: date, first: int, last: int, known) -> list[Journey]:
+    """Return the journeys, as of `day`, of the cases with ids first..last open on `day`."""
+    cases = _cases(session, day, first, last, known)
+    ownerships = _ownerships(session, day, first, last, known)
+    handoffs = _handoffs(session, day, first, last, known)
+    journeys = []
+    for case in cases:
+        held, asked = ownerships.get(case.id, []), handoffs.get(case.id, [])
+        journey = Journey(case, held, asked)
+        if _changed_after(day, held, asked):
+            journey = journey.as_of(day)
+        journeys.append(journey)
+    return journeys
+
+
 def journeys_open_on(
     session: Session, day: date, *, size: int = CHUNK, known: dict | None = None
 ) -> Iterator[list[Journey]]:
     """Yield the journeys of the cases open on `day`, as of its end, a chunk at a time."""
     known = known if known is not None else agencies(session)
-    after = 0
-    while True:
-        cases = _cases(session, day, after, size, known)
-        if not cases:
-            return
-        first, last = cases[0].id, cases[-1].id
-        ownerships = _ownerships(session, day, first, last, known)
-        handoffs = _handoffs(session, day, first, last, known)
-        chunk = []
-        for case in cases:
-            held, asked = ownerships.get(case.id, []), handoffs.get(case.id, [])
-            journey = Journey(case, held, asked)
-            if _changed_after(day, held, asked):
-                journey = journey.as_of(day)
-            chunk.append(journey)
-        yield chunk
-        after = last
+    for first, last in ranges(session, day, size):
+        chunk = journeys_between(session, day, first, last, known)
+        if chunk:
+            yield chunk

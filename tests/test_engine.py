@@ -189,3 +189,16 @@ def test_a_resolved_flag_cannot_be_acknowledged(overdue, flagged):
     scan(overdue, D("2026-06-12"))
     with pytest.raises(Conflict, match="resolved on 2026-06-12"):
         act(overdue, ops.acknowledge_flag, flag_id=flagged, on=D("2026-06-13"), note="late")
+
+
+def test_rules_run_in_worker_processes_find_the_same(session):
+    region(session)
+    for n in range(1, 6):
+        person_and_case(session, f"C-{n}", expected_release_on=D("2026-06-10"))
+        load(session, event(f"C-{n}", "2026-01-10", "ownership_started", agency="HMP-HEWELL",
+                            role="custody"))
+    alone = scan(session, D("2026-06-01"), dry_run=True)
+    together = scan(session, D("2026-06-01"), workers=2, chunk=2)
+    assert together.found == alone.found == 10  # release-unplanned and unallocated, each case
+    assert [f.as_json() for f in together.findings] == [f.as_json() for f in alone.findings]
+    assert together.opened == 10
