@@ -139,6 +139,17 @@ class Case(SQLModel, table=True):
 
 
 class Ownership(SQLModel, table=True):
+    __table_args__ = (
+        # The dashboard's "unallocated" queue: an agency's ownerships without an officer.
+        Index(
+            "ix_ownership_unallocated",
+            "agency_id",
+            "starts_on",
+            sqlite_where=text("officer IS NULL"),
+            postgresql_where=text("officer IS NULL"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
@@ -163,6 +174,21 @@ class Handoff(SQLModel, table=True):
             "case_id",
             "to_agency_id",
             unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # The dashboard's queues: pending handoffs to and from an agency, due soonest first.
+        Index(
+            "ix_handoff_pending_to",
+            "to_agency_id",
+            "due_on",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_handoff_pending_from",
+            "from_agency_id",
+            "due_on",
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
@@ -216,7 +242,15 @@ class AuditEvent(SQLModel, table=True):
 
 
 class Flag(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("case_id", "rule", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "rule", "subject"),
+        # The dashboard's flags of an agency (`notify @> '["CODE"]'`); PostgreSQL only.
+        Index(
+            "ix_flag_notify",
+            text("(notify::jsonb)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)

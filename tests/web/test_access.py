@@ -117,7 +117,7 @@ def test_pages_need_a_sign_in(client, world):
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
 
 
-def test_a_session_is_permanent_and_expires(app, client, users):
+def test_a_session_is_permanent_and_expires(app, client, world, users):
     users("wmids")
     page = client.get("/login")
     response = client.post("/login", data={"email": USERS["wmids"][0], "password": PASSWORD,

@@ -260,6 +260,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_flag_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_flag_rule'), ['rule'], unique=False)
         batch_op.create_index(batch_op.f('ix_flag_status'), ['status'], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index('ix_flag_notify', 'flag', [sa.text('(notify::jsonb)')], postgresql_using='gin')
 
     op.create_table('handoff',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -285,6 +287,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_handoff_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_handoff_to_agency_id'), ['to_agency_id'], unique=False)
         batch_op.create_index('uq_handoff_pending_per_agency', ['case_id', 'to_agency_id'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.create_index('ix_handoff_pending_to', ['to_agency_id', 'due_on'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.create_index('ix_handoff_pending_from', ['from_agency_id', 'due_on'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.create_table('ownership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -305,6 +309,7 @@ def upgrade() -> None:
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ownership_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ownership_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_ownership_unallocated', ['agency_id', 'starts_on'], unique=False, sqlite_where=sa.text("officer IS NULL"), postgresql_where=sa.text("officer IS NULL"))
 
     # ### end Alembic commands ###
 
