@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 
 from sqlalchemy import select, text
 from sqlmodel import Session, SQLModel
@@ -208,13 +209,19 @@ class UnitOfWork:
         self.session.flush()
 
 
+@cache
+def _field_defaults(model: type[SQLModel]) -> tuple[dict, dict]:
+    """Return `model`'s fields' default values, and the factories of those made fresh each time."""
+    fields = [(name, f) for name, f in model.model_fields.items() if not f.is_required()]
+    values = {name: f.default for name, f in fields if f.default_factory is None}
+    factories = {name: f.default_factory for name, f in fields if f.default_factory is not None}
+    return values, factories
+
+
 def _defaults(model: type[SQLModel]) -> dict:
     """Return the default value of each of `model`'s fields that has one."""
-    return {
-        name: field.get_default(call_default_factory=True)
-        for name, field in model.model_fields.items()
-        if not field.is_required()
-    }
+    values, factories = _field_defaults(model)
+    return {**values, **{name: make() for name, make in factories.items()}}
 
 
 def lock_writers(session: Session) -> None:
