@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import entry_points
@@ -111,14 +111,16 @@ class Rule:
             for name, default in self.thresholds.items()
         }
 
-    def run(self, journey: Journey, context: Context, settings: Mapping[str, int]) -> Iterator[Finding]:
+    def run(self, journey: Journey, context: Context, settings: Mapping[str, int]) -> list[Finding]:
         case = journey.case
-        for found in self.check(journey, context, **settings):
-            yield Finding(
+        return [
+            Finding(
                 case.id, case.reference, self.code, found.subject, found.severity, found.since,
                 tuple(dict.fromkeys(a for a in found.notify if a)), found.message,
                 found.evidence,
             )
+            for found in self.check(journey, context, **settings)
+        ]
 
 
 def setting_key(threshold: str) -> str:

@@ -18,12 +18,17 @@ from datetime import timedelta
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule
 
+DELIVERY = frozenset({"delivery"})
+
 
 @rule("contract-lapsed", "A provider delivers with no contract in force")
 def contract_lapsed(journey: Journey, context: Context):
     day = context.day
+    deliveries = journey.active_on(day, roles=DELIVERY)
+    if not deliveries:
+        return
     owners = tuple(dict.fromkeys(o.agency for o in journey.accountable_on(day)))
-    for delivery in journey.active_on(day, roles=frozenset({"delivery"})):
+    for delivery in deliveries:
         relevant = [
             c for c in context.contracts_of(delivery.agency)
             if not owners or c.commissioner in owners

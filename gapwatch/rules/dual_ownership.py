@@ -23,6 +23,8 @@ from gapwatch.rules import Context, Found, rule
 def dual_ownership(journey: Journey, context: Context, *, overlap_days: int):
     day = context.day
     active = journey.accountable_on(day)
+    if len(active) < 2:
+        return
     for first, second in combinations(sorted(active, key=lambda o: o.id), 2):
         if first.role != second.role or first.agency == second.agency:
             continue

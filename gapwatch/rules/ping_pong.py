@@ -37,6 +37,8 @@ def _since(days: list[date], day: date, window: timedelta) -> date:
 
 @rule("ping-pong", "The case bounces between two agencies", bounce_window_days=90)
 def ping_pong(journey: Journey, context: Context, *, bounce_window_days: int):
+    if len(journey.handoffs) < BOUNCES:
+        return
     day, window = context.day, timedelta(days=bounce_window_days)
     pairs: dict[tuple[str, str], list] = defaultdict(list)
     for h in journey.handoffs:
