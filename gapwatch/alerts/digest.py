@@ -8,7 +8,8 @@ agency with something to say. A digest lists:
   of the severities the agency chose (`Agency.alert_severities`), where the agency is among the
   flag's `notify` codes; an acknowledged flag stays in the list unless snoozed past the day;
 - handoffs waiting for the agency's decision, and those it sent that are overdue;
-- the flags open for `escalate_after_days` or more, which are also escalated (see `escalation`).
+- the flags open for `escalate_after_days` or more, which are also escalated
+  (`gapwatch.alerts.escalation` says to whom).
 
 A restricted person's name is shown only to agencies owning the case on the day, the rule of
 `gapwatch.web.access.may_open_details`; everyone else reads "name withheld".
@@ -24,12 +25,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from gapwatch.alerts.escalation import commissioners, escalation_emails
 from gapwatch.alerts.settings import AlertSettings
 from gapwatch.models import (
     Agency,
-    AgencyKind,
     Case,
-    Contract,
     Flag,
     FlagStatus,
     Handoff,
@@ -119,7 +119,8 @@ def gather(session: Session, day: date, settings: AlertSettings) -> list[Digest]
         digest.waiting.sort(key=lambda h: (h.due_on or date.max, h.requested_on, h.case.reference))
         digest.overdue.sort(key=lambda h: (-h.days_overdue, h.case.reference))
         if digest.escalated:
-            digest.escalation_emails = escalation_emails(digest.agency, facts)
+            digest.escalation_emails = escalation_emails(
+                digest.agency, facts.agencies, facts.commissioners)
     return [d for code, d in sorted(digests.items()) if not d.is_empty]
 
 
@@ -148,7 +149,7 @@ def _read(session: Session, day: date) -> _Facts:
                open_on_day)
     ).all()
     return _Facts(agencies, flags, handoffs, _owners_of_restricted(session, day),
-                  _commissioners(session, day))
+                  commissioners(session, day))
 
 
 def _owners_of_restricted(session: Session, day: date) -> dict[int, set[str]]:
@@ -164,52 +165,6 @@ def _owners_of_restricted(session: Session, day: date) -> dict[int, set[str]]:
     ):
         owners[case_id].add(code)
     return owners
-
-
-def _commissioners(session: Session, day: date) -> dict[str, list[str]]:
-    """Return, for each provider, the commissioners it answers to on `day`.
-
-    Those whose contract with it covers the day; for a provider with none (its contract has
-    lapsed, which is what `contract-lapsed` flags), those of its latest contract before the day.
-    """
-    provider, buyer = aliased(Agency), aliased(Agency)
-    covering: dict[str, list[str]] = defaultdict(list)
-    latest: dict[str, tuple[date, list[str]]] = {}
-    for provider_code, buyer_code, ends_on in session.execute(
-        select(provider.code, buyer.code, Contract.ends_on)
-        .join(Contract, Contract.provider_id == provider.id)
-        .join(buyer, buyer.id == Contract.commissioner_id)
-        .where(Contract.starts_on <= day)
-        .order_by(provider.code, buyer.code)
-    ):
-        if ends_on is None or ends_on >= day:
-            covering[provider_code].append(buyer_code)
-            continue
-        last, codes = latest.get(provider_code, (date.min, []))
-        if ends_on > last:
-            latest[provider_code] = (ends_on, [buyer_code])
-        elif ends_on == last:
-            codes.append(buyer_code)
-    found = {code: list(dict.fromkeys(codes)) for code, (_last, codes) in latest.items()}
-    found.update({code: list(dict.fromkeys(codes)) for code, codes in covering.items()})
-    return found
-
-
-def escalation_emails(agency: Agency, facts: _Facts) -> list[str]:
-    """Return where `agency`'s long-open flags escalate to.
-
-    A provider answers to its commissioners: the escalation addresses of every agency holding a
-    contract with it that covers the day (or, when its contracts have all lapsed, its latest
-    one). Any other agency, and a provider whose commissioners name no address, escalates to
-    the address it names itself in `escalation_emails`: its region's lead (a regional
-    director, a head of service).
-    """
-    addresses: list[str] = []
-    if agency.kind == AgencyKind.provider:
-        for code in facts.commissioners.get(agency.code, []):
-            commissioner = facts.agencies.get(code)
-            addresses += commissioner.escalation_emails if commissioner else []
-    return list(dict.fromkeys(addresses or agency.escalation_emails))
 
 
 def _line(facts: _Facts, settings: AlertSettings, agency: str, case_id: int, reference: str,
