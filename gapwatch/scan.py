@@ -226,11 +226,11 @@ def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
 
 # -- the scan -----------------------------------------------------------------------------------
 def _flags_between(session: Session, first: int, last: int):
-    return session.execute(select(*_FLAG_COLUMNS).where(Flag.case_id.between(first, last))).all()
+    return session.connection().execute(select(*_FLAG_COLUMNS).where(Flag.case_id.between(first, last))).all()
 
 
 def _flags_of_cases_not_open(session: Session, day: date):
-    return session.execute(
+    return session.connection().execute(
         select(*_FLAG_COLUMNS, Case.reference)
         .join(Case, Case.id == Flag.case_id)
         .where(Flag.status != FlagStatus.resolved.value, not_(snapshot.open_on(day)))
@@ -239,8 +239,8 @@ def _flags_of_cases_not_open(session: Session, day: date):
 
 def latest_scanned(session: Session) -> date | None:
     """Return the latest day a scan wrote flags for, or None before the first scan."""
-    seen = session.execute(select(func.max(Flag.last_seen_on))).scalar()
-    resolved = session.execute(select(func.max(Flag.resolved_on))).scalar()
+    seen = session.connection().execute(select(func.max(Flag.last_seen_on))).scalar()
+    resolved = session.connection().execute(select(func.max(Flag.resolved_on))).scalar()
     return max((d for d in (seen, resolved) if d is not None), default=None)
 
 
