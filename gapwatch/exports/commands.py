@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 import time
 from datetime import date
@@ -18,7 +19,14 @@ from gapwatch.exports import FORMATS, export_case
 from gapwatch.exports.bulk import export_all
 from gapwatch.exports.check import check_export
 
-CLI_ACTOR = ops.Actor(name="cli:export", read_only=True)
+
+def cli_actor() -> ops.Actor:
+    """Return who exports from the command line: the operating-system user, read-only."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return ops.Actor(name=f"cli:{who}", read_only=True)
 
 
 @click.command("export")
@@ -46,7 +54,7 @@ def export_command(case: str | None, fmt: str, output: Path | None, as_of: date 
         fail("--agency, --since and --until go with --all", 2)
     session = db.new_session(db.get_engine())
     try:
-        written = export_case(session, CLI_ACTOR, case, fmt=fmt, as_of=as_of)
+        written = export_case(session, cli_actor(), case, fmt=fmt, as_of=as_of)
     except DomainError as error:
         fail(error.message)
     finally:
@@ -65,7 +73,7 @@ def _bulk(output: Path, agency: str | None, since: date | None, until: date | No
         click.echo(f"  {name}: {rows:,} rows ({time.perf_counter() - started:.1f}s)", err=True)
 
     try:
-        manifest = export_all(db.get_engine(), output, actor=CLI_ACTOR, agency=agency,
+        manifest = export_all(db.get_engine(), output, actor=cli_actor(), agency=agency,
                               since=since, until=until, progress=progress)
     except DomainError as error:
         fail(error.message)
