@@ -35,6 +35,7 @@ from gapwatch.web.access import visible_to_agency
 bp = Blueprint("events", __name__)
 MAX_EVENTS = 1000
 MAX_KEY = 200
+DATE_FIELDS = ("on", "due_on")
 KEY = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_KEY}}}")
 
 
@@ -66,6 +67,11 @@ def parse_event(data, index: int) -> events.Event:
             f"type {data.get('type')!r} cannot be posted: the API takes events only "
             "(agencies, contracts, persons and cases come by bulk import)", field="type"),
             index=index)
+    for name in DATE_FIELDS:
+        if isinstance(data, dict) and data.get(name) is not None and not isinstance(data[name], str):
+            # pydantic would read a number as a Unix timestamp; the API's dates are YYYY-MM-DD.
+            raise Problem.of(InvalidInput(f"{name}: {data[name]!r} is not a date (YYYY-MM-DD)",
+                                          field=name), index=index)
     try:
         return events.parse_record(data)
     except InvalidInput as error:

@@ -12,10 +12,11 @@ import binascii
 
 from flask import Blueprint, g, request
 from sqlalchemy import String, cast, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from gapwatch.api.bearer import record_call, token_required
 from gapwatch.api.problems import refuse_unknown_parameters
-from gapwatch.db import get_session
+from gapwatch.db import get_session, is_sqlite
 from gapwatch.errors import InvalidInput
 from gapwatch.models import Case, Flag, FlagStatus, Severity
 from gapwatch.operations.records import AGENCY_CODE
@@ -62,6 +63,14 @@ def _limit() -> int:
     return int(value)
 
 
+def _notifies(agency: str):
+    """Keep flags whose notify list names `agency` (on PostgreSQL through ix_flag_notify)."""
+    if is_sqlite(get_session()):
+        # Agency codes hold no LIKE wildcards, and a JSON list quotes each code.
+        return cast(Flag.notify, String).like(f'%"{agency}"%')
+    return cast(Flag.notify, JSONB).contains([agency])
+
+
 def filters() -> list:
     """Return the WHERE clauses the query string asks for, refusing values outside their sets."""
     where = []
@@ -69,8 +78,7 @@ def filters() -> list:
     if agency is not None:
         if not AGENCY_CODE.fullmatch(agency):
             raise InvalidInput(f"agency {agency!r} is not an agency code", field="agency")
-        # Agency codes hold no LIKE wildcards, and a JSON list quotes each code.
-        where.append(cast(Flag.notify, String).like(f'%"{agency}"%'))
+        where.append(_notifies(agency))
     rule = request.args.get("rule")
     if rule is not None:
         if not 1 <= len(rule) <= 64:

@@ -33,6 +33,7 @@ def test_a_body_that_is_not_events_is_400(api, raw, detail):
 @pytest.mark.parametrize(("change", "field", "detail"), [
     ({"colour": "red"}, "colour", "unknown key 'colour'"),
     ({"due_on": "10/06/2026"}, "due_on", "'10/06/2026' is not a date"),
+    ({"due_on": 20615}, "due_on", "20615 is not a date"),  # not a Unix timestamp either
     ({"role": "mentoring"}, "role", "'mentoring' is not one of"),
     ({"event": "handoff_maybe"}, "event", "event 'handoff_maybe' is not one of"),
     ({"type": "person"}, "type", "the API takes events only"),
