@@ -54,7 +54,8 @@ def index():
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     shown = rows[:PAGE_SIZE]
-    details = owned_today(session, current_user, [c.id for c, _p, _h in shown], clock.today())
+    details = owned_today(session, current_user, [c.id for c, p, _h in shown if p.restricted],
+                          clock.today())
     return render_template(
         "cases/index.html", rows=shown, query=query, page=page, more=len(rows) > PAGE_SIZE,
         details=details,

@@ -62,7 +62,7 @@ def _context(session, scope, today, name: str, page: queues.Page) -> dict:
     return {
         "name": name, "heading": QUEUES[name], "page": page, "today": today,
         "yesterday": today - timedelta(days=1),
-        "details": access.owned_today(session, current_user, page.case_ids, today),
+        "details": access.owned_today(session, current_user, page.restricted_case_ids, today),
         "scope": scope, "scope_args": scope_args(), "filters": request.args,
     }
 

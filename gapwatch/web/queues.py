@@ -70,8 +70,8 @@ class Page:
     more: bool
 
     @property
-    def case_ids(self) -> list[int]:
-        return [row.case_id for row in self.rows]
+    def restricted_case_ids(self) -> list[int]:
+        return [row.case_id for row in self.rows if row.restricted]
 
 
 def scope_for_agency(session: Session, code: str) -> Scope | None:
@@ -212,7 +212,7 @@ def unallocated(
 
 
 def counts(session: Session, scope: Scope, today: date) -> dict[str, int]:
-    """Count each queue in five queries: the numbers at the top of the dashboard."""
+    """Count each queue in four queries: the numbers at the top of the dashboard."""
     result = {"waiting": 0, "overdue": 0, "sent": 0, "unallocated": 0, "new": 0,
               "acknowledged": 0, **{s: 0 for s in SEVERITIES}}
     overdue = func.sum(case((Handoff.due_on < today, 1), else_=0))
@@ -231,16 +231,15 @@ def counts(session: Session, scope: Scope, today: date) -> dict[str, int]:
     new = func.sum(case((and_(in_queue, Flag.first_seen_on >= today - timedelta(days=1)), 1),
                         else_=0))
     queued = func.sum(case((in_queue, 1), else_=0))
-    for severity, number, fresh in session.execute(
-        select(Flag.severity, queued, new)
+    acknowledged = func.sum(case((Flag.status == FlagStatus.acknowledged, 1), else_=0))
+    for severity, number, fresh, known in session.execute(
+        select(Flag.severity, queued, new, acknowledged)
         .where(Flag.status.in_([FlagStatus.open, FlagStatus.acknowledged]), scope.notified(session))
         .group_by(Flag.severity)
     ):
         result[severity] = int(number or 0)
         result["new"] += int(fresh or 0)
-    result["acknowledged"] = session.execute(
-        select(func.count()).where(Flag.status == FlagStatus.acknowledged, scope.notified(session))
-    ).scalar_one()
+        result["acknowledged"] += int(known or 0)
     result["unallocated"] = session.execute(
         select(func.count()).select_from(Ownership).where(*_unallocated_where(scope, today))
     ).scalar_one()
