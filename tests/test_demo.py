@@ -170,3 +170,12 @@ def test_a_synthetic_region_has_a_share_of_every_rules_situation(app, session):
     assert set(by_rule) == {rule.code for rule in load_rules()}
     # Most journeys are healthy: the rules find something in a small share of the cases.
     assert len({f.case for f in result.findings}) < 250
+
+
+def test_demo_on_a_database_without_tables_says_to_run_init(tmp_path):
+    bare = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'bare.sqlite'}",
+                       "SECRET_KEY": "test-secret-key"})
+    result = demo(bare)
+    assert result.exit_code == 1
+    assert "run `gapwatch init` first" in result.output
+    bare.extensions["gapwatch.engine"].dispose()

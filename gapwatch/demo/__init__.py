@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from gapwatch import clock, db
@@ -32,7 +33,14 @@ CASES_PER_UNIT = 1000
 
 
 def is_empty(session: Session) -> bool:
-    return not session.execute(select(func.count()).select_from(Agency)).scalar()
+    """Tell whether the database has no agencies yet (and has its schema)."""
+    try:
+        return not session.execute(select(func.count()).select_from(Agency)).scalar()
+    except (OperationalError, ProgrammingError):
+        session.rollback()
+        raise click.ClickException(
+            "the database has no gapwatch tables yet: run `gapwatch init` first"
+        ) from None
 
 
 def apply_all(session: Session, records: Iterable[dict]) -> int:
