@@ -24,5 +24,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gapwatch tests $(wildcard bench)
 
+# The import benchmark (docs/import.md); PostgreSQL too where GAPWATCH_TEST_DATABASE_URL is set.
+bench: $(STAMP)
+	$(BIN)/python bench/import_bench.py --events 100000 $(if $(GAPWATCH_TEST_DATABASE_URL),--postgresql $(GAPWATCH_TEST_DATABASE_URL))
+
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
