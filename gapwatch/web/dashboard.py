@@ -21,8 +21,8 @@ bp.before_app_request(access.refuse_read_only_writes)
 
 QUEUES = {
     "waiting": "Waiting for your decision",
-    "sent": "Sent, still unanswered",
     "flags": "Open flags",
+    "sent": "Sent, still unanswered",
     "unallocated": "Unallocated cases",
 }
 

@@ -95,8 +95,9 @@ def _range(journey: Journey, today: date) -> tuple[date, date]:
     for h in journey.handoffs:
         days += [d for d in (h.requested_on, h.due_on, h.decided_on) if d]
     start, end = min(days), max(days)
-    pad = timedelta(days=max(5, (end - start).days // 25))
-    return start - pad, end + pad
+    pad = (end - start).days
+    # More room on the right: labels of the latest arrows and markers read rightwards.
+    return start - timedelta(days=max(3, pad // 30)), end + timedelta(days=max(10, pad // 8))
 
 
 def _ticks(start: date, end: date) -> list[date]:
@@ -196,7 +197,8 @@ def _arrows(journey: Journey, lanes: dict[str, float], scale: _Scale, today: dat
         out.append(
             f'<g id="{p}-h{h.id}"><title>{escape(tip)}</title>'
             f'<path class="{css}" d="M{x1},{y1} C{bend},{y1} {bend},{y2} {x2},{y2}" marker-end="{head}"/>'
-            f'<text class="arrow-label" x="{bend + 4}" y="{(y1 + y2) / 2 + 3}">{escape(label)}</text></g>'
+            f'<text class="arrow-label" x="{bend - 5}" y="{(y1 + y2) / 2 + 3}" '
+            f'text-anchor="end">{escape(label)}</text></g>'
         )
         if h.status == "pending" and h.due_on:
             late = " due-overdue" if h.due_on < today else ""
