@@ -12,7 +12,7 @@ from datetime import date
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from gapwatch import clock
 from gapwatch import operations as ops
@@ -39,10 +39,12 @@ def index():
     where = [visible(current_user)]
     if query:
         pattern = f"%{query.lower()}%"
+        named = func.lower(Person.given_name + " " + Person.family_name).like(pattern)
+        if not current_user.sees_everything:
+            named = and_(named, Person.restricted.is_(False))  # a name is not a key to them
         where.append(or_(
-            func.lower(Case.reference).like(pattern),
-            func.lower(Person.reference).like(pattern),
-            func.lower(Person.given_name + " " + Person.family_name).like(pattern),
+            func.lower(Case.reference).like(pattern), func.lower(Person.reference).like(pattern),
+            named,
         ))
     rows = session.execute(
         select(Case, Person, Agency.code)

@@ -101,9 +101,11 @@ def _matching(text: str | None):
     if not text:
         return None
     pattern = f"%{text.strip().lower()}%"
+    # Restricted persons are found by their case reference only: their names are not for all.
     return or_(
         func.lower(Case.reference).like(pattern),
-        func.lower(Person.given_name + " " + Person.family_name).like(pattern),
+        and_(Person.restricted.is_(False),
+             func.lower(Person.given_name + " " + Person.family_name).like(pattern)),
     )
 
 

@@ -141,3 +141,10 @@ def test_next_is_followed_only_within_the_site(client, users, world, target, lan
         "email": USERS["wmids"][0], "password": PASSWORD, "csrf_token": csrf_token(page.text)})
     assert response.status_code == 302
     assert response.headers["Location"] == landing
+
+
+def test_a_restricted_person_is_not_found_by_name_but_by_reference(browse):
+    wmids = browse("wmids")
+    assert "C-SECRET" not in wmids.get("/cases?q=sam+example").text
+    assert ">C-SECRET</a>" in wmids.get("/cases?q=c-secret").text
+    assert ">C-SECRET</a>" in browse("auditor").get("/cases?q=sam+example").text
