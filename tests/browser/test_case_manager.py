@@ -78,3 +78,12 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page, live):
     expect(page.get_by_role("heading", name="Form expired")).to_be_visible()
     page.goto(f"{live}/")
     expect(page.locator("section#waiting").get_by_role("link", name="C-WAIT")).to_be_visible()
+
+
+def test_filtering_a_queue_replaces_only_that_queue(page, live):
+    sign_in(page, live, "wmids")
+    page.locator("#waiting-q").fill("no such case")
+    page.locator("#waiting-q").press("Enter")
+    expect(page.locator("section#waiting")).to_contain_text("Nothing waiting matching")
+    assert page.url == f"{live}/"  # HTMX swapped the section; the page stayed
+    expect(page.locator("section#flags")).to_be_visible()
