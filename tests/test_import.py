@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gapwatch import db
+from gapwatch import audit, db
 from gapwatch.demo import region
 from gapwatch.demo.synthetic import synthetic_cases
 from gapwatch.models import (
@@ -233,7 +233,7 @@ def test_a_bad_csv_row_names_its_line(base, tmp_path):
     assert counts(base) == before
 
 
-def test_a_large_file_shows_its_progress(app, tmp_path):
+def test_a_large_file_shows_its_progress_and_keeps_the_audit_chain_intact(app, session, tmp_path):
     path = tmp_path / "large.jsonl"
     with path.open("w") as out:
         for record in [*region.agency_records(), *region.contract_records(D("2026-11-25"))]:
@@ -249,3 +249,6 @@ def test_a_large_file_shows_its_progress(app, tmp_path):
     assert progress[0] == f"{path}: 2,000 of about {lines:,} records checked"
     assert progress[-1] == f"{path}: {lines:,} of about {lines:,} records checked"
     assert f"{path}: imported {lines} records" in result.output
+    verdict = audit.verify(session)
+    assert verdict.ok, verdict.message
+    assert verdict.entries > lines  # one or more entries per record, and the import's own
