@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from gapwatch import clock
@@ -18,6 +18,8 @@ from gapwatch.web import access, queues
 
 bp = Blueprint("dashboard", __name__)
 bp.before_app_request(access.refuse_read_only_writes)
+# Pages of other features in the top bar, for auditors and admins, when they are installed.
+READERS_PAGES = (("audit.index", "Audit trail"),)
 
 QUEUES = {
     "waiting": "Waiting for your decision",
@@ -96,3 +98,14 @@ def queue(name: str):
     if request.headers.get("HX-Request"):
         return render_template("dashboard/_queue.html", **context)
     return render_template("dashboard/queue.html", **context)
+
+
+@bp.app_context_processor
+def navigation() -> dict:
+    """Offer the top bar the other features' pages this user may open."""
+    links = []
+    if current_user.is_authenticated and current_user.sees_everything:
+        links = [(e, label) for e, label in READERS_PAGES if e in current_app.view_functions]
+    exports = "audit.export" in current_app.view_functions
+    return {"more_nav": links, "exports": exports and current_user.is_authenticated
+            and current_user.sees_everything}

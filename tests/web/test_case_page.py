@@ -59,3 +59,10 @@ def test_every_form_has_a_csrf_token_and_every_field_a_label(browse):
             assert f'for="{ident}"' in page, ident
         visible = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*>', form)
         assert all('id="' in field for field in visible), visible
+
+
+def test_auditors_find_the_audit_trail_and_the_exports_case_managers_do_not(browse):
+    auditor = browse("auditor").get("/cases/C-WAIT").text
+    assert 'href="/audit"' in auditor and 'href="/cases/C-WAIT/export.pdf"' in auditor
+    manager = browse("wmids").get("/cases/C-WAIT").text
+    assert 'href="/audit"' not in manager and "export.pdf" not in manager
