@@ -14,6 +14,9 @@ its peak memory (`ru_maxrss`) is its own:
 - `rescan`: the same day again, which changes nothing;
 - `next-day`: the day after, which refreshes every open flag's `last_seen_on`.
 
+`--workers 2` runs the rules in two worker processes (`SCAN_WORKERS`). Note the machine's load
+(printed last): the numbers are only as quiet as the machine was.
+
 Prints one line per phase and, last, a JSON summary.
 """
 
@@ -63,7 +66,7 @@ def read_floor(session, day: date) -> int:
     return rows
 
 
-def phase(url: str, name: str, day: date) -> dict:
+def phase(url: str, name: str, day: date, workers: int) -> dict:
     """Run one phase in this process and return its numbers."""
     from gapwatch import db
     from gapwatch.scan import scan
@@ -75,7 +78,8 @@ def phase(url: str, name: str, day: date) -> dict:
         numbers = {"rows": read_floor(session, day)}
     else:
         when = day + timedelta(days=1) if name == "next-day" else day
-        result = scan(session, when, dry_run=name == "dry-run", keep_findings=False)
+        result = scan(session, when, dry_run=name == "dry-run", keep_findings=False,
+                      workers=workers)
         numbers = {"cases": result.cases, "findings": result.found,
                    "opened": result.opened + result.reopened, "resolved": result.resolved}
     numbers.update(phase=name, seconds=round(time.perf_counter() - started, 2),
@@ -113,19 +117,20 @@ def main() -> None:
     parser.add_argument("--day", type=date.fromisoformat, default=None)
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--phases", default=",".join(PHASES))
+    parser.add_argument("--workers", type=int, default=1, help="SCAN_WORKERS for the scans")
     args = parser.parse_args()
     from gapwatch import clock
 
     day = args.day or clock.today()
     if args.phase:
-        print(json.dumps(phase(args.url, args.phase, day)))
+        print(json.dumps(phase(args.url, args.phase, day, args.workers)))
         return
     fill(args.url, args.cases)
     results = []
     for name in args.phases.split(","):
         out = subprocess.run(
             [sys.executable, __file__, "--url", args.url, "--day", day.isoformat(),
-             "--phase", name], check=True, capture_output=True, text=True, cwd=ROOT)
+             "--phase", name, "--workers", str(args.workers)], check=True, capture_output=True, text=True, cwd=ROOT)
         numbers = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(numbers)
         print(f"{name:<11} {numbers['seconds']:>8.2f} s  peak {numbers['peak_mb']:>7.1f} MB  "
@@ -135,7 +140,8 @@ def main() -> None:
     if floor:
         for r in results:
             r["times_floor"] = round(r["seconds"] / floor, 2)
-    print(json.dumps({"url": args.url.split("@")[-1], "day": day.isoformat(), "phases": results}))
+    print(json.dumps({"url": args.url.split("@")[-1], "day": day.isoformat(),
+                      "workers": args.workers, "load": os.getloadavg(), "phases": results}))
 
 
 if __name__ == "__main__":
