@@ -246,8 +246,9 @@ def render(journey: Journey, today: date, *, ident: str = "tl") -> str:
         label = f"{tick:%b}" if tick.month != 1 and len(_ticks(start, end)) > 2 else f"{tick:%b %Y}"
         if tick.day != 1:
             label = f"{tick.day} {tick:%b}"
-        out.append(f'<line class="tick" x1="{x}" y1="{TOP - 4}" x2="{x}" y2="{bottom}"/>'
-                   f'<text class="tick-label" x="{x + 2}" y="{TOP - 8}">{label}</text>')
+        out.append(f'<line class="tick" x1="{x}" y1="{TOP - 4}" x2="{x}" y2="{bottom}"/>')
+        if x + 6 * len(label) < WIDTH:  # a label that would run off the edge is left out
+            out.append(f'<text class="tick-label" x="{x + 2}" y="{TOP - 8}">{label}</text>')
     for gap in journey.gaps(journey.case.opened_on, today + timedelta(days=1)):
         x1 = scale.x(gap.starts_on)
         x2 = max(scale.x(gap.ends_on if gap.ends_on and gap.ends_on <= today else today), x1 + 3)
