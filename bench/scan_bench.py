@@ -81,7 +81,8 @@ def phase(url: str, name: str, day: date, workers: int) -> dict:
         result = scan(session, when, dry_run=name == "dry-run", keep_findings=False,
                       workers=workers)
         numbers = {"cases": result.cases, "findings": result.found,
-                   "opened": result.opened + result.reopened, "resolved": result.resolved}
+                   "opened": result.opened + result.reopened, "resolved": result.resolved,
+                   "digests_s": round(result.digest_seconds, 2)}
     numbers.update(phase=name, seconds=round(time.perf_counter() - started, 2),
                    peak_mb=round(peak_mb(), 1))
     session.close()

@@ -60,6 +60,7 @@ class ScanResult:
     resolved: int = 0
     found: int = 0
     seconds: float = 0.0
+    digest_seconds: float = 0.0  # of `seconds`, the time spent writing the day's digests
     replay: bool = False
     dry_run: bool = False
     findings: list[Finding] = field(default_factory=list)
@@ -350,7 +351,9 @@ def scan(
             _run(session, day, rulebook, result, None if result.replay else uow,
                  keep_findings, config, workers, chunk)
             if not result.replay:
+                writing = time.perf_counter()
                 alerts.write_digests(uow, day)
+                result.digest_seconds = time.perf_counter() - writing
     if result.replay:
         result.opened = result.reopened = result.refreshed = result.resolved = 0
     result.seconds = time.perf_counter() - started
