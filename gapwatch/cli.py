@@ -95,9 +95,9 @@ def not_built(name: str, issue: int, doc: str) -> click.Command:
 def commands() -> list[click.Command]:
     """Return every command of the command line, for `create_app` to register."""
     from gapwatch.alerts.commands import alerts_group
+    from gapwatch.api.commands import token_group
     from gapwatch.demo import demo_command
     from gapwatch.exports.commands import audit_group, export_command
-    from gapwatch.api.commands import token_group
     from gapwatch.importer import import_command
     from gapwatch.scan import scan_command
     from gapwatch.scheduler import scheduler_command
