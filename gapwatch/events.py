@@ -11,13 +11,34 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.models import AgencyKind, HandoffKind, RiskLevel, Role, Severity
 
 Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _iso_day(value: Any) -> Any:
+    """Accept a day only as a date or a YYYY-MM-DD string, never as a number of seconds."""
+    if isinstance(value, date) or value is None:
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else _not_a_day()
+        except ValueError:
+            _not_a_day()
+    _not_a_day()
+
+
+def _not_a_day():
+    raise ValueError("is not a date (YYYY-MM-DD)")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Officer = Annotated[str, Field(max_length=200)]
+Reason = Annotated[str, Field(max_length=1000)]
 
 
 class Record(BaseModel):
@@ -41,8 +62,8 @@ class ContractRecord(Record):
     provider: Code
     commissioner: Code
     service: Annotated[str, Field(min_length=1, max_length=100)]
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class PersonRecord(Record):
@@ -50,7 +71,7 @@ class PersonRecord(Record):
     reference: Code
     given_name: Annotated[str, Field(min_length=1, max_length=100)]
     family_name: Annotated[str, Field(min_length=1, max_length=100)]
-    date_of_birth: date
+    date_of_birth: Day
     home_area: Code | None = None
     restricted: bool = False
 
@@ -59,29 +80,29 @@ class CaseRecord(Record):
     type: Literal["case"]
     reference: Code
     person: Code
-    opened_on: date
+    opened_on: Day
     risk_level: RiskLevel = RiskLevel.medium
-    expected_release_on: date | None = None
+    expected_release_on: Day | None = None
 
 
 class Event(Record):
     type: Literal["event"] = "event"
     case: Code
-    on: date
+    on: Day
 
 
 class OwnershipStarted(Event):
     event: Literal["ownership_started"]
     agency: Code
     role: Role
-    officer: str | None = None
+    officer: Officer | None = None
 
 
 class OwnershipEnded(Event):
     event: Literal["ownership_ended"]
     agency: Code
     role: Role | None = None
-    reason: str | None = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
 
 
 class OfficerAssigned(Event):
@@ -97,14 +118,14 @@ class HandoffRequested(Event):
     to_agency: Code
     role: Role
     kind: HandoffKind
-    due_on: date | None = None
-    reason: str | None = None
+    due_on: Day | None = None
+    reason: Reason | None = None
 
 
 class HandoffAccepted(Event):
     event: Literal["handoff_accepted"]
     to_agency: Code
-    officer: str | None = None
+    officer: Officer | None = None
 
 
 class HandoffRejected(Event):
@@ -116,12 +137,12 @@ class HandoffRejected(Event):
 class HandoffWithdrawn(Event):
     event: Literal["handoff_withdrawn"]
     to_agency: Code
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 class CaseClosed(Event):
     event: Literal["case_closed"]
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 EventRecord = Annotated[
@@ -169,6 +190,8 @@ def describe(error: ValidationError) -> str:
             problems.append(f"missing key {where!r}")
         elif kind in {"date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"}:
             problems.append(f"{where}: {given!r} is not a date (YYYY-MM-DD)")
+        elif kind == "value_error":
+            problems.append(f"{where}: {given!r} {item['ctx']['error']}")
         elif kind in {"enum", "literal_error"}:
             allowed = item.get("ctx", {}).get("expected", "")
             problems.append(f"{where}: {given!r} is not one of {allowed}")
