@@ -58,7 +58,8 @@ def time_import(url: str, path: Path) -> tuple[float, float, int]:
     audited = session.execute(select(func.count()).select_from(AuditEvent)).scalar()
     session.close()
     engine.dispose()
-    assert not result.skipped
+    if result.skipped:
+        raise SystemExit(f"{url}: the file was imported before; the benchmark needs a new database")
     return seconds, cpu, audited
 
 
