@@ -266,7 +266,7 @@ def request_handoff(
             )
         held = [o for o in active_ownerships(uow, state, sender.code, on) if _same_class(o.role, role)]
         if not held:
-            what = "an accountable" if role in ACCOUNTABLE_ROLES else "a delivery"
+            what = "accountable" if role in ACCOUNTABLE_ROLES else "delivery"
             raise DomainError(
                 f"{from_agency} cannot transfer case {case}: it holds no {what} ownership "
                 f"of the case on {on}",
