@@ -39,7 +39,10 @@ PHASES = ("floor", "dry-run", "first-scan", "rescan", "next-day")
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Return the peak resident memory of this process or of any worker it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, workers) / 1024
 
 
 def read_floor(session, day: date) -> int:
@@ -118,7 +121,7 @@ def main() -> None:
     parser.add_argument("--day", type=date.fromisoformat, default=None)
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--phases", default=",".join(PHASES))
-    parser.add_argument("--workers", type=int, default=1, help="SCAN_WORKERS for the scans")
+    parser.add_argument("--workers", type=int, default=2, help="SCAN_WORKERS for the scans")
     args = parser.parse_args()
     from gapwatch import clock
 

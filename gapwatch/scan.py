@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -109,8 +110,10 @@ class Rulebook:
 class Changes:
     """The writes one chunk needs: new flags, updates by id, and the audit entries to append."""
 
+    day: date | None = None
     inserts: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
+    seen: list[int] = field(default_factory=list)  # flags that only need `last_seen_on` moved
     audits: list[tuple[int, str, str, dict]] = field(default_factory=list)
 
 
@@ -158,9 +161,11 @@ def _plan_found(row, finding: Finding, day: date, changes: Changes, result: Scan
                                {**key, "on": day, "snoozed_until": row.snoozed_until,
                                 "why": "the snooze ended and the condition still holds"}))
         result.reopened += 1
-    elif (row.last_seen_on == day and _same(row, content) and row.message == content["message"]
+    elif (_same(row, content) and row.message == content["message"]
           and row.evidence == content["evidence"]):
-        return  # already scanned today, nothing new
+        if row.last_seen_on != day:
+            changes.seen.append(row.id)
+        return  # nothing new to say: at most, seen again today
     elif not _same(row, content):
         before = {"severity": row.severity, "since": row.since, "notify": row.notify,
                   "message": row.message}
@@ -183,7 +188,7 @@ def _plan_resolved(row, reference: str, day: date, changes: Changes, result: Sca
 def plan(rows: Iterable, findings: list[Finding], references: Mapping[int, str], day: date,
          result: ScanResult) -> Changes:
     """Compare one chunk's flags with its findings and return the writes that reconcile them."""
-    changes = Changes()
+    changes = Changes(day=day)
     existing = {(r.case_id, r.rule, r.subject): r for r in rows}
     for finding in findings:
         _plan_found(existing.pop(finding.key, None), finding, day, changes, result)
@@ -206,6 +211,10 @@ def _write(uow: ops.UnitOfWork, changes: Changes) -> None:
     if changes.updates:
         for batch in _by_keys(changes.updates).values():
             session.execute(update(Flag), batch)
+    if changes.seen:
+        session.connection().execute(
+            update(Flag.__table__).where(Flag.__table__.c.id.in_(changes.seen))
+            .values(last_seen_on=changes.day))
     entries = []
     for case_id, reference, action, detail in changes.audits:
         if action == "flag.opened":
@@ -274,7 +283,7 @@ def _run(session: Session, day: date, rulebook: Rulebook, result: ScanResult,
         changes = plan(rows, findings, references, day, result)
         if uow is not None:
             _write(uow, changes)
-    closed = Changes()
+    closed = Changes(day=day)
     for row in _flags_of_cases_not_open(session, day):
         _plan_resolved(row, row.reference, day, closed, result, "the case is not open")
     if uow is not None:
@@ -335,7 +344,7 @@ def scan(
     config = config or {}
     rulebook = Rulebook.configured(config)
     if workers is None:
-        workers = int(config.get("SCAN_WORKERS", 1))
+        workers = int(config.get("SCAN_WORKERS", min(os.cpu_count() or 1, 4)))
     result = ScanResult(as_of=day, dry_run=dry_run)
     if dry_run:
         if session.in_transaction():

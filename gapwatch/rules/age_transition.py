@@ -56,6 +56,5 @@ def age_transition(journey: Journey, context: Context, *, age_window_days: int):
             evidence={
                 "youth_ownership": youth.id,
                 "eighteenth_birthday": adult_on,
-                "days_to_birthday": (adult_on - day).days,
             },
         )

@@ -39,13 +39,12 @@ def dual_ownership(journey: Journey, context: Context, *, overlap_days: int):
             notify=(first.agency, second.agency),
             message=(
                 f"{first.agency} and {second.agency} have both held {first.role} since "
-                f"{shared_from} ({shared_days} days): agree who is responsible."
+                f"{shared_from}: agree who is responsible."
             ),
             evidence={
                 "role": first.role,
                 "ownerships": [first.id, second.id],
                 "agencies": [first.agency, second.agency],
                 "shared_from": shared_from,
-                "days_shared": shared_days,
             },
         )

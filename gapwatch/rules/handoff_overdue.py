@@ -31,12 +31,11 @@ def handoff_overdue(journey: Journey, context: Context, *, overdue_high_days: in
             notify=(handoff.from_agency, handoff.to_agency),
             message=(
                 f"The {handoff.kind} of {handoff.role} from {sender} to {handoff.to_agency} "
-                f"was due on {handoff.due_on} and is still unanswered ({overdue} days overdue)."
+                f"was due on {handoff.due_on} and is still unanswered."
             ),
             evidence={
                 "handoff": handoff.id,
                 "requested_on": handoff.requested_on,
                 "due_on": handoff.due_on,
-                "days_overdue": overdue,
             },
         )

@@ -39,7 +39,6 @@ def no_accountable_owner(journey: Journey, context: Context):
         message=f"Nobody is accountable for this person since {since}: {story}.",
         evidence={
             "gap_starts_on": since,
-            "days_without_owner": (day - since).days + 1,
             "last_owner": last.agency if last else None,
             "last_role": last.role if last else None,
             "risk_level": case.risk_level,

@@ -34,20 +34,18 @@ def release_unplanned(journey: Journey, context: Context, *, release_window_days
         ):
             continue
         since = max(custody.starts_on, case.opened_on, release - timedelta(days=release_window_days))
-        days_left = (release - day).days
         yield Found(
             subject=f"custody:{custody.id}",
             severity="high",
             since=since,
             notify=(custody.agency, case.home_area),
             message=(
-                f"Release from {custody.agency} is expected on {release} ({days_left} days) "
-                f"and no agency has been asked to supervise after release."
+                f"Release from {custody.agency} is expected on {release} and no agency has "
+                f"been asked to supervise after release."
             ),
             evidence={
                 "custody_ownership": custody.id,
                 "expected_release_on": release,
-                "days_to_release": days_left,
                 "home_area": case.home_area,
             },
         )

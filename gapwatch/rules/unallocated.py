@@ -27,7 +27,6 @@ def unallocated(journey: Journey, context: Context, *, allocation_days: int):
             continue
         if ownership.starts_on > latest_start:
             continue
-        waiting = (day - ownership.starts_on).days
         yield Found(
             subject=f"ownership:{ownership.id}",
             severity="high" if severe(case.risk_level) else "medium",
@@ -35,13 +34,12 @@ def unallocated(journey: Journey, context: Context, *, allocation_days: int):
             notify=(ownership.agency,),
             message=(
                 f"{ownership.agency} has held {ownership.role} since {ownership.starts_on} "
-                f"({waiting} days) and has not named an officer."
+                f"and has not named an officer."
             ),
             evidence={
                 "ownership": ownership.id,
                 "role": ownership.role,
                 "starts_on": ownership.starts_on,
-                "days_unallocated": waiting,
                 "risk_level": case.risk_level,
             },
         )
