@@ -18,7 +18,7 @@ from gapwatch import clock
 from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.models import Agency, AuditEvent, Case, Flag, FlagStatus, Person, UserRole
-from gapwatch.queries import load_journey
+from gapwatch.queries import load_journeys
 from gapwatch.web import forms, timeline
 from gapwatch.web.access import case_or_404, may_open_details, owned_today, visible
 from gapwatch.web.queues import SEVERITY_RANK
@@ -93,7 +93,7 @@ def render_case(reference: str, status: int = 200):
     """Render the case page (after auditing the view) with the given HTTP status."""
     session = get_session()
     case = case_or_404(session, current_user, reference)
-    journey = load_journey(session, case.reference)
+    journey = load_journeys(session, [case.id])[case.id]
     today = clock.today()
     allowed = may_open_details(current_user, journey, today)
     with ops.unit_of_work(session, current_user.actor) as uow:
@@ -102,9 +102,13 @@ def render_case(reference: str, status: int = 200):
             case_reference=case.reference, detail={"details_shown": allowed},
         )
     person = session.get(Person, case.person_id) if allowed else None
+    hands_on = current_user.role == UserRole.admin or (
+        current_user.role == UserRole.case_manager
+        and any(o.agency == current_user.agency_code for o in journey.active_on(today))
+    )
     agencies = session.execute(
         select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
-    ).all()
+    ).all() if hands_on else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
     page = render_template(
         "cases/show.html", case=case, person=person, journey=journey, today=today,
