@@ -15,6 +15,8 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/gapwatch init
 	$(BIN)/gapwatch demo --if-empty
+	# Today's scan, so the dashboard opens on today's flags (a second scan the same day changes nothing).
+	$(BIN)/gapwatch scan
 	$(BIN)/gapwatch serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
