@@ -166,12 +166,8 @@ def sent(session: Session, scope: Scope, *, page: int = 1, text: str | None = No
 
 
 def _flags_in_queue(today: date):
-    """Open flags, and acknowledged ones whose snooze has run out."""
-    return or_(
-        Flag.status == FlagStatus.open,
-        and_(Flag.status == FlagStatus.acknowledged, Flag.snoozed_until.is_not(None),
-             Flag.snoozed_until <= today),
-    )
+    """Open flags (the daily scan reopens an acknowledged flag when its snooze has run out)."""
+    return Flag.status == FlagStatus.open
 
 
 def flags(
