@@ -361,7 +361,7 @@ def scan(
                  keep_findings, config, workers, chunk)
             if not result.replay:
                 writing = time.perf_counter()
-                alerts.write_digests(uow, day)
+                alerts.write_digests(uow, day, config=config or None)
                 result.digest_seconds = time.perf_counter() - writing
     if result.replay:
         result.opened = result.reopened = result.refreshed = result.resolved = 0
