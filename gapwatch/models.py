@@ -244,6 +244,8 @@ class AuditEvent(SQLModel, table=True):
 class Flag(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "rule", "subject"),
+        # The dashboard's flag queue: each severity's open flags, oldest first, in index order.
+        Index("ix_flag_queue", "status", "severity", "since", "id"),
         # The dashboard's flags of an agency (`notify @> '["CODE"]'`); PostgreSQL only.
         Index(
             "ix_flag_notify",

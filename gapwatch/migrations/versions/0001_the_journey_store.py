@@ -260,6 +260,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_flag_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_flag_rule'), ['rule'], unique=False)
         batch_op.create_index(batch_op.f('ix_flag_status'), ['status'], unique=False)
+        batch_op.create_index('ix_flag_queue', ['status', 'severity', 'since', 'id'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.create_index('ix_flag_notify', 'flag', [sa.text('(notify::jsonb)')], postgresql_using='gin')
 
