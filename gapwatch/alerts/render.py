@@ -56,8 +56,15 @@ def escalation_subject(digest: Digest) -> str:
     return f"gapwatch ESCALATED {digest.agency.code} {digest.day.isoformat()}: {count} open too long"
 
 
+# Each list of a digest shows this many lines, then how many more are on the dashboard: a duty
+# inbox reads the first hundred, and rendering thousands would slow the daily scan's transaction.
+LISTED = 100
+
+
 def _render(name: str, digest: Digest, escalate_after_days: int) -> str:
-    return _environment().get_template(name).render(d=digest, escalate_after_days=escalate_after_days)
+    return _environment().get_template(name).render(
+        d=digest, escalate_after_days=escalate_after_days, limit=LISTED
+    )
 
 
 def digest_mail(digest: Digest, escalate_after_days: int) -> Mail:
