@@ -83,23 +83,11 @@ class Trail:
         case_id: int | None = None,
         case_reference: str | None = None,
         detail: dict | None = None,
-    ) -> AuditEvent:
-        seq, prev_hash = self.head()
-        entry = AuditEvent(
-            seq=seq + 1,
-            at=clock.now(),
-            actor=actor,
-            action=action,
-            case_id=case_id,
-            case_reference=case_reference,
-            detail=plain(detail or {}),
-            prev_hash=prev_hash,
-            hash="",
-        )
-        entry.hash = entry_hash(entry)
-        self.session.add(entry)
-        self._head = (entry.seq, entry.hash)
-        return entry
+    ) -> None:
+        """Chain an entry and insert it now, so the transaction's next query sees it."""
+        self.record(actor=actor, action=action, case_id=case_id, case_reference=case_reference,
+                    detail=detail)
+        self.write()
 
     def record(
         self,

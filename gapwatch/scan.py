@@ -215,15 +215,12 @@ def _write(uow: ops.UnitOfWork, changes: Changes) -> None:
         session.connection().execute(
             update(Flag.__table__).where(Flag.__table__.c.id.in_(changes.seen))
             .values(last_seen_on=changes.day))
-    entries = []
     for case_id, reference, action, detail in changes.audits:
         if action == "flag.opened":
             detail["flag"] = next(ids)
-        entries.append(uow.trail.append(actor=uow.actor.name, action=action, case_id=case_id,
-                                        case_reference=reference, detail=detail))
-    session.flush()
-    for entry in entries:
-        session.expunge(entry)
+        uow.trail.record(actor=uow.actor.name, action=action, case_id=case_id,
+                         case_reference=reference, detail=detail)
+    uow.trail.write()
 
 
 def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:

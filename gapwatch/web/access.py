@@ -16,6 +16,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from gapwatch.extensions import login_manager
 from gapwatch.journey import Journey
 from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole
 from gapwatch.operations import Actor
@@ -129,3 +130,12 @@ def owned_today(session: Session, account: Account, case_ids: list[int], today: 
         )
     ).scalars()
     return set(rows)
+
+
+def admins_only():
+    """Refuse every request of a blueprint to anyone but administrators (before_request)."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.role != UserRole.admin:
+        abort(403)
+    return None

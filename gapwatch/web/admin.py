@@ -26,8 +26,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
-from gapwatch.extensions import login_manager
 from gapwatch.models import Agency, AgencyKind, Contract, Severity, User, UserRole
+from gapwatch.web.access import admins_only
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Pages of other features listed in the admin menu when their blueprint is registered.
@@ -75,13 +75,7 @@ class ActiveForm(FlaskForm):
     pass
 
 
-@bp.before_request
-def admins_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if current_user.role != UserRole.admin:
-        abort(403)
-    return None
+bp.before_request(admins_only)
 
 
 def _save(done: str, operation, **values) -> bool:

@@ -11,8 +11,7 @@ from gapwatch import operations as ops
 from gapwatch.alerts import outbox
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
-from gapwatch.extensions import login_manager
-from gapwatch.models import UserRole
+from gapwatch.web.access import admins_only
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 
@@ -21,13 +20,7 @@ class ResendForm(FlaskForm):
     """A button: the CSRF token is its only field."""
 
 
-@bp.before_request
-def admins_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if current_user.role != UserRole.admin:
-        abort(403)
-    return None
+bp.before_request(admins_only)
 
 
 @bp.route("/")

@@ -12,9 +12,9 @@ from wtforms.validators import DataRequired, Optional
 from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
-from gapwatch.extensions import login_manager
-from gapwatch.models import Agency, UserRole
+from gapwatch.models import Agency
 from gapwatch.operations.tokens import list_tokens
+from gapwatch.web.access import admins_only
 
 bp = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
 
@@ -29,13 +29,7 @@ class RevokeForm(FlaskForm):
     pass
 
 
-@bp.before_request
-def admins_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if current_user.role != UserRole.admin:
-        abort(403)
-    return None
+bp.before_request(admins_only)
 
 
 def _page(form: TokenForm, *, secret: str | None = None, created=None, status: int = 200):
