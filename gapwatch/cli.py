@@ -81,17 +81,6 @@ def user_add(email: str, role: str, agency: str | None, password_stdin: bool):
     click.echo(f"Created {user.role} {user.email}" + (f" of {agency}" if agency else ""))
 
 
-def not_built(name: str, issue: int, doc: str) -> click.Command:
-    """A command that belongs to a later issue: it says so and exits 2."""
-
-    @click.command(name, help=f"{doc} (not built yet)", context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args):
-        fail(f"'{name}' is not built yet (issue {issue})", status=2)
-
-    return command
-
-
 def commands() -> list[click.Command]:
     """Return every command of the command line, for `create_app` to register."""
     from gapwatch.alerts.commands import alerts_group

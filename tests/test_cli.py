@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import click
-from click.testing import CliRunner
 from sqlalchemy import inspect
 
 from gapwatch import db
 from gapwatch import operations as ops
-from gapwatch.cli import not_built
 from tests.support import region
 
 
@@ -47,10 +44,3 @@ def test_user_add_refuses_a_case_manager_without_an_agency(app):
     )
     assert result.exit_code == 1
     assert "a case manager needs an agency" in result.output
-
-
-def test_a_command_not_built_yet_says_so_and_exits_2():
-    group = click.Group(commands=[not_built("later", 99, "Do something later.")])
-    result = CliRunner().invoke(group, ["later", "--any", "thing"])
-    assert result.exit_code == 2
-    assert "'later' is not built yet (issue 99)" in result.output
