@@ -36,9 +36,10 @@ from gapwatch.models import (
     HandoffStatus,
     Ownership,
     Person,
+    Severity,
 )
 
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+SEVERITY_ORDER = {s.value: rank for rank, s in enumerate(reversed(Severity))}  # critical first
 
 
 @dataclass(frozen=True)

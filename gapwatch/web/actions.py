@@ -150,13 +150,9 @@ def acknowledge(reference: str, flag_id: int):
     flag = session.get(Flag, flag_id)
     if flag is None or flag.case_id != case.id:
         abort(404)
-    operation = getattr(ops, "acknowledge_flag", None)
-    if operation is None:
-        flash("Flags cannot be acknowledged yet: the rules engine's operation is missing.", "error")
-        return render_case(case.reference, 501)
 
     def acknowledge_today(uow, *, case, on, **values):
-        return operation(uow, flag_id=flag_id, on=on, **values)
+        return ops.acknowledge_flag(uow, flag_id=flag_id, on=on, **values)
 
     snooze = form.snooze_until.data
     done = f"Acknowledged the {flag.rule} flag" + (f", snoozed until {snooze}." if snooze else ".")

@@ -26,10 +26,11 @@ from gapwatch.models import (
     HandoffStatus,
     Ownership,
     Person,
+    Severity,
 )
 
 PAGE_SIZE = 20
-SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITIES = tuple(s.value for s in reversed(Severity))  # most severe first
 SEVERITY_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=Flag.severity, else_=9)
 
 
