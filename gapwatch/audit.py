@@ -69,10 +69,7 @@ class Trail:
 
     def head(self) -> tuple[int, str]:
         if self._head is None:
-            row = self.session.exec(
-                select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-            ).first()
-            self._head = (row[0], row[1]) if row else (0, GENESIS)
+            self._head = chain_head(self.session)
         return self._head
 
     def append(

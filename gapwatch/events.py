@@ -50,7 +50,7 @@ class AgencyRecord(Record):
     code: Code
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: AgencyKind
-    region: str = ""
+    region: Annotated[str, Field(max_length=100)] = ""
     alert_emails: list[str] = []
     alert_severities: list[Severity] | None = None
     escalation_emails: list[str] | None = None

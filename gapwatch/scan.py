@@ -150,7 +150,9 @@ def _plan_found(row, finding: Finding, day: date, changes: Changes, result: Scan
     key["flag"] = row.id
     update_values = {"id": row.id, **content, "last_seen_on": day}
     if row.status == FlagStatus.resolved:
+        # A gap that comes back is news again: the digest lists it as a new flag.
         update_values.update(status=FlagStatus.open.value, resolved_on=None, note=None,
+                             first_seen_on=day,
                              acknowledged_by=None, acknowledged_on=None, snoozed_until=None)
         changes.audits.append((finding.case_id, finding.case, "flag.reopened",
                                {**key, **content, "on": day, "why": "the condition is back"}))
@@ -344,8 +346,7 @@ def scan(
         workers = int(config.get("SCAN_WORKERS", min(os.cpu_count() or 1, 4)))
     result = ScanResult(as_of=day, dry_run=dry_run)
     if dry_run:
-        if session.in_transaction():
-            session.commit()
+        session.rollback()  # a dry run neither commits nor keeps what the session held
         try:
             _run(session, day, rulebook, result, None, keep_findings, config, workers, chunk)
         finally:

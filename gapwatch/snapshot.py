@@ -138,14 +138,3 @@ def journeys_between(session: Session, day: date, first: int, last: int, known) 
             journey = journey.as_of(day)
         journeys.append(journey)
     return journeys
-
-
-def journeys_open_on(
-    session: Session, day: date, *, size: int = CHUNK, known: dict | None = None
-) -> Iterator[list[Journey]]:
-    """Yield the journeys of the cases open on `day`, as of its end, a chunk at a time."""
-    known = known if known is not None else agencies(session)
-    for first, last in ranges(session, day, size):
-        chunk = journeys_between(session, day, first, last, known)
-        if chunk:
-            yield chunk

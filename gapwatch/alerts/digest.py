@@ -188,8 +188,9 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
                 rule=flag.rule, severity=flag.severity, message=flag.message, since=flag.since,
                 days_open=days_open,
                 acknowledged=flag.status == FlagStatus.acknowledged.value,
+                # Escalate a flag open (not a condition begun) escalate_after_days ago.
                 escalated=(flag.status == FlagStatus.open.value
-                           and days_open >= settings.escalate_after_days),
+                           and (day - flag.first_seen_on).days >= settings.escalate_after_days),
             )
             (digest.new_flags if flag.first_seen_on == day else digest.open_flags).append(item)
 

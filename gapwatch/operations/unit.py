@@ -57,6 +57,7 @@ class UnitOfWork:
         self._persons: dict[str, Person | None] = {}
         self._ids: dict[str, list[int]] = {}
         self._reserved: dict[str, int] = {}
+        self._block_size: dict[str, int] = {}
 
     # -- agencies -------------------------------------------------------------------------
     def agencies(self) -> dict[str, Agency]:
@@ -154,16 +155,20 @@ class UnitOfWork:
         table = model.__table__.name
         block = self._ids.setdefault(table, [])
         if not block:
+            # One id for a single operation, doubling up to 256 for a bulk load: a web action
+            # wastes no sequence values, an import makes few round trips.
+            size = self._block_size[table] = min(self._block_size.get(table, 0) * 2 or 1, 256)
             if is_sqlite(self.session):
                 # The write lock is held from BEGIN IMMEDIATE: nobody else can take these ids.
                 top = self.session.execute(text(f'SELECT max(id) FROM "{table}"')).scalar()
                 start = max(top or 0, self._reserved.get(table, 0)) + 1
-                self._reserved[table] = start + 255
-                block.extend(range(start + 255, start - 1, -1))
+                self._reserved[table] = start + size - 1
+                block.extend(range(start + size - 1, start - 1, -1))
             else:
                 rows = self.session.execute(
-                    text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, 256)"),
-                    {"t": table},
+                    text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                         "FROM generate_series(1, :n)"),
+                    {"t": table, "n": size},
                 ).scalars()
                 block.extend(sorted(rows, reverse=True))
         return block.pop()
@@ -189,9 +194,6 @@ class UnitOfWork:
         if self.actor.agency is not None and self.actor.agency != code:
             who = code or "an intake"
             raise Forbidden(f"only {who} can {doing}; you act for {self.actor.agency}")
-
-    def require_writer(self, doing: str) -> None:
-        self.require_agency(self.actor.agency, doing)
 
     def audit(self, action: str, *, state: CaseState | None = None, **detail) -> None:
         case = state.case if state else None
@@ -234,8 +236,9 @@ def lock_writers(session: Session) -> None:
 def unit_of_work(session: Session, actor: Actor) -> Iterator[UnitOfWork]:
     """Run the block as one write transaction that commits on success and rolls back on error."""
     if session.in_transaction():
-        # Reads made before this point (a page loading a case) are not the state we decide on.
-        session.commit()
+        # Reads made before this point (a page loading a case) are not the state we decide on;
+        # rolling back (not committing) also keeps anything written outside an operation out.
+        session.rollback()
     session.expire_all()
     session.begin()
     try:

@@ -36,7 +36,8 @@ def test_alerts_send_scans_a_day_no_scan_has_reached_then_sends_its_digests(app,
         "duty@hmp-hewell.example", "duty@wmids.example"]
     for _to, message in smtp.inbox.messages:
         text = message.get_body(("plain",)).get_content()
-        assert "[CRITICAL] C-9 Sam Example · no-accountable-owner · ESCALATED" in text
+        # First seen today, so new and not yet escalated, however old the gap itself is.
+        assert "NEW FLAGS (1)\n- [CRITICAL] C-9 Sam Example · no-accountable-owner\n" in text.replace("\r\n", "\n")
         assert "http://gapwatch.test/cases/C-9" in text
     again = runner.invoke(args=["alerts", "send", "--date", "2026-06-01"])
     assert again.exit_code == 0 and ", 0 sent" in again.output
