@@ -12,7 +12,7 @@ from datetime import date
 
 from flask import abort, request
 from flask_login import UserMixin, current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, false, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -44,6 +44,11 @@ class Account(UserMixin):
         return f"{self.id}:{self.stamp}"
 
     @property
+    def opens_restricted(self) -> bool:
+        """Auditors open every restricted person's details; others only where they own the case."""
+        return self.role == UserRole.auditor
+
+    @property
     def sees_everything(self) -> bool:
         return self.role in {UserRole.auditor, UserRole.admin}
 
@@ -66,6 +71,8 @@ def visible(account: Account):
 
 def visible_to_agency(agency_id: int | None):
     """Return a WHERE clause on Case that keeps the cases agency `agency_id` is involved in."""
+    if agency_id is None:
+        return false()  # comparing with NULL would match intakes and persons without a home area
     person = aliased(Person)  # so the clause also works in a query that joins Person itself
     return or_(
         exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id),
@@ -88,8 +95,8 @@ def case_or_404(session: Session, account: Account, reference: str) -> Case:
 
 
 def may_open_details(account: Account, journey: Journey, today: date) -> bool:
-    """A restricted person's details are for auditors, admins and the agencies that own the case."""
-    if not journey.case.restricted or account.sees_everything:
+    """A restricted person's details are for auditors and the agencies that own the case."""
+    if not journey.case.restricted or account.opens_restricted:
         return True
     return any(o.agency == account.agency_code for o in journey.active_on(today))
 
@@ -106,18 +113,12 @@ def refuse_read_only_writes() -> None:
         abort(403)
 
 
-def require_role(*roles: str) -> None:
-    """Answer 403 unless the signed-in user has one of `roles`."""
-    if not current_user.is_authenticated or current_user.role not in roles:
-        abort(403)
-
-
 def owned_today(session: Session, account: Account, case_ids: list[int], today: date) -> set[int]:
     """Return those of `case_ids` whose restricted details `account` may open, in one query.
 
     Pass only the cases of restricted persons: everyone may see the others' names anyway.
     """
-    if account.sees_everything:
+    if account.opens_restricted:
         return set(case_ids)
     if not case_ids:
         return set()
@@ -130,6 +131,11 @@ def owned_today(session: Session, account: Account, case_ids: list[int], today: 
         )
     ).scalars()
     return set(rows)
+
+
+def page_number() -> int:
+    """Return the `page` asked for, within 1 to 10,000 (a larger offset would overflow the query)."""
+    return min(max(request.args.get("page", 1, type=int), 1), 10_000)
 
 
 def admins_only():

@@ -120,7 +120,8 @@ def agencies(code: str | None = None):
     status = 200
     if form.validate_on_submit():
         values = dict(
-            code=form.code.data.strip(), name=form.name.data.strip(), kind=form.kind.data,
+            # The URL names the agency being edited; a posted code only names a new one.
+            code=agency.code if agency else form.code.data.strip(), name=form.name.data.strip(), kind=form.kind.data,
             region=(form.region.data or "").strip(), alert_emails=_addresses(form.alert_emails.data),
             alert_severities=form.alert_severities.data or [],
             escalation_emails=_addresses(form.escalation_emails.data), active=form.active.data,

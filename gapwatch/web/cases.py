@@ -20,7 +20,7 @@ from gapwatch.db import get_session
 from gapwatch.models import Agency, AuditEvent, Case, Flag, FlagStatus, Person, UserRole
 from gapwatch.queries import load_journeys
 from gapwatch.web import forms, timeline
-from gapwatch.web.access import case_or_404, may_open_details, owned_today, visible
+from gapwatch.web.access import case_or_404, may_open_details, owned_today, page_number, visible
 from gapwatch.web.queues import SEVERITY_RANK
 
 bp = Blueprint("cases", __name__)
@@ -35,12 +35,12 @@ PERSONAL = frozenset({"person", "given_name", "family_name", "date_of_birth", "n
 def index():
     session = get_session()
     query = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     where = [visible(current_user)]
     if query:
         pattern = f"%{query.lower()}%"
         named = func.lower(Person.given_name + " " + Person.family_name).like(pattern)
-        if not current_user.sees_everything:
+        if not current_user.opens_restricted:
             named = and_(named, Person.restricted.is_(False))  # a name is not a key to them
         where.append(or_(
             func.lower(Case.reference).like(pattern), func.lower(Person.reference).like(pattern),

@@ -17,7 +17,6 @@ from gapwatch.db import get_session
 from gapwatch.web import access, queues
 
 bp = Blueprint("dashboard", __name__)
-bp.before_app_request(access.refuse_read_only_writes)
 # Pages of other features in the top bar, for auditors and admins, when they are installed.
 READERS_PAGES = (("audit.index", "Audit trail"),)
 
@@ -93,7 +92,7 @@ def queue(name: str):
         abort(404)
     session = get_session()
     scope, today = current_scope(session), clock.today()
-    page = read_queue(session, name, scope, today, request.args.get("page", 1, type=int))
+    page = read_queue(session, name, scope, today, access.page_number())
     context = _context(session, scope, today, name, page)
     if request.headers.get("HX-Request"):
         return render_template("dashboard/_queue.html", **context)

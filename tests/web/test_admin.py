@@ -73,3 +73,14 @@ def test_a_case_manager_needs_an_agency(browse):
     response = browse("admin").post("/admin/users", {"email": "x@y.example", "role": "case_manager",
                                                      "agency": "", "password": "long password 1"})
     assert response.status_code == 422 and "a case manager needs an agency" in response.text
+
+
+def test_editing_an_agency_changes_that_agency_whatever_code_is_posted(browse, session):
+    response = browse("admin").post("/admin/agencies/STAFFS", {
+        "code": "WARKS", "name": "Staffordshire Probation (renamed)", "kind": "probation",
+        "region": "West Midlands", "alert_emails": "duty@staffs.example", "active": "y"})
+    assert response.status_code == 303, response.text
+    fresh(session)
+    names = dict(session.execute(select(Agency.code, Agency.name)).all())
+    assert names["STAFFS"] == "Staffordshire Probation (renamed)"
+    assert names["WARKS"] == "Warwickshire Probation"
