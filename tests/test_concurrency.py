@@ -88,7 +88,10 @@ def test_two_agencies_accepting_rival_transfers_at_once_make_one_owner(pending, 
 
 
 def test_the_audit_chain_stays_one_chain_under_concurrent_writers(pending, database_url):
-    race(database_url, *[assign(f"Officer {n}") for n in range(6)])
+    before = len(pending.exec(select(AuditEvent)).all())
+    assert race(database_url, *[assign(f"Officer {n}") for n in range(6)]) == ["ok"] * 6
+    pending.rollback()
     entries = pending.exec(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    assert len(entries) == before + 6
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))

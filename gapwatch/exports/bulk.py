@@ -57,12 +57,8 @@ class Selection:
         if self.until is not None:
             where.append(Case.opened_on <= self.until)
         if self.since is not None:
-            where.append(or_(Case.closed_on.is_(None), Case.closed_on >= self.since))
+            where.append(or_(Case.closed_on.is_(None), Case.closed_on > self.since))  # open on a day: d < closed_on
         return and_(*where)
-
-    @property
-    def everything(self) -> bool:
-        return self.agency_id is None and self.since is None and self.until is None
 
     def audit(self):
         """Return a WHERE clause on AuditEvent: the cases' entries (all, when nothing is chosen)."""

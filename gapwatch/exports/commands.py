@@ -46,6 +46,8 @@ def export_command(case: str | None, fmt: str, output: Path | None, as_of: date 
     if everything:
         if case or output is None:
             fail("--all exports every case: name no case, and give the zip with -o FILE.zip", 2)
+        if as_of or fmt != "json":
+            fail("--as-of and --format go with one case; --all writes JSON Lines as things are", 2)
         _bulk(output, agency, since, until)
         return
     if not case:

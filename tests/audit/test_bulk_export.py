@@ -81,6 +81,17 @@ def test_an_agency_and_days_choose_the_cases(two_cases, tmp_path):
     assert read(path, "audit.jsonl") == []  # nothing was written in 2027
 
 
+def test_a_case_closed_on_the_first_day_asked_for_was_not_open_then(two_cases, tmp_path):
+    from gapwatch import operations as ops
+    from tests.support import act
+    act(two_cases, ops.close_case, case="C-2", on=D("2026-09-01"))
+    path = tmp_path / "sept.zip"
+    export_all(two_cases.bind, path, actor=AUDITOR, since=D("2026-09-01"), until=D("2026-09-30"))
+    assert [c["reference"] for c in read(path, "cases.jsonl")] == ["C-1"]
+    export_all(two_cases.bind, path, actor=AUDITOR, since=D("2026-08-31"), until=D("2026-09-30"))
+    assert [c["reference"] for c in read(path, "cases.jsonl")] == ["C-1", "C-2"]
+
+
 def test_a_changed_file_is_named(two_cases, tmp_path):
     path, forged = tmp_path / "all.zip", tmp_path / "forged.zip"
     export_all(two_cases.bind, path, actor=AUDITOR)
@@ -150,6 +161,8 @@ def test_cli_case_export_and_verify(app, two_cases, tmp_path):
     (["export", "C-404"], "unknown case 'C-404'"),
     (["export", "C-1", "--agency", "WMIDS"], "--agency, --since and --until go with --all"),
     (["export", "--all", "-o", "x.zip", "--agency", "NOWHERE"], "unknown agency 'NOWHERE'"),
+    (["export", "--all", "-o", "x.zip", "--as-of", "2026-01-01"], "--as-of and --format go with one case"),
+    (["export", "--all", "-o", "x.zip", "--format", "csv"], "--as-of and --format go with one case"),
 ])
 def test_cli_explains_mistakes(app, journey, args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
