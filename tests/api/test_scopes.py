@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from gapwatch.models import AuditEvent
 from tests.api.conftest import release_plan
-from tests.support import event
+from tests.support import D, event, load, person_and_case
 
 
 def requested(api):
@@ -97,3 +97,21 @@ def test_a_404_probe_is_audited_under_the_tokens_name(api, world):
     ).scalar_one()
     assert (entry.actor, entry.action) == ("token:STAFFS/staffs-system", "api.refused")
     assert (entry.detail["status"], entry.detail["path"]) == (404, "/api/v1/cases/C-1")
+
+
+def test_a_home_area_cannot_take_a_restricted_case_to_read_its_details(api, world):
+    person_and_case(world, "C-R", opened_on=D("2026-01-10"), restricted=True)
+    load(world, event("C-R", "2026-01-10", "ownership_started", agency="HMP-HEWELL",
+                      role="custody"))
+    grab = event("C-R", "2026-06-10", "ownership_started", agency="WMIDS", role="supervision")
+    refused = api["WMIDS"].post(grab)
+    assert refused.status_code == 403
+    assert "cannot start its own ownership of restricted case C-R" in refused.json["detail"]
+    assert "Sam" not in api["WMIDS"].get("/cases/C-R").get_data(as_text=True)
+    handed = event("C-R", "2026-06-01", "handoff_requested", from_agency="HMP-HEWELL",
+                   to_agency="WMIDS", role="supervision", kind="referral")
+    assert api["HMP-HEWELL"].post(handed).status_code == 200
+    assert api["WMIDS"].post(grab).status_code == 200  # asked to take it: may record the start
+    unrestricted = event("C-1", "2026-06-10", "ownership_started", agency="WMIDS",
+                         role="supervision")
+    assert api["WMIDS"].post(unrestricted).status_code == 200
