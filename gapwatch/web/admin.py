@@ -78,16 +78,16 @@ class ActiveForm(FlaskForm):
 bp.before_request(admins_only)
 
 
-def _save(done: str, operation, **values) -> bool:
-    """Run one operation as the admin; flash what happened or why it was refused."""
+def _save(done: str, operation, **values) -> DomainError | None:
+    """Run one operation as the admin; flash what happened, or return why it was refused."""
     try:
         with ops.unit_of_work(get_session(), current_user.actor) as uow:
             operation(uow, **values)
     except DomainError as error:
         flash(f"Not saved: {error.message}.", "error")
-        return False
+        return error
     flash(done, "info")
-    return True
+    return None
 
 
 def _agency_codes() -> list[tuple[str, str]]:
@@ -126,9 +126,10 @@ def agencies(code: str | None = None):
             alert_severities=form.alert_severities.data or [],
             escalation_emails=_addresses(form.escalation_emails.data), active=form.active.data,
         )
-        if _save(f"Saved agency {values['code']}.", ops.save_agency, **values):
+        refused = _save(f"Saved agency {values['code']}.", ops.save_agency, **values)
+        if refused is None:
             return redirect(url_for("admin.agencies"), 303)
-        status = 422
+        status = refused.status
     elif form.is_submitted():
         status = 400
     rows = session.execute(select(Agency).order_by(Agency.region, Agency.code)).scalars().all()
@@ -142,12 +143,13 @@ def contracts():
     form.provider.choices = form.commissioner.choices = _agency_codes()
     status = 200
     if form.validate_on_submit():
-        if _save(f"Saved the {form.service.data} contract.", ops.save_contract,
+        refused = _save(f"Saved the {form.service.data} contract.", ops.save_contract,
                  provider=form.provider.data, commissioner=form.commissioner.data,
                  service=form.service.data.strip(), starts_on=form.starts_on.data,
-                 ends_on=form.ends_on.data):
+                 ends_on=form.ends_on.data)
+        if refused is None:
             return redirect(url_for("admin.contracts"), 303)
-        status = 422
+        status = refused.status
     elif form.is_submitted():
         status = 400
     provider, commissioner = aliased(Agency), aliased(Agency)
@@ -167,10 +169,11 @@ def users():
     form.agency.choices = [("", "(none)")] + _agency_codes()
     status = 200
     if form.validate_on_submit():
-        if _save(f"Created {form.email.data}.", ops.add_user, email=form.email.data,
-                 role=form.role.data, password=form.password.data, agency=form.agency.data or None):
+        refused = _save(f"Created {form.email.data}.", ops.add_user, email=form.email.data,
+                 role=form.role.data, password=form.password.data, agency=form.agency.data or None)
+        if refused is None:
             return redirect(url_for("admin.users"), 303)
-        status = 422
+        status = refused.status
     elif form.is_submitted():
         status = 400
     rows = session.execute(

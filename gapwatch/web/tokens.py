@@ -61,7 +61,7 @@ def index():
                                              name=form.name.data or None)
     except DomainError as error:
         flash(f"Not created: {error.message}.", "error")
-        return _page(form, status=422)
+        return _page(form, status=error.status)
     # The secret is in this one response and nowhere else: it is not stored, nor flashed.
     return _page(_token_form(formdata=None, agency=form.agency.data), secret=secret, created=token)
 

@@ -32,7 +32,7 @@ def test_add_and_edit_an_agency_with_its_addresses(browse, session):
 def test_a_bad_agency_code_is_explained(browse):
     response = browse("admin").post("/admin/agencies", {"code": "bad code", "name": "x",
                                                         "kind": "probation"})
-    assert response.status_code == 422 and "must be 2-32 capital letters" in response.text
+    assert response.status_code == 400 and "must be 2-32 capital letters" in response.text
 
 
 def test_add_a_contract(browse, session):
@@ -72,7 +72,7 @@ def test_create_disable_and_reset_a_user(app, browse, session):
 def test_a_case_manager_needs_an_agency(browse):
     response = browse("admin").post("/admin/users", {"email": "x@y.example", "role": "case_manager",
                                                      "agency": "", "password": "long password 1"})
-    assert response.status_code == 422 and "a case manager needs an agency" in response.text
+    assert response.status_code == 400 and "a case manager needs an agency" in response.text
 
 
 def test_editing_an_agency_changes_that_agency_whatever_code_is_posted(browse, session):
