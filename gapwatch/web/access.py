@@ -21,6 +21,10 @@ from gapwatch.journey import Journey
 from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole
 from gapwatch.operations import Actor
 
+# So `visible_to_agency` also works in a query that joins Person itself; made once, as an
+# alias copies the table's columns.
+HOME_PERSON = aliased(Person)
+
 
 @dataclass(frozen=True)
 class Account(UserMixin):
@@ -73,14 +77,13 @@ def visible_to_agency(agency_id: int | None):
     """Return a WHERE clause on Case that keeps the cases agency `agency_id` is involved in."""
     if agency_id is None:
         return false()  # comparing with NULL would match intakes and persons without a home area
-    person = aliased(Person)  # so the clause also works in a query that joins Person itself
     return or_(
         exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id),
         exists().where(
             Handoff.case_id == Case.id,
             or_(Handoff.to_agency_id == agency_id, Handoff.from_agency_id == agency_id),
         ),
-        exists().where(person.id == Case.person_id, person.home_area_id == agency_id),
+        exists().where(HOME_PERSON.id == Case.person_id, HOME_PERSON.home_area_id == agency_id),
     )
 
 
