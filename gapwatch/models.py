@@ -140,11 +140,14 @@ class Case(SQLModel, table=True):
 
 class Ownership(SQLModel, table=True):
     __table_args__ = (
-        # The dashboard's "unallocated" queue: an agency's ownerships without an officer.
+        # The dashboard's "unallocated" queue: an agency's ownerships without an officer. The
+        # end day and role are in the index so counting the queue never reads the table.
         Index(
             "ix_ownership_unallocated",
             "agency_id",
             "starts_on",
+            "ends_on",
+            "role",
             sqlite_where=text("officer IS NULL"),
             postgresql_where=text("officer IS NULL"),
         ),
@@ -271,6 +274,23 @@ class Flag(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=254)
     acknowledged_on: date | None = None
     snoozed_until: date | None = None
+
+
+class FlagTally(SQLModel, table=True):
+    """How many open and acknowledged flags notify each agency, by severity and first day seen.
+
+    The dashboard's counts read these few rows instead of counting an agency's flags (tens of
+    thousands in a large region) on every page. Only the daily scan and acknowledging change a
+    flag's status; the scan rewrites the tally in its own transaction and an acknowledgement
+    moves its flag between rows in its own (`gapwatch.tally`). `agency` "*" counts every flag
+    once, for the view of every agency.
+    """
+
+    agency: str = Field(primary_key=True, max_length=32)
+    severity: str = Field(primary_key=True, max_length=16)
+    status: str = Field(primary_key=True, max_length=16)
+    first_seen_on: date = Field(primary_key=True)
+    flags: int
 
 
 class JobRun(SQLModel, table=True):

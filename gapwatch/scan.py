@@ -35,7 +35,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, insert, not_, select, update
 from sqlmodel import Session
 
-from gapwatch import alerts, clock, db, snapshot
+from gapwatch import alerts, clock, db, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.audit import plain
 from gapwatch.config import Defaults
@@ -358,6 +358,7 @@ def scan(
             _run(session, day, rulebook, result, None if result.replay else uow,
                  keep_findings, config, workers, chunk)
             if not result.replay:
+                tally.rebuild(session)
                 writing = time.perf_counter()
                 alerts.write_digests(uow, day, config=config or None)
                 result.digest_seconds = time.perf_counter() - writing

@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from gapwatch import tally
 from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gapwatch.models import Agency, Case, Flag, FlagStatus, Ownership
 from gapwatch.operations.unit import UnitOfWork
@@ -86,6 +87,7 @@ def acknowledge_flag(
             field="snooze_until",
         )
     before = _view(flag)
+    tally.move(uow.session, flag, before=flag.status, after=FlagStatus.acknowledged.value)
     flag.status = FlagStatus.acknowledged.value
     flag.note = note
     flag.acknowledged_by = _who(uow)[:254]

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from gapwatch import tally
 from gapwatch.db import is_sqlite
 from gapwatch.models import (
     ACCOUNTABLE_ROLES,
@@ -232,21 +233,36 @@ def unallocated(
 
 
 def counts(session: Session, scope: Scope, today: date) -> dict[str, int]:
-    """Count each queue in three queries: the numbers at the top of the dashboard."""
+    """Count each queue in three small queries: the numbers at the top of the dashboard."""
     result = {"waiting": 0, "overdue": 0, "sent": 0, "unallocated": 0, "new": 0,
               "acknowledged": 0, **{s: 0 for s in SEVERITIES}}
+    # One count per side, each an index-only walk of its partial index of pending handoffs.
+    pending = Handoff.status == HandoffStatus.pending
     to_us, from_us = scope.has(Handoff.to_agency_id), scope.has(Handoff.from_agency_id)
-    row = session.execute(
+    waiting_here = select(func.count()).where(pending, to_us)
+    result["waiting"], result["overdue"], result["sent"], result["unallocated"] = session.execute(
         select(
-            func.count().filter(to_us),
-            func.count().filter(and_(to_us, Handoff.due_on < today)),
-            func.count().filter(from_us),
-        ).where(Handoff.status == HandoffStatus.pending, or_(to_us, from_us))
+            waiting_here.scalar_subquery(),
+            waiting_here.where(Handoff.due_on < today).scalar_subquery(),
+            select(func.count()).where(pending, from_us).scalar_subquery(),
+            select(func.count()).select_from(Ownership)
+            .where(*_unallocated_where(scope, today)).scalar_subquery(),
+        )
     ).one()
-    result["waiting"], result["overdue"], result["sent"] = row
-    in_queue = _flags_in_queue(today)
-    new = func.sum(case((and_(in_queue, Flag.first_seen_on >= today - timedelta(days=1)), 1),
-                        else_=0))
+    yesterday = today - timedelta(days=1)
+    if scope.everything or len(scope.codes) == 1:
+        result.update(tally.counts(session, None if scope.everything else scope.codes, yesterday))
+    else:
+        result.update(_counted_flags(session, scope, yesterday))
+    result["flags"] = sum(result[s] for s in SEVERITIES)
+    return result
+
+
+def _counted_flags(session: Session, scope: Scope, new_since: date) -> dict[str, int]:
+    """Count the flags notifying any agency of a region (each once), as `tally.counts` does."""
+    result = {"new": 0, "acknowledged": 0}
+    in_queue = Flag.status == FlagStatus.open
+    new = func.sum(case((and_(in_queue, Flag.first_seen_on >= new_since), 1), else_=0))
     queued = func.sum(case((in_queue, 1), else_=0))
     acknowledged = func.sum(case((Flag.status == FlagStatus.acknowledged, 1), else_=0))
     for severity, number, fresh, known in session.execute(
@@ -257,8 +273,4 @@ def counts(session: Session, scope: Scope, today: date) -> dict[str, int]:
         result[severity] = int(number or 0)
         result["new"] += int(fresh or 0)
         result["acknowledged"] += int(known or 0)
-    result["unallocated"] = session.execute(
-        select(func.count()).select_from(Ownership).where(*_unallocated_where(scope, today))
-    ).scalar_one()
-    result["flags"] = sum(result[s] for s in SEVERITIES)
     return result
