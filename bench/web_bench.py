@@ -1,27 +1,32 @@
-"""Load the dashboard and case pages with concurrent signed-in case managers; print percentiles.
+"""Load the dashboard and case pages with 16 signed-in case managers under wrk; print percentiles.
 
-    # a database with demo data, served by gunicorn:
+    # a database with a synthetic region (`gapwatch demo --cases 500000`), served by gunicorn:
     GAPWATCH_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/bench \\
-        .venv/bin/gunicorn -w 8 -k gthread --threads 4 -b 127.0.0.1:8000 wsgi:app
+        .venv/bin/gunicorn -w 4 -k gthread --threads 4 -b 127.0.0.1:8000 wsgi:app
     .venv/bin/python bench/web_bench.py --database-url postgresql+psycopg://root@127.0.0.1:5432/bench \\
-        --base-url http://127.0.0.1:8000 --users 16 --seconds 30
+        --base-url http://127.0.0.1:8000 --users 16 --seconds 60
 
 Before the load starts, the bench makes one case manager per agency it uses (through the domain
-operations; again on a later run is harmless) and samples cases each may see. Then each of
-`--users` threads signs in through the login form, like a person, and alternates the dashboard
-(`/`) and a case page (`/cases/<reference>`) as fast as answers come, for `--seconds`.
-It prints, per page, the count, errors and the 50th, 95th and 99th percentile times in ms.
+operations; again on a later run is harmless), samples cases each may see, and signs each in
+through the login form, like a person. Then two wrk processes (Debian's `wrk`, a C load client,
+so the client takes little of the machine's CPU) run at once for `--seconds`: half the users
+ask for the dashboard (`/`) and half for case pages (`/cases/<reference>`, a random one of
+theirs each time), each as soon as the last answer came (`--think-ms 0`), or after a pause of
+0.5 to 1.5 times `--think-ms`, like a person reading the page. Every request carries one of the
+users' own session cookies, so every answer is a real, scoped, audited page.
+
+It prints, per page, the count, non-200 answers, the 50th, 95th and 99th percentile and the
+largest time in ms, and the pages per second.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import os
 import re
-import statistics
-import threading
-import time
-from collections import defaultdict
+import shutil
+import subprocess
+import tempfile
 
 import requests
 from sqlalchemy import func, select
@@ -81,41 +86,91 @@ def sign_in(base: str, email: str) -> requests.Session:
     return browser
 
 
-def user(base: str, email: str, references: list[str], until: float, times: dict, lock) -> None:
-    browser = sign_in(base, email)
-    chance = random.Random(email)
-    mine = defaultdict(list)
-    errors = defaultdict(int)
-    while time.perf_counter() < until:
-        for page, path in (("dashboard", "/"), ("case", f"/cases/{chance.choice(references)}")):
-            started = time.perf_counter()
-            answer = browser.get(base + path, timeout=60)
-            mine[page].append((time.perf_counter() - started) * 1000)
-            if answer.status_code != 200:
-                errors[page] += 1
-    with lock:
-        for page, values in mine.items():
-            times[page].extend(values)
-        for page, count in errors.items():
-            times[f"{page} errors"].append(count)
+LUA = """
+local users = {%(users)s}
+local think = %(think)d
+local index = 0
+math.randomseed(%(seed)d)
+
+function request()
+  index = index %% #users + 1
+  local user = users[index]
+  local path = "/"
+  if #user.cases > 0 and "%(page)s" == "case" then
+    path = "/cases/" .. user.cases[math.random(#user.cases)]
+  end
+  return wrk.format("GET", path, {["Cookie"] = user.cookie})
+end
+
+function delay()
+  if think == 0 then return 0 end
+  return math.floor(think * (0.5 + math.random()))
+end
+
+local bad = 0
+function response(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%.1f %%.1f %%.1f %%.1f %%d\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, summary.duration))
+end
+"""
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def report(times: dict, seconds: float) -> None:
+def script(page: str, users: list[tuple[str, list[str]]], think_ms: int, seed: int) -> str:
+    entries = ", ".join(
+        f"{{cookie = {lua_string(cookie)}, cases = {{{', '.join(lua_string(r) for r in refs)}}}}}"
+        for cookie, refs in users
+    )
+    return LUA % {"users": entries, "think": think_ms, "seed": seed, "page": page}
+
+
+def cookie_of(browser: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+
+
+def run(base: str, accounts: list, seconds: float, think_ms: int) -> dict[str, list[float]]:
+    """Run one wrk per page with half the users each; return each page's numbers."""
+    signed = [(cookie_of(sign_in(base, email)), refs) for email, refs in accounts]
+    halves = {"dashboard": signed[0::2], "case": signed[1::2]}
+    processes = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for number, (page, users) in enumerate(halves.items()):
+            path = os.path.join(folder, f"{page}.lua")
+            with open(path, "w") as handle:
+                handle.write(script(page, users, think_ms, seed=number + 1))
+            processes[page] = subprocess.Popen(
+                ["wrk", "-t1", f"-c{len(users)}", f"-d{int(seconds)}s", "--timeout", "30s",
+                 "-s", path, base], stdout=subprocess.PIPE, text=True,
+            )
+        results = {}
+        for page, process in processes.items():
+            out, _ = process.communicate()
+            line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
+            if process.returncode or line is None:
+                raise SystemExit(f"wrk failed for the {page} page:\n{out}")
+            count, errors, p50, p95, p99, top, micros = line.split()[1:]
+            statuses = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            results[page] = [int(count), int(errors) + int(statuses.group(1) if statuses else 0),
+                             float(p50), float(p95), float(p99), float(top),
+                             int(count) / (int(micros) / 1e6)]
+    return results
+
+
+def report(results: dict[str, list[float]]) -> None:
     print(f"{'page':<10} {'count':>7} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-          f"{'max ms':>8} {'req/s':>7}")
-    for page in ("dashboard", "case"):
-        values = times.get(page, [])
-        if not values:
-            continue
-        errors = sum(times.get(f"{page} errors", []))
-        print(f"{page:<10} {len(values):>7} {errors:>6} {statistics.median(values):>8.1f} "
-              f"{percentile(values, 95):>8.1f} {percentile(values, 99):>8.1f} "
-              f"{max(values):>8.1f} {len(values) / seconds:>7.1f}")
+          f"{'max ms':>8} {'pages/s':>8}")
+    for page, (count, errors, p50, p95, p99, top, rate) in results.items():
+        print(f"{page:<10} {count:>7} {errors:>6} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} "
+              f"{top:>8.1f} {rate:>8.1f}")
 
 
 def main() -> None:
@@ -125,21 +180,17 @@ def main() -> None:
                         help="the database the server uses, to make users and sample cases")
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--think-ms", type=int, default=0,
+                        help="a user's mean pause between pages (0: ask again at once)")
     parser.add_argument("--sample", type=int, default=200, help="cases sampled per user")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("this bench needs wrk: apt-get install wrk")
     accounts = prepare(args.database_url, args.users, args.sample)
-    times: dict[str, list] = defaultdict(list)
-    lock = threading.Lock()
-    until = time.perf_counter() + args.seconds
-    threads = [threading.Thread(target=user, args=(args.base_url, email, refs, until, times, lock))
-               for email, refs in accounts]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    print(f"{args.users} users for {args.seconds:.0f} s against {args.base_url}")
-    report(times, time.perf_counter() - started)
+    results = run(args.base_url, accounts, args.seconds, args.think_ms)
+    think = f", a mean pause of {args.think_ms} ms" if args.think_ms else ", no pause between pages"
+    print(f"{args.users} users for {args.seconds:.0f} s against {args.base_url}{think}")
+    report(results)
 
 
 if __name__ == "__main__":
