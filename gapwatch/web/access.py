@@ -8,7 +8,7 @@ not exist for them: a 404, in pages and in search alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, request
 from flask_login import UserMixin, current_user
@@ -39,9 +39,12 @@ class Account(UserMixin):
 
     @classmethod
     def of(cls, user: User, agency: Agency | None) -> Account:
-        stamp = user.password_changed_at.isoformat() if user.password_changed_at else ""
         return cls(user.id, user.email, user.role, user.agency_id,
-                   agency.code if agency else None, stamp)
+                   agency.code if agency else None, cls.stamp_of(user.password_changed_at))
+
+    @staticmethod
+    def stamp_of(password_changed_at: datetime | None) -> str:
+        return password_changed_at.isoformat() if password_changed_at else ""
 
     def get_id(self) -> str:
         # Changing the password changes the id, which ends every other session of the user.

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -35,17 +35,23 @@ class PasswordForm(FlaskForm):
                            validators=[DataRequired(), EqualTo("new", "The passwords differ.")])
 
 
+# Every signed-in request runs this: the columns an Account needs, not User and Agency objects.
+ACCOUNT_QUERY = (
+    select(User.id, User.email, User.role, User.agency_id, Agency.code, User.password_changed_at)
+    .outerjoin(Agency, Agency.id == User.agency_id)
+    .where(User.id == bindparam("user_id"), User.active)
+)
+
+
 @login_manager.user_loader
 def load_account(user_id: str) -> Account | None:
     ident, _, stamp = user_id.partition(":")
     if not ident.isdigit():
         return None
-    row = get_session().execute(
-        select(User, Agency).outerjoin(Agency, Agency.id == User.agency_id).where(User.id == int(ident))
-    ).first()
-    if row is None or not row[0].active:
+    row = get_session().connection().execute(ACCOUNT_QUERY, {"user_id": int(ident)}).first()
+    if row is None:
         return None
-    account = Account.of(*row)
+    account = Account(*row[:5], Account.stamp_of(row.password_changed_at))
     return account if account.stamp == stamp else None
 
 
