@@ -12,7 +12,7 @@ from datetime import date
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from gapwatch import clock
 from gapwatch import operations as ops
@@ -75,47 +75,52 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def _flags(session, case_id: int) -> list[Flag]:
-    return list(session.execute(
-        select(Flag).where(Flag.case_id == case_id, Flag.status != FlagStatus.resolved)
-        .order_by(SEVERITY_RANK, Flag.since)
-    ).scalars())
-
-
-def _history(session, case_id: int) -> list[AuditEvent]:
-    return list(session.execute(
-        select(AuditEvent).where(AuditEvent.case_id == case_id)
-        .order_by(AuditEvent.seq.desc()).limit(HISTORY_LIMIT)
-    ).scalars())
+# The page's reads after the audit entry, built once: Core rows of the columns it shows.
+PERSON_QUERY = select(
+    Person.given_name, Person.family_name, Person.reference, Person.date_of_birth,
+).where(Person.id == bindparam("person_id"))
+FLAGS_QUERY = (
+    select(Flag.id, Flag.rule, Flag.severity, Flag.since, Flag.message, Flag.status, Flag.note,
+           Flag.acknowledged_by, Flag.snoozed_until)
+    .where(Flag.case_id == bindparam("case_id"), Flag.status != FlagStatus.resolved)
+    .order_by(SEVERITY_RANK, Flag.since)
+)
+HISTORY_QUERY = (
+    select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.detail)
+    .where(AuditEvent.case_id == bindparam("case_id"))
+    .order_by(AuditEvent.seq.desc()).limit(HISTORY_LIMIT)
+)
+AGENCIES_QUERY = select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
 
 
 def render_case(reference: str, status: int = 200):
     """Render the case page (after auditing the view) with the given HTTP status."""
     session = get_session()
     case = case_or_404(session, current_user, reference)
-    journey = load_journeys(session, [case.id])[case.id]
+    case_id, person_id = case.id, case.person_id  # the unit of work below expires `case`
+    journey = load_journeys(session, [case_id])[case_id]
     today = clock.today()
     allowed = may_open_details(current_user, journey, today)
     with ops.unit_of_work(session, current_user.actor) as uow:
         uow.trail.append(
-            actor=current_user.actor.name, action="case.viewed", case_id=case.id,
-            case_reference=case.reference, detail={"details_shown": allowed},
+            actor=current_user.actor.name, action="case.viewed", case_id=case_id,
+            case_reference=journey.case.reference, detail={"details_shown": allowed},
         )
-    person = session.get(Person, case.person_id) if allowed else None
+    read = session.connection().execute
+    person = read(PERSON_QUERY, {"person_id": person_id}).one() if allowed else None
     hands_on = current_user.role == UserRole.admin or (
         current_user.role == UserRole.case_manager
         and any(o.agency == current_user.agency_code for o in journey.active_on(today))
     )
-    agencies = session.execute(
-        select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
-    ).all() if hands_on else []
+    agencies = read(AGENCIES_QUERY).all() if hands_on else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
     page = render_template(
-        "cases/show.html", case=case, person=person, journey=journey, today=today,
+        "cases/show.html", case=journey.case, person=person, journey=journey, today=today,
         accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
-        gaps=journey.gaps(case.opened_on, today),
+        gaps=journey.gaps(journey.case.opened_on, today),
         picture=Markup(timeline.render(journey, today, ident="journey")),
-        flags=_flags(session, case.id), history=_history(session, case.id),
+        flags=read(FLAGS_QUERY, {"case_id": case_id}).all(),
+        history=read(HISTORY_QUERY, {"case_id": case_id}).all(),
         age=age_on(journey.case.date_of_birth, today), birthday=birthday,
         birthday_near=-90 <= (birthday - today).days <= 180,
         agencies=agencies, may_act=current_user.role != UserRole.auditor,

@@ -56,13 +56,13 @@ class CloseForm(ActionForm):
 
 
 def for_case(agencies: list) -> dict[str, FlaskForm]:
-    """Return blank forms for the case page, the request form offering the active agencies."""
+    """Return the blank forms the case page renders, the request form offering `agencies`.
+
+    The page writes its other forms' fields itself (one per flag, handoff and ownership), so
+    it needs the acknowledge and close forms only for their labels.
+    """
     request = RequestForm(formdata=None)
     request.to_agency.choices = [(code, f"{code} · {name}") for code, name in agencies]
     request.from_agency.choices = [("", "(an intake: nobody)")] + [(c, c) for c, _n in agencies]
-    return {
-        "request": request, "accept": AcceptForm(formdata=None), "reject": RejectForm(formdata=None),
-        "withdraw": WithdrawForm(formdata=None), "end": EndForm(formdata=None),
-        "officer": OfficerForm(formdata=None), "acknowledge": AcknowledgeForm(formdata=None),
-        "close": CloseForm(formdata=None),
-    }
+    return {"request": request, "acknowledge": AcknowledgeForm(formdata=None),
+            "close": CloseForm(formdata=None)}
