@@ -59,11 +59,10 @@ def read_queue(session, name: str, scope: queues.Scope, today, page: int = 1) ->
     return reader(session, scope, page=page, text=text)
 
 
-def _context(session, scope, today, name: str, page: queues.Page) -> dict:
+def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> dict:
     return {
         "name": name, "heading": QUEUES[name], "page": page, "today": today,
-        "yesterday": today - timedelta(days=1),
-        "details": access.owned_today(session, current_user, page.restricted_case_ids, today),
+        "yesterday": today - timedelta(days=1), "details": details,
         "scope": scope, "scope_args": scope_args(), "filters": request.args,
     }
 
@@ -73,10 +72,11 @@ def _context(session, scope, today, name: str, page: queues.Page) -> dict:
 def index():
     session = get_session()
     scope, today = current_scope(session), clock.today()
-    sections = {
-        name: _context(session, scope, today, name, read_queue(session, name, scope, today))
-        for name in QUEUES
-    }
+    pages = {name: read_queue(session, name, scope, today) for name in QUEUES}
+    # Whose restricted details the user may open, for every queue's rows in one query.
+    restricted = [case_id for page in pages.values() for case_id in page.restricted_case_ids]
+    details = access.owned_today(session, current_user, restricted, today)
+    sections = {name: _context(scope, today, name, page, details) for name, page in pages.items()}
     agencies, regions = queues.choices(session) if current_user.sees_everything else ([], [])
     return render_template(
         "dashboard/index.html", sections=sections, scope=scope, today=today,
@@ -93,7 +93,8 @@ def queue(name: str):
     session = get_session()
     scope, today = current_scope(session), clock.today()
     page = read_queue(session, name, scope, today, access.page_number())
-    context = _context(session, scope, today, name, page)
+    details = access.owned_today(session, current_user, page.restricted_case_ids, today)
+    context = _context(scope, today, name, page, details)
     if request.headers.get("HX-Request"):
         return render_template("dashboard/_queue.html", **context)
     return render_template("dashboard/queue.html", **context)
