@@ -1,9 +1,15 @@
 """The audit trail: an append-only hash chain of who did what to which case, and when.
 
 Each entry's hash covers its canonical content and the previous entry's hash, so changing,
-removing or inserting an entry breaks the chain from that point on. Entries are appended
-inside the writer's transaction while it holds the trail's lock (see `operations.unit`), so
-two writers cannot both extend the same head.
+removing or inserting an entry breaks the chain from that point on.
+
+Two locks keep the chain one line without making readers wait for writers. A domain write
+holds the writers' lock (`WRITE_LOCK_KEY`, see `operations.unit`) for its whole transaction;
+its entries wait in memory, unchained, until it first writes them, and only then does it take
+the chain's lock (`CHAIN_LOCK_KEY`) and read the head, keeping both until it commits. Recording
+that someone read a case (`record_read`) takes only the chain's lock, for one short insert, so
+on PostgreSQL a case page never waits for a scan or an import to finish deciding, only for
+another transaction's entries to commit. (SQLite has one writer at a time in any case.)
 """
 
 from __future__ import annotations
@@ -15,15 +21,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlmodel import Session
 
 from gapwatch import clock
+from gapwatch.db import write_intent
 from gapwatch.models import AuditEvent
 
 GENESIS = "0" * 64
-# Key of the PostgreSQL advisory lock that serializes writers (and so the chain's appends).
+# Keys of the PostgreSQL advisory locks that serialize writers, and appends to the chain.
 WRITE_LOCK_KEY = 0x6761707761  # "gapwa"
+CHAIN_LOCK_KEY = 0x6761706368  # "gapch"
+# A unit of work writes its waiting entries at a flush once this many are waiting: it bounds
+# a large import's memory, at the cost of holding the chain's lock from then until it commits.
+WAITING_ENTRIES = 20_000
 
 
 def plain(value: Any) -> Any:
@@ -60,17 +71,12 @@ def entry_hash(entry: AuditEvent | Entry) -> str:
 
 
 class Trail:
-    """Appends entries for one transaction, keeping the chain's head in memory."""
+    """Holds one transaction's entries and chains them onto the trail when they are written."""
 
     def __init__(self, session: Session):
         self.session = session
-        self._head: tuple[int, str] | None = None
+        self._head: tuple[int, str] | None = None  # known once this transaction holds the lock
         self._pending: list[dict] = []
-
-    def head(self) -> tuple[int, str]:
-        if self._head is None:
-            self._head = chain_head(self.session)
-        return self._head
 
     def append(
         self,
@@ -81,7 +87,7 @@ class Trail:
         case_reference: str | None = None,
         detail: dict | None = None,
     ) -> None:
-        """Chain an entry and insert it now, so the transaction's next query sees it."""
+        """Record an entry and write it now, so the transaction's next query sees it."""
         self.record(actor=actor, action=action, case_id=case_id, case_reference=case_reference,
                     detail=detail)
         self.write()
@@ -95,22 +101,63 @@ class Trail:
         case_reference: str | None = None,
         detail: dict | None = None,
     ) -> None:
-        """Chain an entry like `append`, but hold it for `write` to insert in one batch."""
+        """Hold an entry, stamped now, for `write` to chain and insert with the others."""
         # The domain operations' path: an ORM object per entry costs more than the change it
         # records, so bulk loads keep plain rows and insert them with one executemany.
-        seq, prev_hash = self.head()
-        entry = Entry(seq + 1, clock.now(), actor, action, case_id, case_reference,
-                      plain(detail or {}), prev_hash, "")
-        row = {field: getattr(entry, field) for field in Entry.__slots__}
-        row["hash"] = entry_hash(entry)
-        self._pending.append(row)
-        self._head = (row["seq"], row["hash"])
+        self._pending.append({
+            "at": clock.now(), "actor": actor, "action": action, "case_id": case_id,
+            "case_reference": case_reference, "detail": plain(detail or {}),
+        })
+
+    def spill(self) -> None:
+        """Write the held entries if `WAITING_ENTRIES` or more wait (memory), else keep them."""
+        if len(self._pending) >= WAITING_ENTRIES:
+            self.write()
 
     def write(self) -> None:
-        """Insert the entries `record` holds; the unit of work calls it before a flush or commit."""
-        if self._pending:
-            rows, self._pending = self._pending, []
-            self.session.connection().execute(insert(AuditEvent.__table__), rows)
+        """Chain the held entries onto the head, under the chain's lock, and insert them."""
+        if not self._pending:
+            return
+        if self._head is None:
+            lock_chain(self.session)
+            self._head = chain_head(self.session)
+        seq, prev_hash = self._head
+        rows, self._pending = self._pending, []
+        for row in rows:
+            seq += 1
+            row["seq"], row["prev_hash"] = seq, prev_hash
+            row["hash"] = prev_hash = entry_hash(Entry(**row, hash=""))
+        self._head = (seq, prev_hash)
+        self.session.connection().execute(insert(AuditEvent.__table__), rows)
+
+
+def lock_chain(session: Session) -> None:
+    """Take the chain's lock until this transaction ends (SQLite's writer holds it already)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+
+
+def record_read(session: Session, *, actor: str, action: str, case_id: int | None = None,
+                case_reference: str | None = None, detail: dict | None = None) -> None:
+    """Append one entry about reading a case in its own short transaction, and commit it.
+
+    It takes the chain's lock and not the writers', so it waits for no scan or import, only for
+    appends that are committing. Whatever the session held is rolled back first: a read writes
+    nothing else.
+    """
+    if session.in_transaction():
+        session.rollback()
+    session.begin()
+    try:
+        with write_intent():
+            session.connection()  # SQLite: BEGIN IMMEDIATE, the writer's lock
+        trail = Trail(session)
+        trail.append(actor=actor, action=action, case_id=case_id, case_reference=case_reference,
+                     detail=detail)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 # -- verification -----------------------------------------------------------------------------

@@ -222,7 +222,7 @@ def _write(uow: ops.UnitOfWork, changes: Changes) -> None:
             detail["flag"] = next(ids)
         uow.trail.record(actor=uow.actor.name, action=action, case_id=case_id,
                          case_reference=reference, detail=detail)
-    uow.trail.write()
+    uow.trail.spill()  # the rest are chained at the commit, when the scan is done deciding
 
 
 def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from gapwatch import db
+from gapwatch import audit, db
 from gapwatch import operations as ops
 from gapwatch.errors import Conflict
 from gapwatch.models import AuditEvent, Handoff, Ownership
@@ -95,3 +95,55 @@ def test_the_audit_chain_stays_one_chain_under_concurrent_writers(pending, datab
     assert len(entries) == before + 6
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+
+
+def read_case(database_url, index):
+    """Record a read of case C-1 in its own session, as the case page does."""
+    engine = db.make_engine(database_url)
+    session = db.new_session(engine)
+    try:
+        audit.record_read(session, actor=f"user:reader-{index}", action="case.viewed",
+                          case_reference="C-1", detail={"details_shown": True})
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def test_reads_and_writes_at_once_keep_one_intact_chain(pending, database_url):
+    before = len(pending.exec(select(AuditEvent)).all())
+    readers = [threading.Thread(target=read_case, args=(database_url, n)) for n in range(6)]
+    for reader in readers:
+        reader.start()
+    assert race(database_url, *[assign(f"Officer {n}") for n in range(4)]) == ["ok"] * 4
+    for reader in readers:
+        reader.join(timeout=60)
+    pending.rollback()
+    assert len(pending.exec(select(AuditEvent)).all()) == before + 10
+    verdict = audit.verify(pending)
+    assert verdict.ok, verdict.message
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite has one writer at a time, by design
+def test_a_read_is_recorded_while_a_long_write_is_still_deciding(pending, database_url):
+    engine = db.make_engine(database_url)
+    writer = db.new_session(engine)
+    recorded = threading.Event()
+
+    def read():
+        read_case(database_url, 1)
+        recorded.set()
+
+    try:
+        with ops.unit_of_work(writer, ops.Actor(name="user:long")) as uow:
+            assign("Officer Long")(uow)  # holds the writers' lock; its entry waits unchained
+            reader = threading.Thread(target=read)
+            reader.start()
+            assert recorded.wait(15), "recording a read waited for the writer to commit"
+        reader.join(timeout=15)
+    finally:
+        writer.close()
+        engine.dispose()
+    pending.rollback()
+    last = pending.exec(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(2)).scalars().all()
+    assert [e.actor for e in last] == ["user:long", "user:reader-1"]  # chained in commit order
+    assert audit.verify(pending).ok

@@ -206,8 +206,13 @@ class UnitOfWork:
         )
 
     def flush(self) -> None:
-        """Write what the operations have done so far, audit entries included."""
-        self.trail.write()
+        """Write what the operations have done so far; audit entries wait for the commit.
+
+        Chaining them takes the chain's lock until the commit, which would make every case
+        view wait for the rest of this unit (`gapwatch.audit`); only a very large unit writes
+        them early, to bound its memory.
+        """
+        self.trail.spill()
         self.session.flush()
 
 

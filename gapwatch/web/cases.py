@@ -14,8 +14,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, bindparam, func, or_, select
 
-from gapwatch import clock
-from gapwatch import operations as ops
+from gapwatch import audit, clock
 from gapwatch.db import get_session
 from gapwatch.models import Agency, AuditEvent, Case, Flag, FlagStatus, Person, UserRole
 from gapwatch.queries import load_journeys
@@ -101,11 +100,11 @@ def render_case(reference: str, status: int = 200):
     journey = load_journeys(session, [case_id])[case_id]
     today = clock.today()
     allowed = may_open_details(current_user, journey, today)
-    with ops.unit_of_work(session, current_user.actor) as uow:
-        uow.trail.append(
-            actor=current_user.actor.name, action="case.viewed", case_id=case_id,
-            case_reference=journey.case.reference, detail={"details_shown": allowed},
-        )
+    # Its own short transaction under the chain's lock only: a view never waits for a scan.
+    audit.record_read(
+        session, actor=current_user.actor.name, action="case.viewed", case_id=case_id,
+        case_reference=journey.case.reference, detail={"details_shown": allowed},
+    )
     read = session.connection().execute
     person = read(PERSON_QUERY, {"person_id": person_id}).one() if allowed else None
     hands_on = current_user.role == UserRole.admin or (
