@@ -1,7 +1,7 @@
 """Browser tests: the app served by werkzeug in a thread, driven by Debian's chromium.
 
-They run on SQLite only (the PostgreSQL half of the suite covers the same routes through the
-Flask test client), with one chromium per module and a fresh browser context per test.
+Like the rest of the suite they run on SQLite and on PostgreSQL (the `backend` fixture of
+tests/conftest.py), with one chromium per module and a fresh browser context per test.
 `axe_violations` runs the vendored axe-core (tests/browser/vendor/) on a page.
 """
 
@@ -35,11 +35,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 @pytest.fixture(scope="module")
