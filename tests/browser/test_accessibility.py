@@ -7,14 +7,18 @@ headings, ids); the keyboard test walks a case manager's morning without a mouse
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from gapwatch import operations as ops
 from gapwatch.alerts import write_digests
-from tests.browser.conftest import axe_violations, sign_in
+from tests.browser.conftest import PASSWORD, USERS, axe_violations, sign_in
 from tests.support import act, event, load, system
 
 pytestmark = pytest.mark.browser
+PASSWORD_OF = {who: (email, PASSWORD) for who, (email, _, _) in USERS.items()}
 
 
 @pytest.fixture
@@ -69,3 +73,88 @@ def test_an_admins_pages_pass_axe(page, site):
                  "/admin/users", "/admin/tokens", "/admin/outbox/", "/cases/C-WAIT"]:
         found += audit(page, site + path)
     assert_none(found)
+
+
+# What has the focus, and whether it shows: an outline, or a box-shadow ring.
+FOCUSED = """() => {
+  const e = document.activeElement, s = getComputedStyle(e);
+  const name = e.getAttribute("aria-label") || (e.labels && e.labels[0] && e.labels[0].textContent)
+               || e.textContent || "";
+  return {tag: e.tagName.toLowerCase(), id: e.id, name: name.trim().replace(/\\s+/g, " "),
+          section: (e.closest("section") || {}).id || "", inMain: !!e.closest("main"),
+          ring: (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0)
+                || s.boxShadow !== "none"};
+}"""
+
+
+class Keyboard:
+    """Tab through a page as a keyboard user does, noting every element the focus lands on."""
+
+    def __init__(self, page):
+        self.page, self.seen = page, []
+
+    def focused(self) -> dict:
+        return self.page.evaluate(FOCUSED)
+
+    def press(self, key: str) -> dict:
+        self.page.keyboard.press(key)
+        now = self.focused()
+        if now["tag"] != "body":
+            self.seen.append(now)
+        return now
+
+    def tab_to(self, wanted, key: str = "Tab", limit: int = 80) -> dict:
+        """Press `key` until the focused element satisfies `wanted`; fail after `limit` presses."""
+        for _ in range(limit):
+            now = self.press(key)
+            if wanted(now):
+                return now
+        raise AssertionError(f"{limit} presses of {key} never reached it; last: {self.seen[-3:]}")
+
+
+def test_a_case_manager_signs_in_and_accepts_a_handoff_by_keyboard_alone(page, live):
+    keys = Keyboard(page)
+    page.goto(f"{live}/login")
+    assert keys.focused()["id"] == "email"  # the field has autofocus
+    page.keyboard.type(PASSWORD_OF["wmids"][0])
+    keys.press("Tab")
+    page.keyboard.type(PASSWORD_OF["wmids"][1])
+    assert keys.press("Shift+Tab")["id"] == "email"  # and back again
+    keys.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live}/")
+
+    # The first Tab reaches the skip link, shown on screen; Enter skips the top bar.
+    skip = keys.press("Tab")
+    assert skip["name"] == "Skip to content"
+    assert page.get_by_role("link", name="Skip to content").bounding_box()["x"] >= 0
+    page.keyboard.press("Enter")
+    assert keys.press("Tab")["inMain"], "after the skip link the focus goes into the page"
+
+    keys.tab_to(lambda f: f["section"] == "waiting" and f["name"] == "C-WAIT")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live}/cases/C-WAIT")
+    keys.tab_to(lambda f: f["tag"] == "button" and f["name"] == "Accept")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Accepted: WMIDS takes supervision")
+
+    # Find C-GAP from the top bar's search and acknowledge its flag: Space opens, Space presses.
+    keys.tab_to(lambda f: f["id"] == "nav-q")
+    page.keyboard.type("C-GAP")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/cases\?q=C-GAP"))
+    keys.tab_to(lambda f: f["inMain"] and f["name"] == "C-GAP")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live}/cases/C-GAP")
+    keys.tab_to(lambda f: f["tag"] == "summary" and f["name"].startswith("Acknowledge"))
+    page.keyboard.press("Space")
+    keys.tab_to(lambda f: f["tag"] == "textarea")
+    page.keyboard.type("Duty officer calling the hostel")
+    keys.tab_to(lambda f: f["tag"] == "button" and f["name"] == "Acknowledge")
+    page.keyboard.press("Space")
+    expect(page.get_by_role("status")).to_contain_text("Acknowledged the no-accountable-owner flag")
+
+    unringed = [f for f in keys.seen if not f["ring"]]
+    assert not unringed, f"focused without a visible focus ring: {unringed}"
+    kinds = {f["tag"] for f in keys.seen}
+    assert {"a", "button", "input", "textarea", "summary"} <= kinds, kinds
