@@ -92,11 +92,32 @@ HISTORY_QUERY = (
 AGENCIES_QUERY = select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
 
 
+def _shown(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def history_lines(rows, details_shown: bool) -> list[tuple[str, str, str, list]]:
+    """Return the history's lines: when, who, what, and each detail worth showing.
+
+    A detail's text is None where it names the person and their details are withheld. Done
+    here, not in the template, where formatting and filtering cost twice as much per entry.
+    """
+    return [
+        (at.strftime("%-d %b %Y %H:%M"), actor, action, [
+            (key, None if not details_shown and key in PERSONAL else _shown(value))
+            for key, value in detail.items() if value not in (None, "", [], {})
+        ])
+        for at, actor, action, detail in rows
+    ]
+
+
 def render_case(reference: str, status: int = 200):
     """Render the case page (after auditing the view) with the given HTTP status."""
     session = get_session()
     case = case_or_404(session, current_user, reference)
-    case_id, person_id = case.id, case.person_id  # the unit of work below expires `case`
+    case_id, person_id = case.id, case.person_id  # recording the view expires `case`
     journey = load_journeys(session, [case_id])[case_id]
     today = clock.today()
     allowed = may_open_details(current_user, journey, today)
@@ -119,12 +140,12 @@ def render_case(reference: str, status: int = 200):
         gaps=journey.gaps(journey.case.opened_on, today),
         picture=Markup(timeline.render(journey, today, ident="journey")),
         flags=read(FLAGS_QUERY, {"case_id": case_id}).all(),
-        history=read(HISTORY_QUERY, {"case_id": case_id}).all(),
+        history=history_lines(read(HISTORY_QUERY, {"case_id": case_id}), person is not None),
         age=age_on(journey.case.date_of_birth, today), birthday=birthday,
         birthday_near=-90 <= (birthday - today).days <= 180,
         agencies=agencies, may_act=current_user.role != UserRole.auditor,
         my_agency=current_user.agency_code, is_admin=current_user.role == UserRole.admin,
-        forms=forms.for_case(agencies), history_limit=HISTORY_LIMIT, personal=PERSONAL,
+        forms=forms.for_case(agencies), history_limit=HISTORY_LIMIT,
     )
     return page, status
 
