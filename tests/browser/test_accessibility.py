@@ -43,6 +43,13 @@ def assert_none(found: list[str]) -> None:
     assert not found, "axe-core found:\n" + "\n".join(found)
 
 
+def refused(page, field: str, says: str) -> list[str]:
+    """After a refused form: the field is marked invalid, its error is its description; audit."""
+    expect(page.get_by_label(field, exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label(field, exact=True)).to_have_accessible_description(re.compile(says))
+    return axe_violations(page)
+
+
 def test_a_case_managers_pages_pass_axe(page, site):
     page.goto(f"{site}/login")
     found = axe_violations(page)
@@ -51,6 +58,23 @@ def test_a_case_managers_pages_pass_axe(page, site):
                  "/cases/C-GAP", "/cases/C-SECRET", "/cases?q=C-", "/account/password",
                  "/cases/C-STAFFS"]:
         found += audit(page, site + path)
+    # What a refusal looks like: field errors, an error message, a queue HTMX replaced.
+    page.goto(f"{site}/account/password")
+    page.get_by_label("Current password").fill("not it")
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_label("Repeat the new password").fill("other")
+    page.get_by_role("button", name="Change password").click()
+    found += refused(page, "Repeat the new password", "The passwords differ")
+    page.goto(f"{site}/cases/C-GAP")
+    page.locator("li.flag summary").click()
+    page.locator("li.flag").get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    found += axe_violations(page)
+    page.goto(site)
+    page.locator("#flags-q").fill("no such case")
+    page.locator("#flags-q").press("Enter")
+    expect(page.locator("section#flags")).to_contain_text("No open flags")
+    found += axe_violations(page)
     page.context.clear_cookies()
     sign_in(page, site, "hewell")  # an owner's case page: hand on, assign, end, close, withdraw
     found += audit(page, f"{site}/cases/C-WAIT")
@@ -72,6 +96,9 @@ def test_an_admins_pages_pass_axe(page, site):
     for path in ["/admin/", "/admin/agencies", "/admin/agencies/WMIDS", "/admin/contracts",
                  "/admin/users", "/admin/tokens", "/admin/outbox/", "/cases/C-WAIT"]:
         found += audit(page, site + path)
+    page.goto(f"{site}/admin/users")
+    page.get_by_role("button", name="Create user").click()
+    found += refused(page, "First password (at least 10 characters)", ".+")
     assert_none(found)
 
 
