@@ -54,9 +54,8 @@ def test_a_case_managers_pages_pass_axe(page, site):
     page.goto(f"{site}/login")
     found = axe_violations(page)
     sign_in(page, site, "wmids")
-    for path in ["/", "/dashboard/waiting", "/dashboard/flags?severity=critical",
-                 "/cases/C-GAP", "/cases/C-SECRET", "/cases?q=C-", "/account/password",
-                 "/cases/C-STAFFS"]:
+    for path in ["/", "/dashboard/waiting", "/cases/C-GAP", "/cases/C-SECRET", "/cases?q=C-",
+                 "/account/password", "/cases/C-STAFFS"]:
         found += audit(page, site + path)
     # What a refusal looks like: field errors, an error message, a queue HTMX replaced.
     page.goto(f"{site}/account/password")
@@ -75,17 +74,14 @@ def test_a_case_managers_pages_pass_axe(page, site):
     page.locator("#flags-q").press("Enter")
     expect(page.locator("section#flags")).to_contain_text("No open flags")
     found += axe_violations(page)
-    page.context.clear_cookies()
-    sign_in(page, site, "hewell")  # an owner's case page: hand on, assign, end, close, withdraw
-    found += audit(page, f"{site}/cases/C-WAIT")
     assert_none(found)
 
 
 def test_an_auditors_pages_pass_axe(page, site):
     sign_in(page, site, "auditor")
     found = []
-    for path in ["/", "/?agency=WMIDS", "/dashboard/unallocated?agency=HMP-HEWELL",
-                 "/cases/C-GAP", "/cases/C-GAP/export.html", "/audit"]:
+    for path in ["/?agency=WMIDS", "/dashboard/unallocated?agency=HMP-HEWELL",
+                 "/cases/C-GAP/export.html", "/audit"]:
         found += audit(page, site + path)
     assert_none(found)
 
@@ -94,7 +90,8 @@ def test_an_admins_pages_pass_axe(page, site):
     sign_in(page, site, "admin")
     found = []
     for path in ["/admin/", "/admin/agencies", "/admin/agencies/WMIDS", "/admin/contracts",
-                 "/admin/users", "/admin/tokens", "/admin/outbox/", "/cases/C-WAIT"]:
+                 "/admin/users", "/admin/tokens", "/admin/outbox/",
+                 "/cases/C-WAIT"]:  # an admin sees every action form: hand on, assign, end, close
         found += audit(page, site + path)
     page.goto(f"{site}/admin/users")
     page.get_by_role("button", name="Create user").click()
