@@ -51,7 +51,8 @@ def load_account(user_id: str) -> Account | None:
     row = get_session().connection().execute(ACCOUNT_QUERY, {"user_id": int(ident)}).first()
     if row is None:
         return None
-    account = Account(*row[:5], Account.stamp_of(row.password_changed_at))
+    account = Account(row.id, row.email, row.role, row.agency_id, row.code,
+                      Account.stamp_of(row.password_changed_at))
     return account if account.stamp == stamp else None
 
 
