@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from gapwatch import create_app, db
+from gapwatch import clock, create_app, db
+from gapwatch.demo import apply_all, region
+from gapwatch.demo.journeys import curated_records
 
 PG_URL = os.environ.get("GAPWATCH_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -95,6 +97,15 @@ def session(engine):
     session = db.new_session(engine)
     yield session
     session.close()
+
+
+@pytest.fixture
+def demo(session):
+    """The curated West Midlands demo, loaded as of today (not yet scanned)."""
+    today = clock.today()
+    apply_all(session, [*region.agency_records(), *region.contract_records(today)])
+    apply_all(session, curated_records(today))
+    return session
 
 
 @pytest.fixture

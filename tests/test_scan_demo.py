@@ -8,18 +8,9 @@ from datetime import timedelta
 import pytest
 
 from gapwatch import clock
-from gapwatch.demo import apply_all, region
-from gapwatch.demo.journeys import STORIES, curated_records
+from gapwatch.demo.journeys import STORIES
 from gapwatch.rules import load_rules
 from gapwatch.scan import scan
-
-
-@pytest.fixture
-def demo(session):
-    today = clock.today()
-    apply_all(session, [*region.agency_records(), *region.contract_records(today)])
-    apply_all(session, curated_records(today))
-    return session
 
 
 def shown(story) -> str:

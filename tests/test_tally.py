@@ -10,24 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from gapwatch import clock, tally
 from gapwatch import operations as ops
-from gapwatch.demo import apply_all, region
-from gapwatch.demo.journeys import curated_records
 from gapwatch.models import Agency, Case, Flag, FlagStatus
 from gapwatch.scan import scan
 from tests.support import act, event, load
-
-
-@pytest.fixture
-def demo(session):
-    today = clock.today()
-    apply_all(session, [*region.agency_records(), *region.contract_records(today)])
-    apply_all(session, curated_records(today))
-    return session
 
 
 def counted(session, code: str | None, new_since) -> dict[str, int]:
