@@ -32,9 +32,10 @@ GENESIS = "0" * 64
 # Keys of the PostgreSQL advisory locks that serialize writers, and appends to the chain.
 WRITE_LOCK_KEY = 0x6761707761  # "gapwa"
 CHAIN_LOCK_KEY = 0x6761706368  # "gapch"
-# A unit of work writes its waiting entries at a flush once this many are waiting: it bounds
-# a large import's memory, at the cost of holding the chain's lock from then until it commits.
-WAITING_ENTRIES = 20_000
+# A unit of work writes its waiting entries at a flush once this many are waiting (about 1 KB
+# each, so 100 MB): it bounds a very large import's memory, at the cost of holding the chain's
+# lock from then until it commits. A first scan of 500,000 cases opens about 60,000 flags.
+WAITING_ENTRIES = 100_000
 
 
 def plain(value: Any) -> Any:

@@ -281,8 +281,8 @@ class FlagTally(SQLModel, table=True):
 
     The dashboard's counts read these few rows instead of counting an agency's flags (tens of
     thousands in a large region) on every page. Only the daily scan and acknowledging change a
-    flag's status; the scan rewrites the tally in its own transaction and an acknowledgement
-    moves its flag between rows in its own (`gapwatch.tally`). `agency` "*" counts every flag
+    flag; the scan rewrites the tally inside its unit of work and an acknowledgement moves its
+    flag between rows inside its own (`gapwatch.tally`). `agency` "*" counts every flag
     once, for the view of every agency.
     """
 

@@ -1,17 +1,30 @@
 """The flag tally: the dashboard's flag counts, kept in step with the flags they count.
 
-`rebuild` rewrites the whole tally from the flags (the daily scan calls it last, in its own
-transaction); `move` shifts one flag from one status to another (an acknowledgement, in its
-unit of work). Both run under the writers' lock, so the tally is never read half-changed, and
+`rebuild` rewrites the whole tally from the flags (the daily scan calls it inside its unit of
+work, once its flags are written); `move` shifts one flag from one status to another (an
+acknowledgement, inside its unit of work). Both run under the writers' lock, so the tally is never read half-changed, and
 `counts` reads it for one agency, or for every agency through the "*" rows.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import String, case, cast, delete, func, insert, literal, select, true, union_all
+from sqlalchemy import (
+    String,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session
@@ -19,6 +32,7 @@ from sqlmodel import Session
 from gapwatch.db import is_sqlite
 from gapwatch.models import Flag, FlagStatus, FlagTally
 
+log = logging.getLogger(__name__)
 EVERY_AGENCY = "*"
 COUNTED = (FlagStatus.open.value, FlagStatus.acknowledged.value)
 
@@ -64,23 +78,34 @@ def move(session: Session, flag: Flag, *, before: str, after: str) -> None:
         return
     for code in {*flag.notify, EVERY_AGENCY}:
         if before in COUNTED:
-            _add(session, code, flag.severity, before, flag.first_seen_on, -1)
+            _take(session, code, flag.severity, before, flag.first_seen_on)
         if after in COUNTED:
-            _add(session, code, flag.severity, after, flag.first_seen_on, 1)
+            _add(session, code, flag.severity, after, flag.first_seen_on)
 
 
-def _add(session: Session, agency: str, severity: str, status: str, first_seen_on: date,
-         change: int) -> None:
+def _add(session: Session, agency: str, severity: str, status: str, first_seen_on: date) -> None:
     dialect = sqlite if is_sqlite(session) else postgresql
     statement = dialect.insert(FlagTally).values(
-        agency=agency, severity=severity, status=status, first_seen_on=first_seen_on,
-        flags=max(change, 0),
+        agency=agency, severity=severity, status=status, first_seen_on=first_seen_on, flags=1,
     )
     statement = statement.on_conflict_do_update(
         index_elements=["agency", "severity", "status", "first_seen_on"],
-        set_={"flags": FlagTally.flags + change},
+        set_={"flags": FlagTally.flags + 1},
     )
     session.execute(statement)
+
+
+def _take(session: Session, agency: str, severity: str, status: str, first_seen_on: date) -> None:
+    taken = session.execute(
+        update(FlagTally)
+        .where(FlagTally.agency == agency, FlagTally.severity == severity,
+               FlagTally.status == status, FlagTally.first_seen_on == first_seen_on,
+               FlagTally.flags > 0)
+        .values(flags=FlagTally.flags - 1)
+    ).rowcount
+    if not taken:  # only a tally that has drifted; the next scan rewrites it
+        log.warning("the flag tally had no %s %s flag first seen on %s for %s to take away",
+                    status, severity, first_seen_on, agency)
 
 
 def counts(session: Session, agencies: Iterable[str] | None, new_since: date) -> dict:

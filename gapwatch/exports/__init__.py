@@ -18,7 +18,8 @@ def export_case(session: Session, actor: ops.Actor, reference: str, *, fmt: str 
                 as_of: date | None = None) -> bytes:
     """Audit the export (`export.case`), then return the case's history written as `fmt`.
 
-    The entry is appended first, so the export's `audit_head` is its own audit entry.
+    The entry is committed first, so the export's `audit_head` is its own entry or a later one:
+    the chain an export vouches for already records the export.
     """
     if fmt not in FORMATS:
         raise InvalidInput(f"format {fmt!r} is not one of {', '.join(FORMATS)}", field="format")

@@ -7,7 +7,6 @@ Create Date: 2026-11-25
 
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 import sqlmodel
 
 
@@ -29,10 +28,32 @@ def upgrade() -> None:
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.drop_index('ix_ownership_unallocated', sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
         batch_op.create_index('ix_ownership_unallocated', ['agency_id', 'starts_on', 'ends_on', 'role'], unique=False, sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
-    # Count the flags a database already has, as the next scan would.
-    from gapwatch import tally
+    count_the_flags()
 
-    tally.rebuild(Session(bind=op.get_bind()))
+
+# What `gapwatch.tally.rebuild` does, frozen here so later changes to the code cannot change
+# this migration. On PostgreSQL it holds the writers' lock, so no scan or acknowledgement of an
+# older version still running can commit between the count and the end of the migration.
+TALLY = """
+INSERT INTO flagtally (agency, severity, status, first_seen_on, flags)
+SELECT code.value, flag.severity, flag.status, flag.first_seen_on, count(DISTINCT flag.id)
+FROM flag, {codes} AS code
+WHERE flag.status IN ('open', 'acknowledged')
+GROUP BY code.value, flag.severity, flag.status, flag.first_seen_on
+UNION ALL
+SELECT '*', severity, status, first_seen_on, count(*)
+FROM flag
+WHERE status IN ('open', 'acknowledged')
+GROUP BY severity, status, first_seen_on
+"""
+
+
+def count_the_flags() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"SELECT pg_advisory_xact_lock({0x6761707761})")  # audit.WRITE_LOCK_KEY
+        op.execute(TALLY.format(codes="jsonb_array_elements_text(flag.notify::jsonb)"))
+    else:
+        op.execute(TALLY.format(codes="json_each(flag.notify)"))
 
 
 def downgrade() -> None:
