@@ -232,12 +232,17 @@ class User(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """One entry of the append-only audit trail; entries form a hash chain by `seq`."""
 
+    __table_args__ = (
+        # A case's history, newest first, however many views and changes the case has had.
+        Index("ix_auditevent_case_seq", "case_id", "seq"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True, index=True)
     at: datetime
     actor: str = Field(max_length=300)
     action: str = Field(max_length=64, index=True)
-    case_id: int | None = Field(default=None, index=True)
+    case_id: int | None = None
     case_reference: str | None = Field(default=None, max_length=64)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)

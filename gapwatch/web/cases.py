@@ -84,10 +84,15 @@ FLAGS_QUERY = (
     .where(Flag.case_id == bindparam("case_id"), Flag.status != FlagStatus.resolved)
     .order_by(SEVERITY_RANK, Flag.since)
 )
+VIEWED = "case.viewed"
+# What happened to the case; its views are counted apart (the audit trail lists each one).
 HISTORY_QUERY = (
     select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.detail)
-    .where(AuditEvent.case_id == bindparam("case_id"))
+    .where(AuditEvent.case_id == bindparam("case_id"), AuditEvent.action != VIEWED)
     .order_by(AuditEvent.seq.desc()).limit(HISTORY_LIMIT)
+)
+VIEWS_QUERY = select(func.count()).where(
+    AuditEvent.case_id == bindparam("case_id"), AuditEvent.action == VIEWED
 )
 AGENCIES_QUERY = select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
 
@@ -123,7 +128,7 @@ def render_case(reference: str, status: int = 200):
     allowed = may_open_details(current_user, journey, today)
     # Its own short transaction under the chain's lock only: a view never waits for a scan.
     audit.record_read(
-        session, actor=current_user.actor.name, action="case.viewed", case_id=case_id,
+        session, actor=current_user.actor.name, action=VIEWED, case_id=case_id,
         case_reference=journey.case.reference, detail={"details_shown": allowed},
     )
     read = session.connection().execute
@@ -141,6 +146,7 @@ def render_case(reference: str, status: int = 200):
         picture=Markup(timeline.render(journey, today, ident="journey")),
         flags=read(FLAGS_QUERY, {"case_id": case_id}).all(),
         history=history_lines(read(HISTORY_QUERY, {"case_id": case_id}), person is not None),
+        views=read(VIEWS_QUERY, {"case_id": case_id}).scalar_one(),
         age=age_on(journey.case.date_of_birth, today), birthday=birthday,
         birthday_near=-90 <= (birthday - today).days <= 180,
         agencies=agencies, may_act=current_user.role != UserRole.auditor,

@@ -144,8 +144,11 @@ def _person_columns():
 HANDOFF_ORDER = [Handoff.due_on.asc().nulls_last(), Handoff.id]
 
 
+_SENDER, _RECEIVER = aliased(Agency), aliased(Agency)  # made once: an alias costs to make
+
+
 def _handoffs(session: Session, side, scope: Scope, number: int, text: str | None) -> Page:
-    sender, receiver = aliased(Agency), aliased(Agency)
+    sender, receiver = _SENDER, _RECEIVER
     columns = (
         Handoff.id, Handoff.kind, Handoff.role, Handoff.requested_on, Handoff.due_on,
         sender.code.label("from_agency"), receiver.code.label("to_agency"), *_person_columns(),

@@ -14,7 +14,9 @@ def test_the_page_shows_who_is_accountable_the_picture_and_the_history(browse, w
     assert "<strong>HMP-HEWELL</strong> · custody" in page
     assert '<svg class="tl"' in page and "Journey of case C-WAIT" in page
     assert "pending transfer" in page
-    assert "handoff.requested" in page and "case.viewed" in page
+    assert "handoff.requested" in page and "case.viewed" not in page
+    assert "Opened 1 time, this time included." in page
+    assert "Opened 2 times" in browse("wmids").get("/cases/C-WAIT").text
 
 
 def test_a_gap_is_said_in_words(browse, session, world):

@@ -1,4 +1,5 @@
-"""the flag tally, and an unallocated-queue index that counts without reading the table
+"""the flag tally, an unallocated-queue index that counts without reading the table, and a
+case's history by (case_id, seq)
 
 Revision ID: 0002
 Revises: 0001
@@ -28,6 +29,9 @@ def upgrade() -> None:
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.drop_index('ix_ownership_unallocated', sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
         batch_op.create_index('ix_ownership_unallocated', ['agency_id', 'starts_on', 'ends_on', 'role'], unique=False, sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
+    with op.batch_alter_table('auditevent', schema=None) as batch_op:
+        batch_op.drop_index('ix_auditevent_case_id')
+        batch_op.create_index('ix_auditevent_case_seq', ['case_id', 'seq'], unique=False)
     count_the_flags()
 
 
@@ -57,6 +61,9 @@ def count_the_flags() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('auditevent', schema=None) as batch_op:
+        batch_op.drop_index('ix_auditevent_case_seq')
+        batch_op.create_index('ix_auditevent_case_id', ['case_id'], unique=False)
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.drop_index('ix_ownership_unallocated', sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
         batch_op.create_index('ix_ownership_unallocated', ['agency_id', 'starts_on'], unique=False, sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
