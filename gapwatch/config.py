@@ -15,7 +15,8 @@ class Defaults:
     BASE_URL = "http://127.0.0.1:5000"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day, counted from signing in
+    SESSION_REFRESH_EACH_REQUEST = False  # no new cookie on every page; the limit is absolute
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     TIMEZONE = "Europe/London"
     # The rules' thresholds (SPEC.md), overridable as GAPWATCH_RULE_<NAME>.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -21,6 +22,7 @@ from gapwatch.operations.users import MIN_PASSWORD
 from gapwatch.web.access import Account
 
 bp = Blueprint("auth", __name__)
+SIGNED_IN_AT = "signed_in_at"
 
 
 class LoginForm(FlaskForm):
@@ -46,7 +48,7 @@ ACCOUNT_QUERY = (
 @login_manager.user_loader
 def load_account(user_id: str) -> Account | None:
     ident, _, stamp = user_id.partition(":")
-    if not ident.isdigit():
+    if not ident.isdigit() or not signed_in_lately():
         return None
     row = get_session().connection().execute(ACCOUNT_QUERY, {"user_id": int(ident)}).first()
     if row is None:
@@ -72,7 +74,25 @@ def safe_next(target: str | None, fallback: str | None = None) -> str:
 def sign_in(account: Account) -> None:
     """Sign the account in for PERMANENT_SESSION_LIFETIME, after which it must sign in again."""
     web_session.permanent = True
+    web_session[SIGNED_IN_AT] = int(time.time())
     login_user(account)
+
+
+def signed_in_lately() -> bool:
+    """Whether this session signed in less than PERMANENT_SESSION_LIFETIME ago.
+
+    The cookie's own expiry moves on whenever the session changes (a message shown, a form's
+    token made), so the limit is counted from the sign-in itself: working all day does not keep
+    a session alive past it.
+    """
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    started = web_session.get(SIGNED_IN_AT)
+    if isinstance(started, int) and 0 <= time.time() - started <= lifetime:
+        return True
+    if started is not None:
+        web_session.clear()
+        flash("You were signed in for more than a working day: please sign in again.", "info")
+    return False
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -125,6 +125,23 @@ def test_a_session_is_permanent_and_expires(app, client, world, users):
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "Expires=" in cookie and "HttpOnly" in cookie
     assert app.config["PERMANENT_SESSION_LIFETIME"] == 8 * 3600
+    assert "session=" not in str(client.get("/").headers.getlist("Set-Cookie"))  # not re-sent
+
+
+def test_a_session_ends_a_working_day_after_signing_in_however_busy(client, world, users):
+    users("wmids")
+    page = client.get("/login")
+    client.post("/login", data={"email": USERS["wmids"][0], "password": PASSWORD,
+                                "csrf_token": csrf_token(page.text)})
+    with client.session_transaction() as cookie:
+        cookie["signed_in_at"] -= 8 * 3600 - 60  # signed in 7 h 59 min ago
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as cookie:
+        cookie["signed_in_at"] -= 120  # now 8 h 1 min ago
+    response = client.get("/cases/C-WAIT")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert "sign in again" in client.get(response.headers["Location"]).text
+    assert client.get("/").status_code == 302  # the old session is gone, not just refused once
 
 
 @pytest.mark.parametrize(("target", "landing"), [
