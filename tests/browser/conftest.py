@@ -33,6 +33,12 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 AXE_RUN = """tags => axe.run(document, {runOnly: {type: "tag", values: tags}}).then(result =>
     result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                  targets: v.nodes.map(n => n.target.join(" "))})))"""
+# axe 4.7 retired its plain duplicate-id rules (it checks only ids that ARIA refers to), but a
+# label's `for` or a link's #fragment still finds the first of two: so check every id.
+DUPLICATE_IDS = """() => {
+  const ids = [...document.querySelectorAll("[id]")].map(e => e.id);
+  return [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+}"""
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -96,9 +102,10 @@ def screenshot(page, name: str) -> Path:
 
 
 def axe_violations(page) -> list[str]:
-    """Run axe-core's rules of AXE_TAGS on the page; return one line per violation."""
+    """Run axe-core's rules of AXE_TAGS on the page, and look for duplicate ids; return one line
+    per violation."""
     page.add_script_tag(path=str(AXE))
     return [
         f"{page.url}: {v['id']} ({v['impact']}) {v['help']}: {', '.join(v['targets'])}"
         for v in page.evaluate(AXE_RUN, AXE_TAGS)
-    ]
+    ] + [f"{page.url}: duplicate id {id_!r}" for id_ in page.evaluate(DUPLICATE_IDS)]
