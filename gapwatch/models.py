@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -296,6 +296,13 @@ class FlagTally(SQLModel, table=True):
     status: str = Field(primary_key=True, max_length=16)
     first_seen_on: date = Field(primary_key=True)
     flags: int
+
+
+class DataStamp(SQLModel, table=True):
+    """One row: a random number every unit of work replaces when it commits (`gapwatch.stamp`)."""
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(sa_type=BigInteger)
 
 
 class JobRun(SQLModel, table=True):

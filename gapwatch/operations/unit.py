@@ -17,6 +17,7 @@ from functools import cache
 from sqlalchemy import select, text
 from sqlmodel import Session, SQLModel
 
+from gapwatch import stamp
 from gapwatch.audit import WRITE_LOCK_KEY, Trail
 from gapwatch.db import is_sqlite, write_intent
 from gapwatch.errors import Forbidden, NotFound
@@ -253,6 +254,7 @@ def unit_of_work(session: Session, actor: Actor) -> Iterator[UnitOfWork]:
         uow = UnitOfWork(session, actor)
         yield uow
         uow.trail.write()
+        stamp.renew(session)  # pages rendered before this change are not served again
         session.commit()
     except BaseException:
         session.rollback()

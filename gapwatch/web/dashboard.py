@@ -3,16 +3,25 @@
 `/` shows every queue with its counts; `/dashboard/<queue>` shows one queue, paged and filtered.
 An HTMX request (`HX-Request`) gets just the queue's fragment, so filters, pages and the
 minute-by-minute refresh replace one section; without JavaScript the same links load full pages.
+
+Everyone of an agency sees the same dashboard, so each worker keeps the last bodies it rendered
+and serves one again, with the user's own CSRF token put in, for as long as the data stamp is
+the one it was rendered under (`gapwatch.stamp`: any committed write replaces it) and the day,
+role, agency and arguments are the same. Nothing is ever served from before a change.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
-from gapwatch import clock
+from gapwatch import clock, stamp
 from gapwatch.db import get_session
 from gapwatch.web import access, queues
 
@@ -67,11 +76,55 @@ def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> d
     }
 
 
+# Rendered in place of the CSRF token in a kept body; each answer puts the user's own there.
+CSRF_MARK = "gapwatch-csrf-token-of-the-reader"
+KEPT = 64  # bodies per worker (about 50 KB each)
+
+
+class Bodies:
+    """The last `KEPT` dashboard bodies this worker rendered, by what they depend on."""
+
+    def __init__(self) -> None:
+        self._bodies: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def keep(self, key: tuple, body: str) -> None:
+        with self._lock:
+            self._bodies[key] = body
+            while len(self._bodies) > KEPT:
+                self._bodies.popitem(last=False)
+
+
+def kept_bodies() -> Bodies:
+    return current_app.extensions.setdefault("gapwatch.dashboard", Bodies())
+
+
 @bp.route("/")
 @login_required
 def index():
     session = get_session()
-    scope, today = current_scope(session), clock.today()
+    today, version = clock.today(), stamp.current(session)
+    key = (version, today, current_user.role, current_user.agency_id,
+           tuple(sorted(request.args.items(multi=True))))
+    body = kept_bodies().get(key) if version is not None else None
+    if body is None:
+        body = _body(session, today)
+        if version is not None:
+            kept_bodies().keep(key, body)
+    return render_template("dashboard/index.html",
+                           content=Markup(body.replace(CSRF_MARK, generate_csrf())))
+
+
+def _body(session, today) -> str:
+    """Render the dashboard's body for this user's role, agency and the page's arguments."""
+    scope = current_scope(session)
     pages = {name: read_queue(session, name, scope, today) for name in QUEUES}
     # Whose restricted details the user may open, for every queue's rows in one query.
     restricted = [case_id for page in pages.values() for case_id in page.restricted_case_ids]
@@ -79,9 +132,9 @@ def index():
     sections = {name: _context(scope, today, name, page, details) for name, page in pages.items()}
     agencies, regions = queues.choices(session) if current_user.sees_everything else ([], [])
     return render_template(
-        "dashboard/index.html", sections=sections, scope=scope, today=today,
+        "dashboard/_content.html", sections=sections, scope=scope, today=today,
         counts=queues.counts(session, scope, today), agencies=agencies, regions=regions,
-        scope_args=scope_args(),
+        scope_args=scope_args(), csrf_mark=CSRF_MARK,
     )
 
 

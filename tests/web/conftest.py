@@ -12,6 +12,7 @@ from tests.support import D, act, event, load, person_and_case, region
 PASSWORD = "correct horse battery"
 USERS = {
     "wmids": ("cm@wmids.example", "case_manager", "WMIDS"),
+    "wmids-duty": ("duty@wmids.example", "case_manager", "WMIDS"),
     "hewell": ("cm@hewell.example", "case_manager", "HMP-HEWELL"),
     "staffs": ("cm@staffs.example", "case_manager", "STAFFS"),
     "auditor": ("auditor@inspect.example", "auditor", None),

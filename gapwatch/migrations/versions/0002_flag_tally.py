@@ -1,5 +1,5 @@
-"""the flag tally, an unallocated-queue index that counts without reading the table, and a
-case's history by (case_id, seq)
+"""the flag tally, an unallocated-queue index that counts without reading the table, a case's
+history by (case_id, seq), and the data stamp
 
 Revision ID: 0002
 Revises: 0001
@@ -25,6 +25,11 @@ def upgrade() -> None:
     sa.Column('first_seen_on', sa.Date(), nullable=False),
     sa.Column('flags', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('agency', 'severity', 'status', 'first_seen_on')
+    )
+    op.create_table('datastamp',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.drop_index('ix_ownership_unallocated', sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
@@ -68,3 +73,4 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ownership_unallocated', sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
         batch_op.create_index('ix_ownership_unallocated', ['agency_id', 'starts_on'], unique=False, sqlite_where=sa.text('officer IS NULL'), postgresql_where=sa.text('officer IS NULL'))
     op.drop_table('flagtally')
+    op.drop_table('datastamp')
