@@ -13,7 +13,10 @@ so the client takes little of the machine's CPU) run at once for `--seconds`: ha
 ask for the dashboard (`/`) and half for case pages (`/cases/<reference>`, a random one of
 theirs each time), each as soon as the last answer came (`--think-ms 0`), or after a pause of
 0.5 to 1.5 times `--think-ms`, like a person reading the page. Every request carries one of the
-users' own session cookies, so every answer is a real, scoped, audited page.
+users' own session cookies, so every answer is a real, scoped, audited page. With
+`--writes-per-second N` a thread also acknowledges N random open flags a second through the
+domain operations, so the dashboards change under the load as they do when people work (each
+write gives the data a new stamp, and every worker renders each agency's dashboard afresh).
 
 It prints, per page, the count, non-200 answers, the 50th, 95th and 99th percentile and the
 largest time in ms, and the pages per second.
@@ -27,14 +30,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 
 import requests
 from sqlalchemy import func, select
 
-from gapwatch import db
+from gapwatch import clock, db
 from gapwatch import operations as ops
 from gapwatch.errors import Conflict
-from gapwatch.models import Agency, Case, Ownership
+from gapwatch.models import Agency, Case, Flag, FlagStatus, Ownership
 from gapwatch.web.access import visible_to_agency
 
 PASSWORD = "bench-password-123"
@@ -173,6 +178,25 @@ def report(results: dict[str, list[float]]) -> None:
               f"{top:>8.1f} {rate:>8.1f}")
 
 
+def writer(url: str, per_second: float, until: float, done: list) -> None:
+    """Acknowledge a random open flag `per_second` times a second through the operations: real
+    writes that change the dashboards' counts and the data stamp, as people's actions do."""
+    session = db.new_session(db.make_engine(url))
+    flags = session.execute(
+        select(Flag.id).where(Flag.status == FlagStatus.open).order_by(func.random()).limit(5000)
+    ).scalars().all()
+    actor = ops.Actor.system("bench")
+    for flag_id in flags:
+        started = time.monotonic()
+        if started >= until:
+            break
+        with ops.unit_of_work(session, actor) as uow:
+            ops.acknowledge_flag(uow, flag_id=flag_id, on=clock.today(), note="bench: looked at it")
+        done.append(flag_id)
+        time.sleep(max(0.0, 1 / per_second - (time.monotonic() - started)))
+    session.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
@@ -183,13 +207,21 @@ def main() -> None:
     parser.add_argument("--think-ms", type=int, default=0,
                         help="a user's mean pause between pages (0: ask again at once)")
     parser.add_argument("--sample", type=int, default=200, help="cases sampled per user")
+    parser.add_argument("--writes-per-second", type=float, default=0,
+                        help="also acknowledge this many open flags a second (real writes)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("this bench needs wrk: apt-get install wrk")
     accounts = prepare(args.database_url, args.users, args.sample)
+    written: list[int] = []
+    if args.writes_per_second:
+        threading.Thread(target=writer, daemon=True, args=(
+            args.database_url, args.writes_per_second, time.monotonic() + args.seconds + 2,
+            written)).start()
     results = run(args.base_url, accounts, args.seconds, args.think_ms)
     think = f", a mean pause of {args.think_ms} ms" if args.think_ms else ", no pause between pages"
-    print(f"{args.users} users for {args.seconds:.0f} s against {args.base_url}{think}")
+    writes = f"; {len(written)} flags acknowledged meanwhile" if args.writes_per_second else ""
+    print(f"{args.users} users for {args.seconds:.0f} s against {args.base_url}{think}{writes}")
     report(results)
 
 
