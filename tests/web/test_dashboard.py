@@ -9,8 +9,8 @@ from sqlalchemy import select
 from gapwatch import db
 from gapwatch import operations as ops
 from gapwatch.models import Case, Handoff
-from gapwatch.web.dashboard import CSRF_MARK
 from gapwatch.scan import scan
+from gapwatch.web.dashboard import CSRF_MARK
 from tests.support import event, load, person_and_case
 from tests.web.conftest import csrf_token
 
