@@ -74,7 +74,8 @@ def record_call(caller: Caller, action: str, *, case_id: int | None = None,
                 case_reference: str | None = None, **detail) -> None:
     """Write this call to the audit trail under the token's name, and note the token's use."""
     session = get_session()
-    with ops.unit_of_work(session, caller.actor) as uow:
+    # The call's record and the token's last use: nothing a kept dashboard shows.
+    with ops.unit_of_work(session, caller.actor, renews_stamp=False) as uow:
         uow.trail.append(
             actor=caller.actor.name, action=action, case_id=case_id,
             case_reference=case_reference,

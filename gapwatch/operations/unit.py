@@ -239,8 +239,13 @@ def lock_writers(session: Session) -> None:
 
 
 @contextmanager
-def unit_of_work(session: Session, actor: Actor) -> Iterator[UnitOfWork]:
-    """Run the block as one write transaction that commits on success and rolls back on error."""
+def unit_of_work(session: Session, actor: Actor, *, renews_stamp: bool = True
+                 ) -> Iterator[UnitOfWork]:
+    """Run the block as one write transaction that commits on success and rolls back on error.
+
+    Pass `renews_stamp=False` only for a unit that changes nothing any page keeps (a sign-in
+    attempt's count, an API call's record): kept dashboards then stay valid (`gapwatch.stamp`).
+    """
     if session.in_transaction():
         # Reads made before this point (a page loading a case) are not the state we decide on;
         # rolling back (not committing) also keeps anything written outside an operation out.
@@ -254,7 +259,8 @@ def unit_of_work(session: Session, actor: Actor) -> Iterator[UnitOfWork]:
         uow = UnitOfWork(session, actor)
         yield uow
         uow.trail.write()
-        stamp.renew(session)  # pages rendered before this change are not served again
+        if renews_stamp:
+            stamp.renew(session)  # pages rendered before this change are not served again
         session.commit()
     except BaseException:
         session.rollback()

@@ -23,6 +23,7 @@ from gapwatch.web.access import Account
 
 bp = Blueprint("auth", __name__)
 SIGNED_IN_AT = "signed_in_at"
+CLOCK_SKEW = 300  # seconds
 
 
 class LoginForm(FlaskForm):
@@ -58,6 +59,23 @@ def load_account(user_id: str) -> Account | None:
     return account if account.stamp == stamp else None
 
 
+@login_manager.unauthorized_handler
+def sign_in_first():
+    """Send a signed-out request to the sign-in page, and back to where it was going after.
+
+    A dashboard queue's minute-by-minute HTMX refresh must not get the sign-in page swapped into
+    the queue: it is told to send the whole page there instead (`HX-Redirect`).
+    """
+    if request.headers.get("HX-Request"):
+        here = urlsplit(request.headers.get("HX-Current-URL", ""))
+        target = safe_next(here.path + (f"?{here.query}" if here.query else ""), "/")
+        response = current_app.response_class("", 200)
+        response.headers["HX-Redirect"] = url_for("auth.login", next=target)
+        return response
+    flash(login_manager.login_message, "info")
+    return redirect(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))))
+
+
 def safe_next(target: str | None, fallback: str | None = None) -> str:
     """Follow `next` only within this site, never to another host."""
     fallback = fallback or url_for("dashboard.index")
@@ -87,7 +105,8 @@ def signed_in_lately() -> bool:
     """
     lifetime = current_app.permanent_session_lifetime.total_seconds()
     started = web_session.get(SIGNED_IN_AT)
-    if isinstance(started, int) and 0 <= time.time() - started <= lifetime:
+    # A few minutes' grace backwards: workers on other hosts may keep slightly different time.
+    if isinstance(started, int) and -CLOCK_SKEW <= time.time() - started <= lifetime:
         return True
     if started is not None:
         web_session.clear()
@@ -102,7 +121,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        with ops.unit_of_work(session, ops.Actor(name="web:login")) as uow:
+        # A sign-in attempt changes only the account's own counts: kept dashboards stay valid.
+        with ops.unit_of_work(session, ops.Actor(name="web:login"), renews_stamp=False) as uow:
             user = ops.attempt_login(uow, email=form.email.data, password=form.password.data)
         if user is not None:
             agency = session.get(Agency, user.agency_id) if user.agency_id else None

@@ -77,7 +77,8 @@ def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> d
 
 
 # Rendered in place of the CSRF token in a kept body; each answer puts the user's own there.
-CSRF_MARK = "gapwatch-csrf-token-of-the-reader"
+# Raw markup with a "<", which escaped text (a name, a note, a filter) can never contain.
+CSRF_MARK = Markup("<gapwatch-csrf-token>")
 KEPT = 64  # bodies per worker (about 50 KB each)
 
 
@@ -111,8 +112,9 @@ def kept_bodies() -> Bodies:
 def index():
     session = get_session()
     today, version = clock.today(), stamp.current(session)
+    # The first value of each argument, as the page reads them (`?q=a&q=b` is `?q=a`).
     key = (version, today, current_user.role, current_user.agency_id,
-           tuple(sorted(request.args.items(multi=True))))
+           tuple(sorted((name, request.args[name]) for name in request.args)))
     body = kept_bodies().get(key) if version is not None else None
     if body is None:
         body = _body(session, today)

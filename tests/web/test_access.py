@@ -170,3 +170,16 @@ def test_a_restricted_person_is_not_found_by_name_but_by_reference(browse):
 @pytest.mark.parametrize("url", ["/cases?page=1000000000000000000", "/dashboard/flags?page=99999999999999999999"])
 def test_an_absurd_page_number_is_the_last_page_not_an_error(browse, url):
     assert browse("wmids").get(url).status_code == 200
+
+
+def test_a_queue_refreshing_after_sign_out_sends_the_whole_page_to_sign_in(client, world):
+    response = client.get("/dashboard/flags", headers={
+        "HX-Request": "true", "HX-Current-URL": "http://gapwatch.test/?agency=WMIDS"})
+    assert response.status_code == 200 and response.text == ""
+    assert response.headers["HX-Redirect"] == "/login?next=/?agency%3DWMIDS"
+
+
+def test_a_signed_out_page_sends_to_sign_in_and_back(client, world):
+    response = client.get("/cases/C-WAIT?tab=history")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/cases/C-WAIT?tab%3Dhistory"

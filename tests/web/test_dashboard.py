@@ -157,3 +157,16 @@ def test_a_kept_dashboard_is_not_served_to_another_agency_or_role(browse, sessio
     assert ">C-WAIT</a>" in browse("wmids").get("/").text
     assert ">C-WAIT</a>" not in browse("staffs").get("/").text
     assert "Accept C-WAIT" not in browse("auditor").get("/?agency=WMIDS").text
+
+
+def test_a_kept_dashboard_reads_each_argument_as_the_page_does(browse, session, world):
+    browser = browse("wmids")
+    assert ">C-WAIT</a>" in browser.get("/?q=C-WAIT&q=C-GAP").text
+    assert ">C-WAIT</a>" not in browser.get("/?q=C-GAP&q=C-WAIT").text  # not the first's body
+
+
+def test_text_that_looks_like_the_token_mark_is_shown_as_text(browse):
+    page = browse("wmids").get("/?q=%3Cgapwatch-csrf-token%3E").text
+    assert "&lt;gapwatch-csrf-token&gt;" in page
+    token = csrf_token(page)
+    assert page.count(token) == page.count('name="csrf_token"')  # only in the forms' fields
