@@ -97,25 +97,52 @@ VIEWS_QUERY = select(func.count()).where(
 AGENCIES_QUERY = select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
 
 
-def _shown(value) -> str:
+EMPTY = (None, "", [], {})
+
+
+def _value(key: str, value, details_shown: bool) -> str:
+    return "withheld" if key in PERSONAL and not details_shown else "—" if value in EMPTY else str(value)
+
+
+def _shown(value, details_shown: bool) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+        return ", ".join(f"{k}: {_value(k, v, details_shown)}" for k, v in value.items()
+                         if v not in EMPTY)
     return str(value)
+
+
+def _changes(before: dict, after: dict, details_shown: bool) -> str:
+    """Say what an entry changed, field by field: "status: pending → accepted"."""
+    keys = [*after, *(k for k in before if k not in after)]
+    return "; ".join(
+        f"{k}: {_value(k, before.get(k), details_shown)} → {_value(k, after.get(k), details_shown)}"
+        for k in keys if before.get(k) != after.get(k)
+    ) or "nothing"
 
 
 def history_lines(rows, details_shown: bool) -> list[tuple[str, str, str, list]]:
     """Return the history's lines: when, who, what, and each detail worth showing.
 
-    A detail's text is None where it names the person and their details are withheld. Done
-    here, not in the template, where formatting and filtering cost twice as much per entry.
+    An entry with a `before` and an `after` shows only what changed between them; one with only
+    an `after` made a record, shown as "new". A detail's
+    text is None where it names the person and their details are withheld (inside `before` and
+    `after` too). Done here, not in the template, where it costs twice as much per entry.
     """
-    return [
-        (at.strftime("%-d %b %Y %H:%M"), actor, action, [
-            (key, None if not details_shown and key in PERSONAL else _shown(value))
-            for key, value in detail.items() if value not in (None, "", [], {})
-        ])
-        for at, actor, action, detail in rows
-    ]
+    lines = []
+    for at, actor, action, detail in rows:
+        before, after = detail.get("before"), detail.get("after")
+        details = []
+        if isinstance(before, dict) and isinstance(after, dict):
+            details.append(("changed", _changes(before, after, details_shown)))
+            detail = {k: v for k, v in detail.items() if k not in ("before", "after")}
+        elif isinstance(after, dict) and before is None:  # a record made: what it holds
+            detail = {("new" if k == "after" else k): v for k, v in detail.items()}
+        details += [
+            (key, None if not details_shown and key in PERSONAL else _shown(value, details_shown))
+            for key, value in detail.items() if value not in EMPTY
+        ]
+        lines.append((at.strftime("%-d %b %Y %H:%M"), actor, action, details))
+    return lines
 
 
 def render_case(reference: str, status: int = 200):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from gapwatch.scan import scan
+from gapwatch.web.cases import history_lines
 from tests.support import person_and_case
 
 
@@ -68,3 +69,23 @@ def test_auditors_find_the_audit_trail_and_the_exports_case_managers_do_not(brow
     assert 'href="/audit"' in auditor and 'href="/cases/C-WAIT/export.pdf"' in auditor
     manager = browse("wmids").get("/cases/C-WAIT").text
     assert 'href="/audit"' not in manager and "export.pdf" not in manager
+
+
+def test_the_history_says_what_each_change_changed():
+    at = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
+    accepted = {"effective_on": "2026-11-05",
+                "before": {"id": 9, "status": "pending", "decided_on": None, "reason": None},
+                "after": {"id": 9, "status": "accepted", "decided_on": "2026-11-05", "reason": None}}
+    renamed = {"before": {"given_name": "Sam", "risk_level": "low"},
+               "after": {"given_name": "Samuel", "risk_level": "high"}}
+    opened = {"after": {"id": 3, "kind": "referral", "due_on": None}}
+    lines = history_lines([(at, "user:a", "handoff.accepted", accepted),
+                           (at, "user:a", "person.updated", renamed),
+                           (at, "user:a", "handoff.requested", opened)], details_shown=False)
+    assert lines[0] == ("5 Nov 2026 09:30", "user:a", "handoff.accepted", [
+        ("changed", "status: pending → accepted; decided_on: — → 2026-11-05"),
+        ("effective_on", "2026-11-05")])
+    assert lines[1][3] == [("changed", "given_name: withheld → withheld; risk_level: low → high")]
+    assert lines[2][3] == [("new", "id: 3, kind: referral")]
+    shown = history_lines([(at, "user:a", "person.updated", renamed)], details_shown=True)
+    assert shown[0][3] == [("changed", "given_name: Sam → Samuel; risk_level: low → high")]
