@@ -59,6 +59,8 @@ def test_the_admin_sees_failing_rows_with_their_error(app, failing):
     assert "ConnectionRefusedError" in page.text
     assert "duty@staffs.example" in page.text
     assert "Nothing has been sent yet." in page.text
+    # Each row's button says which message it retries, for people who hear the page.
+    assert 'aria-label="Retry now: the digest for STAFFS of ' in page.text
 
 
 @pytest.mark.parametrize("who", ["auditor", "case_manager"])
