@@ -79,20 +79,6 @@ class Trail:
         self._head: tuple[int, str] | None = None  # known once this transaction holds the lock
         self._pending: list[dict] = []
 
-    def append(
-        self,
-        *,
-        actor: str,
-        action: str,
-        case_id: int | None = None,
-        case_reference: str | None = None,
-        detail: dict | None = None,
-    ) -> None:
-        """Record an entry and write it now, so the transaction's next query sees it."""
-        self.record(actor=actor, action=action, case_id=case_id, case_reference=case_reference,
-                    detail=detail)
-        self.write()
-
     def record(
         self,
         *,
@@ -153,8 +139,9 @@ def record_read(session: Session, *, actor: str, action: str, case_id: int | Non
         with write_intent():
             session.connection()  # SQLite: BEGIN IMMEDIATE, the writer's lock
         trail = Trail(session)
-        trail.append(actor=actor, action=action, case_id=case_id, case_reference=case_reference,
+        trail.record(actor=actor, action=action, case_id=case_id, case_reference=case_reference,
                      detail=detail)
+        trail.write()
         session.commit()
     except BaseException:
         session.rollback()

@@ -60,6 +60,11 @@ class Severity(StrEnum):
     critical = "critical"
 
 
+MOST_SEVERE_FIRST = tuple(s.value for s in reversed(Severity))
+# A severity's place in MOST_SEVERE_FIRST: the order of every list of flags people read.
+RANK_OF_SEVERITY = {severity: rank for rank, severity in enumerate(MOST_SEVERE_FIRST)}
+
+
 class FlagStatus(StrEnum):
     open = "open"
     acknowledged = "acknowledged"

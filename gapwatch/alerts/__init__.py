@@ -55,7 +55,7 @@ def write_digests(uow: UnitOfWork, day: date, *, config: Mapping | None = None) 
     }
     changed = outbox.store(uow, day, mails)
     if changed:
-        uow.trail.append(actor=uow.actor.name, action="alerts.written",
+        uow.trail.record(actor=uow.actor.name, action="alerts.written",
                          detail={"day": day, "emails": len(mails), "changed": changed})
     return changed
 

@@ -28,6 +28,7 @@ from sqlmodel import Session
 from gapwatch.alerts.escalation import commissioners, escalation_emails
 from gapwatch.alerts.settings import AlertSettings
 from gapwatch.models import (
+    RANK_OF_SEVERITY,
     Agency,
     Case,
     Flag,
@@ -36,10 +37,7 @@ from gapwatch.models import (
     HandoffStatus,
     Ownership,
     Person,
-    Severity,
 )
-
-SEVERITY_ORDER = {s.value: rank for rank, s in enumerate(reversed(Severity))}  # critical first
 
 
 @dataclass(frozen=True)
@@ -115,8 +113,8 @@ def gather(session: Session, day: date, settings: AlertSettings) -> list[Digest]
     _add_flags(digests, facts, day, settings)
     _add_handoffs(digests, facts, day, settings)
     for digest in digests.values():
-        digest.new_flags.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.since, f.case.reference))
-        digest.open_flags.sort(key=lambda f: (f.since, SEVERITY_ORDER.get(f.severity, 9), f.case.reference))
+        digest.new_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
+        digest.open_flags.sort(key=lambda f: (f.since, RANK_OF_SEVERITY.get(f.severity, 9), f.case.reference))
         digest.waiting.sort(key=lambda h: (h.due_on or date.max, h.requested_on, h.case.reference))
         digest.overdue.sort(key=lambda h: (-h.days_overdue, h.case.reference))
         if digest.escalated:

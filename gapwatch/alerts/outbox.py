@@ -165,7 +165,7 @@ def mark_failed(session: Session, claim: Claim, now: datetime, error: str,
 
 
 def _audit(uow: ops.UnitOfWork, action: str, claim: Claim, **detail) -> None:
-    uow.trail.append(actor=uow.actor.name, action=action, detail={
+    uow.trail.record(actor=uow.actor.name, action=action, detail={
         "outbox_id": claim.id, "agency": claim.agency, "day": claim.day, "kind": claim.kind,
         **detail,
     })
@@ -186,7 +186,7 @@ def resend(uow: ops.UnitOfWork, *, message: int) -> OutboxMessage:
     if was == SENT:
         row.message_id, row.sent_at = None, None  # a new email, with a Message-ID of its own
     agency = uow.agency_by_id(row.agency_id)
-    uow.trail.append(actor=uow.actor.name, action="alerts.resend", detail={
+    uow.trail.record(actor=uow.actor.name, action="alerts.resend", detail={
         "outbox_id": row.id, "agency": agency.code if agency else None, "day": row.day,
         "kind": row.kind, "was": was,
     })

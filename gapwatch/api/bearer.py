@@ -76,7 +76,7 @@ def record_call(caller: Caller, action: str, *, case_id: int | None = None,
     session = get_session()
     # The call's record and the token's last use: nothing a kept dashboard shows.
     with ops.unit_of_work(session, caller.actor, renews_stamp=False) as uow:
-        uow.trail.append(
+        uow.trail.record(
             actor=caller.actor.name, action=action, case_id=case_id,
             case_reference=case_reference,
             detail={"method": request.method, "path": request.path, **detail},

@@ -248,7 +248,7 @@ def post():
                 uow.session.add(IdempotencyRecord(
                     token_id=caller.token.id, key=key, request_hash=digest, status_code=200,
                     response_body=body, created_at=clock.now()))
-            uow.trail.append(actor=caller.actor.name, action="api.events",
+            uow.trail.record(actor=caller.actor.name, action="api.events",
                              detail={"applied": len(parsed), "idempotency_key": key})
             ops.note_token_use(uow, token=caller.token)
     except DataError as error:

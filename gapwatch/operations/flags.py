@@ -93,7 +93,7 @@ def acknowledge_flag(
     flag.acknowledged_by = _who(uow)[:254]
     flag.acknowledged_on = on
     flag.snoozed_until = snooze_until
-    uow.trail.append(
+    uow.trail.record(
         actor=uow.actor.name,
         action="flag.acknowledged",
         case_id=case.id,

@@ -19,6 +19,8 @@ from gapwatch import tally
 from gapwatch.db import is_sqlite
 from gapwatch.models import (
     ACCOUNTABLE_ROLES,
+    MOST_SEVERE_FIRST,
+    RANK_OF_SEVERITY,
     Agency,
     Case,
     Flag,
@@ -27,12 +29,11 @@ from gapwatch.models import (
     HandoffStatus,
     Ownership,
     Person,
-    Severity,
 )
 
 PAGE_SIZE = 20
-SEVERITIES = tuple(s.value for s in reversed(Severity))  # most severe first
-SEVERITY_RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=Flag.severity, else_=9)
+SEVERITIES = MOST_SEVERE_FIRST
+SEVERITY_RANK = case(RANK_OF_SEVERITY, value=Flag.severity, else_=9)
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def _flag_keys(where: list, severities: list[str], enough: int):
                 .order_by(Flag.since, Flag.id).limit(enough).subquery())
         parts.append(select(part.c.id, part.c.severity, part.c.since))
     merged = union_all(*parts).subquery()
-    rank = case({s: i for i, s in enumerate(SEVERITIES)}, value=merged.c.severity, else_=9)
+    rank = case(RANK_OF_SEVERITY, value=merged.c.severity, else_=9)
     return select(merged.c.id).order_by(rank, merged.c.since, merged.c.id)
 
 
