@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, and_, or_, text
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -172,6 +172,12 @@ class Ownership(SQLModel, table=True):
     case: Case = _refers_to("Case", "Ownership.case_id")
     agency: Agency = _refers_to("Agency", "Ownership.agency_id")
     handoff: Handoff | None = _refers_to("Handoff", "Ownership.handoff_id")
+
+
+def active_on(day: date):
+    """Return a WHERE clause keeping the ownerships active on `day`: started, not yet ended."""
+    return and_(Ownership.starts_on <= day,
+                or_(Ownership.ends_on.is_(None), Ownership.ends_on > day))
 
 
 class Handoff(SQLModel, table=True):

@@ -37,6 +37,7 @@ from gapwatch.models import (
     HandoffStatus,
     Ownership,
     Person,
+    active_on,
 )
 
 
@@ -159,8 +160,7 @@ def _owners_of_restricted(session: Session, day: date) -> dict[int, set[str]]:
         .join(Agency, Agency.id == Ownership.agency_id)
         .join(Case, Case.id == Ownership.case_id)
         .join(Person, Person.id == Case.person_id)
-        .where(Person.restricted, Ownership.starts_on <= day,
-               or_(Ownership.ends_on.is_(None), Ownership.ends_on > day))
+        .where(Person.restricted, active_on(day))
     ):
         owners[case_id].add(code)
     return owners

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from gapwatch import tally
 from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gapwatch.models import Agency, Case, Flag, FlagStatus, Ownership
+from gapwatch.models import Agency, Case, Flag, FlagStatus, Ownership, active_on
 from gapwatch.operations.unit import UnitOfWork
 
 MAX_NOTE = 2000
@@ -36,9 +36,7 @@ def _owners(uow: UnitOfWork, case: Case, on: date) -> set[str]:
         select(Agency.code)
         .join(Ownership, Ownership.agency_id == Agency.id)
         .where(
-            Ownership.case_id == case.id,
-            Ownership.starts_on <= on,
-            (Ownership.ends_on.is_(None)) | (Ownership.ends_on > on),
+            Ownership.case_id == case.id, active_on(on),
         )
     ).scalars()
     return set(rows)

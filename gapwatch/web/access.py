@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from gapwatch.extensions import login_manager
 from gapwatch.journey import Journey
-from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole
+from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole, active_on
 from gapwatch.operations import Actor
 
 # So `visible_to_agency` also works in a query that joins Person itself; made once, as an
@@ -142,8 +142,7 @@ def owned_today(session: Session, account: Account, case_ids: list[int], today: 
         select(Ownership.case_id).where(
             Ownership.case_id.in_(case_ids),
             Ownership.agency_id == account.agency_id,
-            Ownership.starts_on <= today,
-            or_(Ownership.ends_on.is_(None), Ownership.ends_on > today),
+            active_on(today),
         )
     ).scalars()
     return set(rows)

@@ -29,6 +29,7 @@ from gapwatch.models import (
     HandoffStatus,
     Ownership,
     Person,
+    active_on,
 )
 
 PAGE_SIZE = 20
@@ -219,8 +220,7 @@ def _unallocated_where(scope: Scope, today: date):
     return (
         Ownership.role.in_(sorted(ACCOUNTABLE_ROLES)),
         Ownership.officer.is_(None),
-        Ownership.starts_on <= today,
-        or_(Ownership.ends_on.is_(None), Ownership.ends_on > today),
+        active_on(today),
         scope.has(Ownership.agency_id),
     )
 
