@@ -7,7 +7,7 @@ Two locks keep the chain one line without making readers wait for writers. A dom
 holds the writers' lock (`WRITE_LOCK_KEY`, see `operations.unit`) for its whole transaction;
 its entries wait in memory, unchained, until it first writes them, and only then does it take
 the chain's lock (`CHAIN_LOCK_KEY`) and read the head, keeping both until it commits. Recording
-that someone read a case (`record_read`) takes only the chain's lock, for one short insert, so
+that someone read a case (`operations.record_read`) takes only the chain's lock, so
 on PostgreSQL a case page never waits for a scan or an import to finish deciding, only for
 another transaction's entries to commit. (SQLite has one writer at a time in any case.)
 """
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from gapwatch import clock
-from gapwatch.db import write_intent
+from gapwatch.db import advisory_lock
 from gapwatch.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -119,33 +119,8 @@ class Trail:
 
 
 def lock_chain(session: Session) -> None:
-    """Take the chain's lock until this transaction ends (SQLite's writer holds it already)."""
-    if session.get_bind().dialect.name != "sqlite":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-
-
-def record_read(session: Session, *, actor: str, action: str, case_id: int | None = None,
-                case_reference: str | None = None, detail: dict | None = None) -> None:
-    """Append one entry about reading a case in its own short transaction, and commit it.
-
-    It takes the chain's lock and not the writers', so it waits for no scan or import, only for
-    appends that are committing. Whatever the session held is rolled back first: a read writes
-    nothing else.
-    """
-    if session.in_transaction():
-        session.rollback()
-    session.begin()
-    try:
-        with write_intent():
-            session.connection()  # SQLite: BEGIN IMMEDIATE, the writer's lock
-        trail = Trail(session)
-        trail.record(actor=actor, action=action, case_id=case_id, case_reference=case_reference,
-                     detail=detail)
-        trail.write()
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    """Take the chain's lock until this transaction ends."""
+    advisory_lock(session, CHAIN_LOCK_KEY)
 
 
 # -- verification -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -61,6 +61,13 @@ def write_intent() -> Iterator[None]:
         yield
     finally:
         _write_intent.reset(token)
+
+
+def advisory_lock(session: Session, key: int) -> None:
+    """Take PostgreSQL's advisory lock `key` until the transaction ends (SQLite: nothing to
+    take, its writer already holds the database's one lock from BEGIN IMMEDIATE)."""
+    if not is_sqlite(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def new_session(engine: Engine) -> Session:

@@ -102,8 +102,8 @@ def read_case(database_url, index):
     engine = db.make_engine(database_url)
     session = db.new_session(engine)
     try:
-        audit.record_read(session, actor=f"user:reader-{index}", action="case.viewed",
-                          case_reference="C-1", detail={"details_shown": True})
+        ops.record_read(session, ops.Actor(name=f"user:reader-{index}"), "case.viewed",
+                        case_reference="C-1", details_shown=True)
     finally:
         session.close()
         engine.dispose()

@@ -74,8 +74,8 @@ def record_call(caller: Caller, action: str, *, case_id: int | None = None,
                 case_reference: str | None = None, **detail) -> None:
     """Write this call to the audit trail under the token's name, and note the token's use."""
     session = get_session()
-    # The call's record and the token's last use: nothing a kept dashboard shows.
-    with ops.unit_of_work(session, caller.actor, renews_stamp=False) as uow:
+    # Only records (the call, the token's last use): it waits for no scan or import.
+    with ops.unit_of_work(session, caller.actor, decides=False, renews_stamp=False) as uow:
         uow.trail.record(
             actor=caller.actor.name, action=action, case_id=case_id,
             case_reference=case_reference,

@@ -19,7 +19,7 @@ from gapwatch.operations.records import (
     set_case_details,
 )
 from gapwatch.operations.tokens import create_token, note_token_use, revoke_token
-from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, unit_of_work
+from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, record_read, unit_of_work
 from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "set_case_details",
     "set_password",
     "start_ownership",
+    "record_read",
     "unit_of_work",
     "withdraw_handoff",
 ]

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel
 
 from gapwatch import stamp
 from gapwatch.audit import WRITE_LOCK_KEY, Trail
-from gapwatch.db import is_sqlite, write_intent
+from gapwatch.db import advisory_lock, is_sqlite, write_intent
 from gapwatch.errors import Forbidden, NotFound
 from gapwatch.models import Agency, Case, Handoff, Ownership, Person
 
@@ -232,19 +232,16 @@ def _defaults(model: type[SQLModel]) -> dict:
     return {**values, **{name: make() for name, make in factories.items()}}
 
 
-def lock_writers(session: Session) -> None:
-    """Take the writers' lock for the rest of this transaction (SQLite holds it from BEGIN)."""
-    if not is_sqlite(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-
-
 @contextmanager
-def unit_of_work(session: Session, actor: Actor, *, renews_stamp: bool = True
-                 ) -> Iterator[UnitOfWork]:
+def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
+                 renews_stamp: bool = True) -> Iterator[UnitOfWork]:
     """Run the block as one write transaction that commits on success and rolls back on error.
 
-    Pass `renews_stamp=False` only for a unit that changes nothing any page keeps (a sign-in
-    attempt's count, an API call's record): kept dashboards then stay valid (`gapwatch.stamp`).
+    `decides=False` is for a unit that only records (that someone read a case, an API call) and
+    reads nothing to decide on: it takes no writers' lock, so it never waits for a scan or an
+    import on PostgreSQL (its entries still take the chain's lock). `renews_stamp=False` is for
+    a unit that changes nothing a page keeps (those records, a sign-in attempt's count): kept
+    dashboards stay valid (`gapwatch.stamp`).
     """
     if session.in_transaction():
         # Reads made before this point (a page loading a case) are not the state we decide on;
@@ -255,7 +252,8 @@ def unit_of_work(session: Session, actor: Actor, *, renews_stamp: bool = True
     try:
         with write_intent():
             session.connection()  # begins now, so SQLite's BEGIN is IMMEDIATE
-        lock_writers(session)
+        if decides:
+            advisory_lock(session, WRITE_LOCK_KEY)
         uow = UnitOfWork(session, actor)
         yield uow
         uow.trail.write()
@@ -265,3 +263,11 @@ def unit_of_work(session: Session, actor: Actor, *, renews_stamp: bool = True
     except BaseException:
         session.rollback()
         raise
+
+
+def record_read(session: Session, actor: Actor, action: str, *, case_id: int | None = None,
+                case_reference: str | None = None, **detail) -> None:
+    """Record, in a short transaction of its own, that `actor` read a case (or made a call)."""
+    with unit_of_work(session, actor, decides=False, renews_stamp=False) as uow:
+        uow.trail.record(actor=actor.name, action=action, case_id=case_id,
+                         case_reference=case_reference, detail=detail)

@@ -121,7 +121,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        # A sign-in attempt changes only the account's own counts: kept dashboards stay valid.
+        # It decides (the failure count is read, then written) but changes nothing a kept
+        # dashboard shows: renewing the stamp would let anyone empty the cache by failing.
         with ops.unit_of_work(session, ops.Actor(name="web:login"), renews_stamp=False) as uow:
             user = ops.attempt_login(uow, email=form.email.data, password=form.password.data)
         if user is not None:

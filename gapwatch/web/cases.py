@@ -14,7 +14,8 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, bindparam, func, or_, select
 
-from gapwatch import audit, clock
+from gapwatch import clock
+from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.models import Agency, AuditEvent, Case, Flag, FlagStatus, Person, UserRole
 from gapwatch.queries import load_journeys
@@ -154,10 +155,8 @@ def render_case(reference: str, status: int = 200):
     today = clock.today()
     allowed = may_open_details(current_user, journey, today)
     # Its own short transaction under the chain's lock only: a view never waits for a scan.
-    audit.record_read(
-        session, actor=current_user.actor.name, action=VIEWED, case_id=case_id,
-        case_reference=journey.case.reference, detail={"details_shown": allowed},
-    )
+    ops.record_read(session, current_user.actor, VIEWED, case_id=case_id,
+                    case_reference=journey.case.reference, details_shown=allowed)
     read = session.connection().execute
     person = read(PERSON_QUERY, {"person_id": person_id}).one() if allowed else None
     hands_on = current_user.role == UserRole.admin or (
