@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,6 @@ def test_accepting_a_waiting_handoff_takes_it_off_the_queue(page, live):
     sign_in(page, live, "wmids")
     waiting = page.locator("section#waiting")
     expect(waiting.get_by_role("link", name="C-WAIT")).to_be_visible()
-    screenshot(page, "dashboard")
     waiting.get_by_label("Officer for C-WAIT").fill("J. Smith")
     waiting.get_by_role("button", name="Accept C-WAIT").click()
     expect(page.get_by_role("status")).to_contain_text("Accepted: WMIDS takes supervision")
@@ -47,7 +46,6 @@ def test_a_flag_is_seen_on_the_dashboard_and_acknowledged_on_the_case(page, live
     flags.get_by_role("link", name="C-GAP").click()
     expect(page).to_have_url(re.compile(r"/cases/C-GAP"))
     expect(page.get_by_text("Nobody is accountable for this person today.")).to_be_visible()
-    screenshot(page, "case")
     flag = page.locator("li.flag", has_text="no-accountable-owner")
     flag.locator("summary").click()
     flag.get_by_label("Note (what you are doing about it)").fill("Duty officer calling the hostel")

@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from gapwatch import clock
 from gapwatch.scan import scan
 from tests.browser.conftest import screenshot, sign_in
 from tests.support import event, load
@@ -125,4 +124,3 @@ def test_screenshots_of_a_busy_morning(page, live, busy_morning):
     expect(lanes).to_have_count(12)
     page.locator("section.journey").screenshot(path=str(screenshot(page, "journey-12-page")
                                                         .with_name("journey-12.png")))
-    assert clock.today() == busy_morning["today"]
