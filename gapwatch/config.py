@@ -18,7 +18,6 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day, counted from signing in
     SESSION_REFRESH_EACH_REQUEST = False  # no new cookie on every page; the limit is absolute
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    TIMEZONE = "Europe/London"
     # The rules' thresholds (SPEC.md), overridable as GAPWATCH_RULE_<NAME>.
     RULE_RELEASE_WINDOW_DAYS = 28
     RULE_AGE_WINDOW_DAYS = 90

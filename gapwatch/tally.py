@@ -9,7 +9,6 @@ acknowledgement, inside its unit of work). Both run under the writers' lock, so 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import (
@@ -108,18 +107,14 @@ def _take(session: Session, agency: str, severity: str, status: str, first_seen_
                     status, severity, first_seen_on, agency)
 
 
-def counts(session: Session, agencies: Iterable[str] | None, new_since: date) -> dict:
+def counts(session: Session, agency: str | None, new_since: date) -> dict:
     """Return {severity: open flags}, plus "new" (open, first seen on or after `new_since`) and
-    "acknowledged", for the flags notifying one agency (`agencies` of one code) or every agency
-    (`agencies` None)."""
-    codes = [EVERY_AGENCY] if agencies is None else list(agencies)
-    if len(codes) != 1:
-        raise ValueError("the tally counts one agency, or every agency, at a time")
+    "acknowledged", for the flags notifying `agency` (a code), or every flag (None)."""
     result = {"new": 0, "acknowledged": 0}
     fresh = case((FlagTally.first_seen_on >= new_since, FlagTally.flags), else_=0)
     for severity, status, flags, new in session.execute(
         select(FlagTally.severity, FlagTally.status, func.sum(FlagTally.flags), func.sum(fresh))
-        .where(FlagTally.agency == codes[0])
+        .where(FlagTally.agency == (EVERY_AGENCY if agency is None else agency))
         .group_by(FlagTally.severity, FlagTally.status)
     ):
         if status == FlagStatus.acknowledged:

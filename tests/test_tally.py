@@ -37,7 +37,7 @@ def assert_tally_is_true(session, day) -> None:
     session.expire_all()
     codes = session.execute(select(Agency.code)).scalars().all()
     for code in [None, *codes]:
-        told = tally.counts(session, None if code is None else [code], day - timedelta(days=1))
+        told = tally.counts(session, code, day - timedelta(days=1))
         assert {k: v for k, v in told.items() if v} == {
             k: v for k, v in counted(session, code, day - timedelta(days=1)).items() if v
         }, code or "every agency"

@@ -8,7 +8,6 @@ every role are created, and the logins are printed.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -27,7 +26,6 @@ from gapwatch.errors import DomainError
 from gapwatch.events import apply_record, parse_record
 from gapwatch.models import Agency
 
-log = logging.getLogger(__name__)
 ACTOR = ops.Actor.system("demo")
 CASES_PER_UNIT = 1000
 

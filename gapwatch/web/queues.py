@@ -174,17 +174,13 @@ def sent(session: Session, scope: Scope, *, page: int = 1, text: str | None = No
     return _handoffs(session, Handoff.from_agency_id, scope, page, text)
 
 
-def _flags_in_queue(today: date):
-    """Open flags (the daily scan reopens an acknowledged flag when its snooze has run out)."""
-    return Flag.status == FlagStatus.open
-
-
 def flags(
     session: Session, scope: Scope, today: date, *, page: int = 1, text: str | None = None,
     severity: str | None = None, acknowledged: bool = False,
 ) -> Page:
     """Open flags that notify an agency in scope, most severe and oldest first."""
-    status = Flag.status == FlagStatus.acknowledged if acknowledged else _flags_in_queue(today)
+    # The queue holds open flags: the daily scan reopens an acknowledged one whose snooze ran out.
+    status = Flag.status == (FlagStatus.acknowledged if acknowledged else FlagStatus.open)
     where = [status, scope.notified(session)]
     if severity in SEVERITIES:
         where.append(Flag.severity == severity)
@@ -255,7 +251,7 @@ def counts(session: Session, scope: Scope, today: date) -> dict[str, int]:
     ).one()
     yesterday = today - timedelta(days=1)
     if scope.everything or len(scope.codes) == 1:
-        result.update(tally.counts(session, None if scope.everything else scope.codes, yesterday))
+        result.update(tally.counts(session, None if scope.everything else scope.codes[0], yesterday))
     else:
         result.update(_counted_flags(session, scope, yesterday))
     result["flags"] = sum(result[s] for s in SEVERITIES)
