@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlmodel import Session
 
 from gapwatch import clock
@@ -180,7 +180,7 @@ def stream_entries(session: Session, *, after: int = 0, chunk: int = VERIFY_CHUN
         after = rows[-1][0]
 
 
-def chain_head(session: Session) -> tuple[int, str]:
+def chain_head(session: Session | Connection) -> tuple[int, str]:
     """Return the (seq, hash) of the newest entry, or (0, GENESIS) for an empty trail."""
     row = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)

@@ -183,7 +183,7 @@ def export_all(engine: Engine, path: Path, *, actor: ops.Actor, agency: str | No
     with engine.connect().execution_options(**isolation) as connection, connection.begin():
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")  # times as ...+00:00
-        manifest.audit_head = _head(connection)
+        manifest.audit_head = audit.chain_head(connection)
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             for name, query in _queries(selection, engine.dialect.name):
                 lines = _lines(connection, query)
@@ -192,9 +192,3 @@ def export_all(engine: Engine, path: Path, *, actor: ops.Actor, agency: str | No
             archive.writestr("manifest.json", json.dumps(document, indent=2) + "\n")
     return document
 
-
-def _head(connection: Connection) -> tuple[int, str]:
-    row = connection.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    return (row[0], row[1]) if row else (0, audit.GENESIS)
