@@ -1,7 +1,8 @@
 """The journeys of every case open on a day, as they stood at its end, read in bulk and in chunks.
 
 The rule engine reads the journey store with three set-based queries per chunk of cases (the
-open cases by id, then the ownerships and handoffs of that id range), so memory stays flat
+open cases by id, then the ownerships and handoffs of that id range; `ranges` finds each chunk's
+id range with two more), so memory stays flat
 however many cases there are, and never one query per case. Rows dated after the day are left
 out in the query; what was decided or ended later is undone by `Journey.as_of`. Queries go straight to the session's connection (Core rows, no ORM
 loading), which halves the cost of reading. The id ranges
