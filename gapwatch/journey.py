@@ -133,6 +133,10 @@ class Journey:
             o for o in self.ownerships if o.is_active_on(day) and (roles is None or o.role in roles)
         ]
 
+    def owned_by(self, agency: str | None, day: date) -> bool:
+        """Whether `agency` holds an ownership of any role in the case on `day`."""
+        return any(o.agency == agency for o in self.active_on(day))
+
     def accountable_on(self, day: date) -> list[OwnershipFacts]:
         """Return the custody and supervision ownerships active on `day`."""
         return self.active_on(day, roles=ACCOUNTABLE)

@@ -18,9 +18,9 @@ from gapwatch.api.problems import refuse_unknown_parameters
 from gapwatch.db import get_session
 from gapwatch.errors import NotFound
 from gapwatch.journey import Gap, HandoffFacts, Journey, OwnershipFacts
-from gapwatch.models import Case, Person
-from gapwatch.queries import load_journey
-from gapwatch.web.access import visible_to_agency
+from gapwatch.models import Person
+from gapwatch.queries import load_journeys
+from gapwatch.web.access import INVOLVED_CASE_BY_REFERENCE
 
 bp = Blueprint("cases", __name__)
 
@@ -29,13 +29,12 @@ def visible_journey(caller: Caller, reference: str) -> Journey:
     """Return the journey of case `reference` if the caller's agency is involved in it."""
     refuse_unknown_parameters()
     session = get_session()
-    found = session.execute(
-        select(Case.id).where(Case.reference == reference, visible_to_agency(caller.agency.id))
-    ).scalar()
+    found = session.execute(INVOLVED_CASE_BY_REFERENCE,
+                            {"reference": reference, "agency_id": caller.agency.id}).scalar()
     if found is None:
         raise NotFound(f"no case {reference!r} that {caller.agency.code} is involved in",
                        field="reference")
-    return load_journey(session, reference)
+    return load_journeys(session, [found.id])[found.id]
 
 
 def ownership_json(o: OwnershipFacts) -> dict:
@@ -60,10 +59,9 @@ def gap_json(gap: Gap, until) -> dict:
 
 def _person_json(journey: Journey, caller: Caller, today) -> dict:
     facts = journey.case
-    owns_today = any(o.agency == caller.agency.code for o in journey.active_on(today))
     person = {"reference": facts.person, "home_area": facts.home_area,
               "restricted": facts.restricted, "details_shown": False}
-    if facts.restricted and not owns_today:
+    if facts.restricted and not journey.owned_by(caller.agency.code, today):
         return person
     row = get_session().execute(select(Person).where(Person.reference == facts.person)).scalar_one()
     return {**person, "details_shown": True, "given_name": row.given_name,

@@ -114,7 +114,7 @@ def may_open_details(account: Account, journey: Journey, today: date) -> bool:
     """A restricted person's details are for auditors and the agencies that own the case."""
     if not journey.case.restricted or account.opens_restricted:
         return True
-    return any(o.agency == account.agency_code for o in journey.active_on(today))
+    return journey.owned_by(account.agency_code, today)
 
 
 # Routes an auditor may still post to: their own session and password, nothing of the records.

@@ -161,7 +161,7 @@ def render_case(reference: str, status: int = 200):
     person = read(PERSON_QUERY, {"person_id": person_id}).one() if allowed else None
     hands_on = current_user.role == UserRole.admin or (
         current_user.role == UserRole.case_manager
-        and any(o.agency == current_user.agency_code for o in journey.active_on(today))
+        and journey.owned_by(current_user.agency_code, today)
     )
     agencies = read(AGENCIES_QUERY).all() if hands_on else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
@@ -175,7 +175,7 @@ def render_case(reference: str, status: int = 200):
         views=read(VIEWS_QUERY, {"case_id": case_id}).scalar_one(),
         age=age_on(journey.case.date_of_birth, today), birthday=birthday,
         birthday_near=-90 <= (birthday - today).days <= 180,
-        agencies=agencies, may_act=current_user.role != UserRole.auditor,
+        agencies=agencies, hands_on=hands_on, may_act=current_user.role != UserRole.auditor,
         my_agency=current_user.agency_code, is_admin=current_user.role == UserRole.admin,
         forms=forms.for_case(agencies), history_limit=HISTORY_LIMIT,
     )
