@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import abort, request
+from flask import abort, g, request
 from flask_login import UserMixin, current_user
 from sqlalchemy import bindparam, exists, false, or_, select
 from sqlalchemy.orm import aliased
@@ -96,7 +96,18 @@ INVOLVED_CASE_BY_REFERENCE = CASE_BY_REFERENCE.where(visible_to_agency(bindparam
 
 
 def case_or_404(session: Session, account: Account, reference: str) -> Case:
-    """Return the case `reference` if `account` may see it; otherwise there is no such case."""
+    """Return the case `reference` if `account` may see it; otherwise there is no such case.
+
+    Asked once a request: an action finds its case, its handoff's case, and the page it shows
+    after a refusal, all through here.
+    """
+    seen = g.setdefault("cases_seen", {})
+    if reference not in seen:
+        seen[reference] = _visible_case(session, account, reference)
+    return seen[reference]
+
+
+def _visible_case(session: Session, account: Account, reference: str) -> Case:
     if account.sees_everything:
         query, params = CASE_BY_REFERENCE, {"reference": reference}
     elif account.agency_id is None:
