@@ -8,6 +8,7 @@ hands it to the domain operation that does it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -220,6 +221,25 @@ def parse_record(data: Any) -> Record:
         return schema.model_validate(data)
     except ValidationError as error:
         raise InvalidInput(describe(error)) from None
+
+
+def preload(uow: ops.UnitOfWork, records: list[Record]) -> None:
+    """Load the persons and cases a batch of records names, in two queries, before applying it."""
+    uow.preload_persons(r.reference for r in records if r.type == "person")
+    uow.preload_cases(r.case if r.type == "event" else r.reference
+                      for r in records if r.type in ("event", "case"))
+
+
+def chunks(items: Iterable, size: int) -> Iterator[list]:
+    """Yield `items` in lists of `size` (the last may be shorter)."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def apply_record(uow: ops.UnitOfWork, record: Record):

@@ -26,7 +26,7 @@ from sqlmodel import Session
 from gapwatch import clock, db
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError
-from gapwatch.events import RECORD_TYPES, apply_record, parse_record
+from gapwatch.events import RECORD_TYPES, apply_record, chunks, parse_record, preload
 from gapwatch.models import ImportBatch
 
 CHUNK = 2000
@@ -115,17 +115,6 @@ def read_records(path: Path) -> Iterator[tuple[int, object]]:
         yield from reader(stream)
 
 
-def _chunks(records: Iterator, size: int) -> Iterator[list]:
-    chunk = []
-    for item in records:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
@@ -157,14 +146,13 @@ def import_file(
             if earlier is not None:
                 when = f"{earlier.imported_at:%Y-%m-%d %H:%M}"
                 return ImportResult(name, earlier.records, skipped=True, imported_at=when)
-            for chunk in _chunks(read_records(path), CHUNK):
+            for chunk in chunks(read_records(path), CHUNK):
                 parsed = []
                 for line, data in chunk:
                     if isinstance(data, Exception):
                         raise data
                     parsed.append((line, parse_record(data)))
-                uow.preload_persons(_person_references(parsed))
-                uow.preload_cases(_case_references(parsed))
+                preload(uow, [record for _line, record in parsed])
                 for line, record in parsed:  # noqa: B007 (`line` names a failure)
                     apply_record(uow, record)
                     count += 1
@@ -183,20 +171,6 @@ def import_file(
     except (UnicodeDecodeError, csv.Error) as error:
         raise ImportFailed(name, line, f"cannot read the file: {error}") from None
     return ImportResult(name, count)
-
-
-def _person_references(parsed: list[tuple[int, object]]) -> list[str]:
-    return [record.reference for _line, record in parsed if record.type == "person"]
-
-
-def _case_references(parsed: list[tuple[int, object]]) -> list[str]:
-    refs = []
-    for _line, record in parsed:
-        if record.type == "event":
-            refs.append(record.case)
-        elif record.type == "case":
-            refs.append(record.reference)
-    return refs
 
 
 LARGE_FILE = 1_000_000  # bytes: larger files show their progress

@@ -9,7 +9,7 @@ every role are created, and the logins are printed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import click
 from flask.cli import with_appcontext
@@ -23,7 +23,7 @@ from gapwatch.demo import region
 from gapwatch.demo.journeys import curated_records
 from gapwatch.demo.synthetic import synthetic_cases
 from gapwatch.errors import DomainError
-from gapwatch.events import apply_record, parse_record
+from gapwatch.events import apply_record, chunks, parse_record, preload
 from gapwatch.models import Agency
 
 ACTOR = ops.Actor.system("demo")
@@ -46,8 +46,7 @@ def apply_all(session: Session, records: Iterable[dict]) -> int:
     records = list(records)
     with ops.unit_of_work(session, ACTOR) as uow:
         parsed = [parse_record(r) for r in records]
-        uow.preload_persons(r.reference for r in parsed if r.type == "person")
-        uow.preload_cases(r.reference for r in parsed if r.type == "case")
+        preload(uow, parsed)
         for record in parsed:
             apply_record(uow, record)
     return len(records)
@@ -67,22 +66,11 @@ def load_synthetic(
 ) -> int:
     """Load `cases` synthetic cases, a unit of work per thousand; return the records applied."""
     started, done, records = time.perf_counter(), 0, 0
-    for batch in _batches(synthetic_cases(clock.today(), cases, seed), CASES_PER_UNIT):
+    for batch in chunks(synthetic_cases(clock.today(), cases, seed), CASES_PER_UNIT):
         records += apply_all(session, (record for case in batch for record in case))
         done += len(batch)
         progress(done, records, time.perf_counter() - started)
     return records
-
-
-def _batches(items: Iterator, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def print_logins() -> None:
