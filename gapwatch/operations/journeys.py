@@ -20,24 +20,15 @@ from gapwatch.models import (
     Ownership,
     Role,
 )
-from gapwatch.operations.unit import CaseState, UnitOfWork
+from gapwatch.operations.unit import CaseState, UnitOfWork, choice
 
 
 def _role(value: str) -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"role {value!r} is not one of {allowed}", field="role") from None
+    return choice(value, Role, "role")
 
 
 def _kind(value: str) -> HandoffKind:
-    try:
-        return HandoffKind(value)
-    except ValueError:
-        raise InvalidInput(
-            f"kind {value!r} is not one of transfer, referral", field="kind"
-        ) from None
+    return choice(value, HandoffKind, "kind")
 
 
 def _is_active(ownership: Ownership, day: date) -> bool:

@@ -15,17 +15,9 @@ from sqlalchemy import select
 
 from gapwatch.errors import Conflict, DomainError, InvalidInput
 from gapwatch.models import Agency, AgencyKind, Case, Contract, Person, RiskLevel
-from gapwatch.operations.unit import CaseState, UnitOfWork
+from gapwatch.operations.unit import CaseState, UnitOfWork, choice
 
 AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
-
-
-def _choice(value: str, allowed: type, field: str) -> str:
-    try:
-        return allowed(value).value
-    except ValueError:
-        names = ", ".join(v.value for v in allowed)
-        raise InvalidInput(f"{field} {value!r} is not one of {names}", field=field) from None
 
 
 def _changes(obj, values: dict) -> dict:
@@ -54,7 +46,7 @@ def save_agency(
         )
     values = {
         "name": name,
-        "kind": _choice(kind, AgencyKind, "kind"),
+        "kind": choice(kind, AgencyKind, "kind").value,
         "region": region or "",
         "alert_emails": list(alert_emails or []),
         "active": active,
@@ -194,7 +186,7 @@ def open_case(
     uow.require_agency(None, "open cases")
     if not reference:
         raise InvalidInput("a case needs a reference", field="reference")
-    risk_level = _choice(risk_level, RiskLevel, "risk_level")
+    risk_level = choice(risk_level, RiskLevel, "risk_level").value
     owner = uow.person(person, field="person")
     state = uow.find_case(reference)
     if state is None:
@@ -237,7 +229,7 @@ def set_case_details(
     state = uow.case(case)
     uow.require_agency(None, f"change case {case}")
     values = {
-        "risk_level": _choice(risk_level, RiskLevel, "risk_level"),
+        "risk_level": choice(risk_level, RiskLevel, "risk_level").value,
         "expected_release_on": expected_release_on,
     }
     changes = _changes(state.case, values)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cache
+from typing import TypeVar
 
 from sqlalchemy import select, text
 from sqlmodel import Session, SQLModel
@@ -20,9 +22,10 @@ from sqlmodel import Session, SQLModel
 from gapwatch import stamp
 from gapwatch.audit import WRITE_LOCK_KEY, Trail
 from gapwatch.db import advisory_lock, is_sqlite, write_intent
-from gapwatch.errors import Forbidden, NotFound
+from gapwatch.errors import Forbidden, InvalidInput, NotFound
 from gapwatch.models import Agency, Case, Handoff, Ownership, Person
 
+E = TypeVar("E", bound=Enum)
 
 @dataclass(frozen=True)
 class Actor:
@@ -230,6 +233,15 @@ def _defaults(model: type[SQLModel]) -> dict:
     """Return the default value of each of `model`'s fields that has one."""
     values, factories = _field_defaults(model)
     return {**values, **{name: make() for name, make in factories.items()}}
+
+
+def choice(value: str, allowed: type[E], field: str) -> E:
+    """Return `value` as a member of the enum `allowed`, or refuse it naming every choice."""
+    try:
+        return allowed(value)
+    except ValueError:
+        names = ", ".join(v.value for v in allowed)
+        raise InvalidInput(f"{field} {value!r} is not one of {names}", field=field) from None
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from gapwatch import clock
 from gapwatch.errors import Conflict, InvalidInput, NotFound
 from gapwatch.models import User, UserRole
-from gapwatch.operations.unit import UnitOfWork
+from gapwatch.operations.unit import UnitOfWork, choice
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MIN_PASSWORD = 10
@@ -40,11 +40,7 @@ def add_user(
     email = (email or "").strip().lower()
     if not EMAIL.fullmatch(email):
         raise InvalidInput(f"{email!r} is not an email address", field="email")
-    try:
-        role = UserRole(role).value
-    except ValueError:
-        names = ", ".join(r.value for r in UserRole)
-        raise InvalidInput(f"role {role!r} is not one of {names}", field="role") from None
+    role = choice(role, UserRole, "role").value
     if role == UserRole.case_manager and not agency:
         raise InvalidInput("a case manager needs an agency (--agency CODE)", field="agency")
     home = uow.agency(agency) if agency else None
