@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from sqlmodel import Session
@@ -23,6 +24,24 @@ AGENCIES = [
     ("YSS", "Youth Support Services (YSS)", "provider"),
     ("CONNECT-NACRO", "Connect mentoring (Nacro)", "provider"),
 ]
+
+
+PASSWORD = "correct horse battery"  # every test account's
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client, email: str, password: str = PASSWORD) -> str:
+    """Sign in through the login form, as a person does; return a CSRF token for later posts."""
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_token(client.get("/login").text)})
+    assert response.status_code == 302, response.text
+    return csrf_token(client.get("/cases").text)
 
 
 def system() -> ops.Actor:

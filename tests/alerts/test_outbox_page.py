@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -11,15 +9,13 @@ from gapwatch import operations as ops
 from gapwatch.alerts import send_pending, write_digests
 from gapwatch.models import Agency, AuditEvent, OutboxMessage
 from tests.alerts.conftest import DAY, scenario
-from tests.support import act, system
+from tests.support import CSRF, PASSWORD, act, sign_in, system
 
-PASSWORD = "correct horse battery"
 USERS = {
     "admin": ("admin@gapwatch.example", "admin", None),
     "auditor": ("auditor@inspect.example", "auditor", None),
     "case_manager": ("cm@staffs.example", "case_manager", "STAFFS"),
 }
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
@@ -35,12 +31,9 @@ def failing(app, session, smtp_down):
     return session
 
 
-def sign_in(app, who: str):
+def signed_in(app, who: str):
     client = app.test_client()
-    page = client.get("/login").text
-    response = client.post("/login", data={"email": USERS[who][0], "password": PASSWORD,
-                                           "csrf_token": CSRF.search(page).group(1)})
-    assert response.status_code == 302
+    sign_in(client, USERS[who][0])
     return client
 
 
@@ -53,7 +46,7 @@ def staffs_digest(session) -> OutboxMessage:
 
 
 def test_the_admin_sees_failing_rows_with_their_error(app, failing):
-    page = sign_in(app, "admin").get("/admin/outbox/")
+    page = signed_in(app, "admin").get("/admin/outbox/")
     assert page.status_code == 200
     assert "Failing (7)" in page.text
     assert "ConnectionRefusedError" in page.text
@@ -65,7 +58,7 @@ def test_the_admin_sees_failing_rows_with_their_error(app, failing):
 
 @pytest.mark.parametrize("who", ["auditor", "case_manager"])
 def test_only_admins_see_the_outbox_or_resend(app, failing, who):
-    client = sign_in(app, who)
+    client = signed_in(app, who)
     assert client.get("/admin/outbox/").status_code == 403
     row = staffs_digest(failing)
     token = CSRF.search(client.get("/account/password").text).group(1)
@@ -75,14 +68,14 @@ def test_only_admins_see_the_outbox_or_resend(app, failing, who):
 
 
 def test_resend_needs_the_forms_csrf_token(app, failing):
-    client = sign_in(app, "admin")
+    client = signed_in(app, "admin")
     row = staffs_digest(failing)
     assert client.post(f"/admin/outbox/{row.id}/resend").status_code == 400
     assert staffs_digest(failing).next_attempt_at is not None
 
 
 def test_retry_now_makes_a_failing_digest_due_and_the_next_run_sends_it(app, failing, smtp_down):
-    client = sign_in(app, "admin")
+    client = signed_in(app, "admin")
     row = staffs_digest(failing)
     token = CSRF.search(client.get("/admin/outbox/").text).group(1)
     response = client.post(f"/admin/outbox/{row.id}/resend", data={"csrf_token": token})
@@ -106,7 +99,7 @@ def test_send_again_gives_a_sent_digest_a_new_message_id(app, failing, smtp_down
     first = staffs_digest(failing)
     first_id = first.message_id
     assert first.status == "sent"
-    client = sign_in(app, "admin")
+    client = signed_in(app, "admin")
     token = CSRF.search(client.get("/admin/outbox/").text).group(1)
     client.post(f"/admin/outbox/{first.id}/resend", data={"csrf_token": token})
     assert send_pending(failing, smtp_down.config()) == 1

@@ -12,7 +12,7 @@ from gapwatch import operations as ops
 from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gapwatch.models import ApiToken, AuditEvent
 from tests.api.conftest import Api
-from tests.support import act
+from tests.support import PASSWORD, act, csrf_token, sign_in
 
 
 def test_token_create_prints_the_secret_as_its_last_line_and_stores_only_its_hash(app, world):
@@ -72,23 +72,17 @@ def test_only_an_unscoped_actor_manages_tokens(world):
 
 # -- the admin page -----------------------------------------------------------------------------
 
-def sign_in(client, world, email: str, role: str, agency: str | None = None):
-    act(world, ops.add_user, email=email, role=role, password="correct horse battery",
-        agency=agency)
-    page = client.get("/login")
-    token = _token(page)
-    answer = client.post("/login", data={"email": email, "password": "correct horse battery",
-                                         "csrf_token": token})
-    assert answer.status_code == 302
+def signed_in(client, world, email: str, role: str, agency: str | None = None) -> None:
+    act(world, ops.add_user, email=email, role=role, password=PASSWORD, agency=agency)
+    sign_in(client, email)
 
 
 def _token(page) -> str:
-    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-    return found.group(1)
+    return csrf_token(page.get_data(as_text=True))
 
 
 def test_the_admin_page_shows_a_new_token_once_and_revokes_it(client, world):
-    sign_in(client, world, "admin@gapwatch.example", "admin")
+    signed_in(client, world, "admin@gapwatch.example", "admin")
     page = client.get("/admin/tokens")
     assert page.status_code == 200
     created = client.post("/admin/tokens", data={"agency": "WMIDS", "name": "case-system",
@@ -109,5 +103,5 @@ def test_the_admin_page_shows_a_new_token_once_and_revokes_it(client, world):
 
 
 def test_the_admin_page_is_for_admins_only(client, world):
-    sign_in(client, world, "cm@wmids.example", "case_manager", agency="WMIDS")
+    signed_in(client, world, "cm@wmids.example", "case_manager", agency="WMIDS")
     assert client.get("/admin/tokens").status_code == 403

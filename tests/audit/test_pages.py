@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import func, select
 
@@ -11,10 +9,8 @@ from gapwatch import operations as ops
 from gapwatch.models import AuditEvent
 from gapwatch.operations.tokens import create_token
 from tests.audit.conftest import tampering
-from tests.support import act
+from tests.support import PASSWORD, act, sign_in
 
-PASSWORD = "correct horse battery"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # Signing in and out and changing one's own password change no case: every role may.
 OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.change_password"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -27,15 +23,6 @@ def people(journey):
                                 ("admin@gapwatch.example", "admin", None)]:
         act(journey, ops.add_user, email=email, role=role, password=PASSWORD, agency=agency)
     return journey
-
-
-def sign_in(client, email: str) -> str:
-    """Sign in through the login form; return a CSRF token for later posts."""
-    page = client.get("/login").text
-    response = client.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": CSRF.search(page).group(1)})
-    assert response.status_code == 302
-    return CSRF.search(client.get("/cases").text).group(1)
 
 
 @pytest.fixture

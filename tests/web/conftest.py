@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from gapwatch import operations as ops
-from tests.support import D, act, event, load, person_and_case, region
+from tests.support import (  # noqa: F401 (PASSWORD and csrf_token: for the web tests)
+    PASSWORD,
+    D,
+    act,
+    csrf_token,
+    event,
+    load,
+    person_and_case,
+    region,
+    sign_in,
+)
 
-PASSWORD = "correct horse battery"
 USERS = {
     "wmids": ("cm@wmids.example", "case_manager", "WMIDS"),
     "wmids-duty": ("duty@wmids.example", "case_manager", "WMIDS"),
@@ -18,13 +25,6 @@ USERS = {
     "auditor": ("auditor@inspect.example", "auditor", None),
     "admin": ("admin@gapwatch.example", "admin", None),
 }
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
 
 
 @pytest.fixture
@@ -66,12 +66,7 @@ class Browser:
         self.token = None
 
     def sign_in(self, who: str) -> Browser:
-        email = USERS[who][0]
-        page = self.client.get("/login")
-        response = self.client.post("/login", data={
-            "email": email, "password": PASSWORD, "csrf_token": csrf_token(page.text)})
-        assert response.status_code == 302, response.text
-        self.token = csrf_token(self.client.get("/").text)
+        self.token = sign_in(self.client, USERS[who][0])
         return self
 
     def get(self, url: str, **kw):
