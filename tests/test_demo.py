@@ -18,19 +18,10 @@ from gapwatch.scan import scan
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
-    """The app with CSRF off, so the test can post the login form directly."""
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "WTF_CSRF_ENABLED": False,
-    })
-    app.instance_path = str(tmp_path / "instance")
-    yield app
-    engine = app.extensions.get("gapwatch.engine")
-    if engine is not None:
-        engine.dispose()
+def app(app):
+    """The suite's app with CSRF off, so the test can post the login form directly."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
 
 
 def demo(app, *args: str):
