@@ -7,10 +7,11 @@ class DomainError(Exception):
     status = 422
     title = "Refused"
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.rule = rule  # the rule of `gapwatch.authority` that refused, for a refusal
 
 
 class InvalidInput(DomainError):

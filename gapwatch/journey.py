@@ -47,6 +47,7 @@ class OwnershipFacts:
     officer: str | None = None
     allocated_on: date | None = None
     handoff_id: int | None = None
+    self_started: bool = False
 
     @property
     def accountable(self) -> bool:

@@ -169,6 +169,9 @@ class Ownership(SQLModel, table=True):
     allocated_on: date | None = None
     ended_reason: str | None = Field(default=None, max_length=500)
     handoff_id: int | None = Field(default=None, foreign_key="handoff.id")
+    # Started by the agency for itself while another was accountable (a prison's reception):
+    # such an ownership does not open a restricted person's details (`gapwatch.authority`).
+    self_started: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
     case: Case = _refers_to("Case", "Ownership.case_id")
     agency: Agency = _refers_to("Agency", "Ownership.agency_id")
     handoff: Handoff | None = _refers_to("Handoff", "Ownership.handoff_id")
@@ -286,9 +289,24 @@ class Flag(SQLModel, table=True):
     first_seen_on: date
     last_seen_on: date
     resolved_on: date | None = None
-    note: str | None = Field(default=None, max_length=2000)
-    acknowledged_by: str | None = Field(default=None, max_length=254)
-    acknowledged_on: date | None = None
+
+
+class FlagAcknowledgement(SQLModel, table=True):
+    """One agency's word on a flag: "we are on it", with a note, perhaps quiet until a day.
+
+    Each agency a flag notifies acknowledges for itself (SPEC.md, "Acknowledgements are per
+    agency"); the flag's own status is `acknowledged` only while every agency it notifies has
+    acknowledged it. A snooze that has passed, or the flag resolving, ends the acknowledgement.
+    """
+
+    __table_args__ = (UniqueConstraint("flag_id", "agency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    flag_id: int = Field(foreign_key="flag.id", index=True)
+    agency: str = Field(max_length=32)
+    note: str = Field(max_length=2000)
+    acknowledged_by: str = Field(max_length=254)
+    acknowledged_on: date
     snoozed_until: date | None = None
 
 

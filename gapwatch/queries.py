@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
-from gapwatch.models import Agency, Case, Handoff, Ownership, Person
+from gapwatch.models import Agency, Case, FlagAcknowledgement, Handoff, Ownership, Person
 
 # Built once, with the case ids bound at each call: building them cost more than running
 # them for a single case page.
@@ -30,7 +30,7 @@ OWNERSHIPS_QUERY = (
     select(
         Ownership.case_id, Ownership.id, Agency.code, Agency.kind, Ownership.role,
         Ownership.starts_on, Ownership.ends_on, Ownership.officer,
-        Ownership.allocated_on, Ownership.handoff_id,
+        Ownership.allocated_on, Ownership.handoff_id, Ownership.self_started,
     )
     .join(Agency, Agency.id == Ownership.agency_id)
     .where(Ownership.case_id.in_(_IDS))
@@ -75,3 +75,18 @@ def load_journey(session: Session, reference: str) -> Journey | None:
     if case_id is None:
         return None
     return load_journeys(session, [case_id])[case_id]
+
+
+def acknowledgements_of(session: Session, flag_ids: list[int]) -> dict[int, list]:
+    """Return who acknowledged each of these flags, with their notes, in one query."""
+    found: dict[int, list] = {}
+    if flag_ids:
+        for row in session.execute(
+            select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency,
+                   FlagAcknowledgement.note, FlagAcknowledgement.acknowledged_by,
+                   FlagAcknowledgement.acknowledged_on, FlagAcknowledgement.snoozed_until)
+            .where(FlagAcknowledgement.flag_id.in_(flag_ids))
+            .order_by(FlagAcknowledgement.acknowledged_on, FlagAcknowledgement.agency)
+        ):
+            found.setdefault(row.flag_id, []).append(row)
+    return found

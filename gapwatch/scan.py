@@ -6,8 +6,9 @@ compares the findings with the flags of the same cases: one flag per (case, rule
 - a new finding opens a flag; a finding of a resolved flag reopens it;
 - a repeated finding refreshes its flag (last seen, severity, message, who to tell);
 - a flag whose finding is gone is resolved, with the day; so is every flag of a closed case;
-- an acknowledged flag stays acknowledged while its condition holds, unless it was snoozed and
-  the day is past its snooze day: then it opens again.
+- each agency's acknowledgement holds while the condition does, unless it was snoozed and the
+  day is past its snooze day: then the flag is open again for that agency. A flag's own status
+  is `acknowledged` while every agency it tells has acknowledged it, `open` otherwise.
 
 Opening, reopening, resolving and a change of severity, `since` or who to tell are written to
 the audit trail; a daily refresh that only moves `last_seen_on` and the day counts of the
@@ -32,14 +33,14 @@ from datetime import date
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, insert, not_, select, update
+from sqlalchemy import delete, func, insert, not_, select, update
 from sqlmodel import Session
 
 from gapwatch import alerts, clock, db, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.audit import plain
 from gapwatch.config import Defaults
-from gapwatch.models import Case, Flag, FlagStatus
+from gapwatch.models import Case, Flag, FlagAcknowledgement, FlagStatus
 from gapwatch.rules import Context, Finding, Rule, load_rules
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 ACTOR = "scan"
 _FLAG_COLUMNS = (
     Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
-    Flag.message, Flag.evidence, Flag.status, Flag.last_seen_on, Flag.snoozed_until,
+    Flag.message, Flag.evidence, Flag.status, Flag.last_seen_on,
 )
 
 
@@ -115,6 +116,8 @@ class Changes:
     updates: list[dict] = field(default_factory=list)
     seen: list[int] = field(default_factory=list)  # flags that only need `last_seen_on` moved
     audits: list[tuple[int, str, str, dict]] = field(default_factory=list)
+    # Agencies' acknowledgements that end: their snooze has passed, or their flag came back.
+    unacknowledged: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _content(finding: Finding) -> dict:
@@ -135,7 +138,14 @@ def _same(row, content: dict) -> bool:
     )
 
 
-def _plan_found(row, finding: Finding, day: date, changes: Changes, result: ScanResult) -> None:
+def _status(notify: list[str], acknowledged: Iterable[str]) -> str:
+    """An unresolved flag is acknowledged while every agency it tells has acknowledged it."""
+    return (FlagStatus.acknowledged.value if notify and set(notify) <= set(acknowledged)
+            else FlagStatus.open.value)
+
+
+def _plan_found(row, finding: Finding, day: date, changes: Changes, result: ScanResult,
+                acks: Mapping[str, date | None]) -> None:
     content = _content(finding)
     key = {"flag": None, "rule": finding.rule, "subject": finding.subject}
     if row is None:
@@ -150,25 +160,32 @@ def _plan_found(row, finding: Finding, day: date, changes: Changes, result: Scan
     key["flag"] = row.id
     update_values = {"id": row.id, **content, "last_seen_on": day}
     if row.status == FlagStatus.resolved:
-        # A gap that comes back is news again: the digest lists it as a new flag.
-        update_values.update(status=FlagStatus.open.value, resolved_on=None, note=None,
-                             first_seen_on=day,
-                             acknowledged_by=None, acknowledged_on=None, snoozed_until=None)
+        # A gap that comes back is news again: the digest lists it as a new flag, and what the
+        # agencies said about it before no longer holds.
+        update_values.update(status=FlagStatus.open.value, resolved_on=None, first_seen_on=day)
+        changes.unacknowledged.extend((row.id, agency) for agency in acks)
         changes.audits.append((finding.case_id, finding.case, "flag.reopened",
                                {**key, **content, "on": day, "why": "the condition is back"}))
         result.reopened += 1
-    elif row.status == FlagStatus.acknowledged and row.snoozed_until and day > row.snoozed_until:
-        update_values.update(status=FlagStatus.open.value, snoozed_until=None)
+        changes.updates.append(update_values)
+        return
+    ended = [agency for agency, until in acks.items() if until is not None and day > until]
+    for agency in ended:
+        changes.unacknowledged.append((row.id, agency))
         changes.audits.append((finding.case_id, finding.case, "flag.reopened",
-                               {**key, "on": day, "snoozed_until": row.snoozed_until,
+                               {**key, "on": day, "agency": agency, "snoozed_until": acks[agency],
                                 "why": "the snooze ended and the condition still holds"}))
+    status = _status(content["notify"], (a for a in acks if a not in ended))
+    if ended:
         result.reopened += 1
-    elif (_same(row, content) and row.message == content["message"]
-          and row.evidence == content["evidence"]):
+    if status != row.status:
+        update_values["status"] = status
+    elif _same(row, content) and row.message == content["message"] and (
+            row.evidence == content["evidence"]):
         if row.last_seen_on != day:
             changes.seen.append(row.id)
         return  # nothing new to say: at most, seen again today
-    elif not _same(row, content):
+    if not _same(row, content):
         before = {"severity": row.severity, "since": row.since, "notify": row.notify,
                   "message": row.message}
         changes.audits.append((finding.case_id, finding.case, "flag.refreshed",
@@ -179,8 +196,7 @@ def _plan_found(row, finding: Finding, day: date, changes: Changes, result: Scan
 
 def _plan_resolved(row, reference: str, day: date, changes: Changes, result: ScanResult,
                    why: str) -> None:
-    changes.updates.append({"id": row.id, "status": FlagStatus.resolved.value, "resolved_on": day,
-                            "snoozed_until": None})
+    changes.updates.append({"id": row.id, "status": FlagStatus.resolved.value, "resolved_on": day})
     changes.audits.append((row.case_id, reference, "flag.resolved",
                            {"flag": row.id, "rule": row.rule, "subject": row.subject, "on": day,
                             "was": row.status, "why": why}))
@@ -188,16 +204,21 @@ def _plan_resolved(row, reference: str, day: date, changes: Changes, result: Sca
 
 
 def plan(rows: Iterable, findings: list[Finding], references: Mapping[int, str], day: date,
-         result: ScanResult) -> Changes:
-    """Compare one chunk's flags with its findings and return the writes that reconcile them."""
+         result: ScanResult, acks: Mapping[int, Mapping[str, date | None]] | None = None,
+         why: str = "the condition no longer holds") -> Changes:
+    """Compare one chunk's flags with its findings and return the writes that reconcile them.
+
+    `acks` holds each flag's acknowledgements: agency, and the day its snooze ends (or None).
+    """
     changes = Changes(day=day)
+    acks = acks or {}
     existing = {(r.case_id, r.rule, r.subject): r for r in rows}
     for finding in findings:
-        _plan_found(existing.pop(finding.key, None), finding, day, changes, result)
+        row = existing.pop(finding.key, None)
+        _plan_found(row, finding, day, changes, result, acks.get(row.id, {}) if row else {})
     for row in existing.values():
         if row.status != FlagStatus.resolved:
-            _plan_resolved(row, references[row.case_id], day, changes, result,
-                           "the condition no longer holds")
+            _plan_resolved(row, references[row.case_id], day, changes, result, why)
     return changes
 
 
@@ -217,6 +238,10 @@ def _write(uow: ops.UnitOfWork, changes: Changes) -> None:
         session.connection().execute(
             update(Flag.__table__).where(Flag.__table__.c.id.in_(changes.seen))
             .values(last_seen_on=changes.day))
+    acks = FlagAcknowledgement.__table__.c
+    for flag_id, agency in changes.unacknowledged:
+        session.execute(delete(FlagAcknowledgement.__table__)
+                        .where(acks.flag_id == flag_id, acks.agency == agency))
     for case_id, reference, action, detail in changes.audits:
         if action == "flag.opened":
             detail["flag"] = next(ids)
@@ -236,6 +261,19 @@ def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
 # -- the scan -----------------------------------------------------------------------------------
 def _flags_between(session: Session, first: int, last: int):
     return session.connection().execute(select(*_FLAG_COLUMNS).where(Flag.case_id.between(first, last))).all()
+
+
+def acknowledgements(session: Session, where) -> dict[int, dict[str, date | None]]:
+    """Return the acknowledgements of the flags `where` keeps: agency and snooze end, by flag."""
+    found: dict[int, dict[str, date | None]] = {}
+    for flag_id, agency, until in session.connection().execute(
+        select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency,
+               FlagAcknowledgement.snoozed_until)
+        .join(Flag, Flag.id == FlagAcknowledgement.flag_id)
+        .where(where, Flag.status != FlagStatus.resolved.value)
+    ):
+        found.setdefault(flag_id, {})[agency] = until
+    return found
 
 
 def _flags_of_cases_not_open(session: Session, day: date):
@@ -277,9 +315,10 @@ def _run(session: Session, day: date, rulebook: Rulebook, result: ScanResult,
         result.found += len(findings)
         if keep_findings:
             result.findings.extend(findings)
-        rows = [r for r in _flags_between(session, min(references), max(references))
-                if r.case_id in references]
-        changes = plan(rows, findings, references, day, result)
+        first, last = min(references), max(references)
+        rows = [r for r in _flags_between(session, first, last) if r.case_id in references]
+        acks = acknowledgements(session, Flag.case_id.between(first, last))
+        changes = plan(rows, findings, references, day, result, acks)
         if uow is not None:
             _write(uow, changes)
     closed = Changes(day=day)

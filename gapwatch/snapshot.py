@@ -48,7 +48,7 @@ def contracts(session: Session, known: dict[int, tuple[str, str]]) -> dict[str, 
     return {code: tuple(items) for code, items in found.items()}
 
 
-def _cases(session: Session, day: date, first: int, last: int, known) -> list[CaseFacts]:
+def _cases(session: Session, day: date, which, known) -> list[CaseFacts]:
     rows = session.connection().execute(
         select(
             Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
@@ -56,7 +56,7 @@ def _cases(session: Session, day: date, first: int, last: int, known) -> list[Ca
             Person.restricted, Person.reference,
         )
         .join(Person, Person.id == Case.person_id)
-        .where(Case.id.between(first, last), open_on(day))
+        .where(which(Case.id), open_on(day))
         .order_by(Case.id)
     ).all()
     return [
@@ -67,28 +67,28 @@ def _cases(session: Session, day: date, first: int, last: int, known) -> list[Ca
     ]
 
 
-def _ownerships(session: Session, day: date, first: int, last: int, known) -> dict[int, list]:
+def _ownerships(session: Session, day: date, which, known) -> dict[int, list]:
     found = defaultdict(list)
     for r in session.connection().execute(
         select(
             Ownership.case_id, Ownership.id, Ownership.agency_id, Ownership.role,
             Ownership.starts_on, Ownership.ends_on, Ownership.officer, Ownership.allocated_on,
             Ownership.handoff_id,
-        ).where(Ownership.case_id.between(first, last), Ownership.starts_on <= day)
+        ).where(which(Ownership.case_id), Ownership.starts_on <= day)
     ):
         code, kind = known[r[2]]
         found[r[0]].append(OwnershipFacts(r[1], code, kind, r[3], r[4], r[5], r[6], r[7], r[8]))
     return found
 
 
-def _handoffs(session: Session, day: date, first: int, last: int, known) -> dict[int, list]:
+def _handoffs(session: Session, day: date, which, known) -> dict[int, list]:
     found = defaultdict(list)
     for r in session.connection().execute(
         select(
             Handoff.case_id, Handoff.id, Handoff.kind, Handoff.role, Handoff.from_agency_id,
             Handoff.to_agency_id, Handoff.requested_on, Handoff.due_on, Handoff.status,
             Handoff.decided_on, Handoff.reason,
-        ).where(Handoff.case_id.between(first, last), Handoff.requested_on <= day)
+        ).where(which(Handoff.case_id), Handoff.requested_on <= day)
     ):
         sender = known[r[4]][0] if r[4] is not None else None
         receiver, receiver_kind = known[r[5]]
@@ -128,9 +128,23 @@ def ranges(session: Session, day: date, size: int = CHUNK) -> Iterator[tuple[int
 
 def journeys_between(session: Session, day: date, first: int, last: int, known) -> list[Journey]:
     """Return the journeys, as of `day`, of the cases with ids first..last open on `day`."""
-    cases = _cases(session, day, first, last, known)
-    ownerships = _ownerships(session, day, first, last, known)
-    handoffs = _handoffs(session, day, first, last, known)
+    return _journeys(session, day, lambda case_id: case_id.between(first, last), known)
+
+
+def journeys_of(session: Session, day: date, ids: list[int], known) -> list[Journey]:
+    """Return the journeys, as of `day`, of those of the cases `ids` open on `day`."""
+    journeys = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        journeys += _journeys(session, day, lambda case_id, chunk=chunk: case_id.in_(chunk),
+                              known)
+    return journeys
+
+
+def _journeys(session: Session, day: date, which, known) -> list[Journey]:
+    cases = _cases(session, day, which, known)
+    ownerships = _ownerships(session, day, which, known)
+    handoffs = _handoffs(session, day, which, known)
     journeys = []
     for case in cases:
         held, asked = ownerships.get(case.id, []), handoffs.get(case.id, [])

@@ -1,18 +1,21 @@
 """The flag tally: the dashboard's flag counts, kept in step with the flags they count.
 
 `rebuild` rewrites the whole tally from the flags (the daily scan calls it inside its unit of
-work, once its flags are written); `move` shifts one flag from one status to another (an
-acknowledgement, inside its unit of work). Both run under the writers' lock, so the tally is never read half-changed, and
+work, once its flags are written); `counted` and `shift` move a few flags' counts from what they
+were to what they are (an acknowledgement, or a unit of work's re-check of its cases' flags). Both run under the writers' lock, so the tally is never read half-changed, and
 `counts` reads it for one agency, or for every agency through the "*" rows.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Collection
 from datetime import date
 
 from sqlalchemy import (
     String,
+    and_,
     case,
     cast,
     delete,
@@ -29,7 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session
 
 from gapwatch.db import is_sqlite
-from gapwatch.models import Flag, FlagStatus, FlagTally
+from gapwatch.models import Flag, FlagAcknowledgement, FlagStatus, FlagTally
 
 log = logging.getLogger(__name__)
 EVERY_AGENCY = "*"
@@ -46,15 +49,23 @@ def _notified(session: Session):
 
 
 def rebuild(session: Session) -> None:
-    """Rewrite the tally from the flags: one grouped query per side, no row read in Python."""
+    """Rewrite the tally from the flags: one grouped query per side, no row read in Python.
+
+    Each agency's rows count a flag as acknowledged when that agency has acknowledged it; the
+    "*" rows count each flag once, by its own status (acknowledged once everyone it tells has).
+    """
     codes = _notified(session)
     counted = Flag.status.in_(COUNTED)
+    ack = FlagAcknowledgement
+    status = case((ack.id.is_not(None), FlagStatus.acknowledged.value),
+                  else_=FlagStatus.open.value)
     per_agency = (
-        select(cast(codes.c.value, String), Flag.severity, Flag.status, Flag.first_seen_on,
+        select(cast(codes.c.value, String), Flag.severity, status, Flag.first_seen_on,
                func.count(Flag.id.distinct()))
         .select_from(Flag).join(codes, true())
+        .outerjoin(ack, and_(ack.flag_id == Flag.id, ack.agency == cast(codes.c.value, String)))
         .where(counted)
-        .group_by(codes.c.value, Flag.severity, Flag.status, Flag.first_seen_on)
+        .group_by(codes.c.value, Flag.severity, status, Flag.first_seen_on)
     )
     everyone = (
         select(literal(EVERY_AGENCY, String), Flag.severity, Flag.status, Flag.first_seen_on,
@@ -71,40 +82,66 @@ def rebuild(session: Session) -> None:
     )
 
 
-def move(session: Session, flag: Flag, *, before: str, after: str) -> None:
-    """Count `flag` under status `after` instead of `before` (either may be uncounted)."""
-    if before == after:
-        return
-    for code in {*flag.notify, EVERY_AGENCY}:
-        if before in COUNTED:
-            _take(session, code, flag.severity, before, flag.first_seen_on)
-        if after in COUNTED:
-            _add(session, code, flag.severity, after, flag.first_seen_on)
+Key = tuple[str, str, str, date]  # agency, severity, status, first seen on
 
 
-def _add(session: Session, agency: str, severity: str, status: str, first_seen_on: date) -> None:
+def counted(session: Session, flag_ids: Collection[int]) -> Counter[Key]:
+    """Return how the tally counts these flags now: what `shift` takes away or adds."""
+    found: Counter[Key] = Counter()
+    ids = list(flag_ids)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        acknowledged = {(row[0], row[1]) for row in session.execute(
+            select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency)
+            .where(FlagAcknowledgement.flag_id.in_(chunk)))}
+        for flag_id, severity, status, first_seen_on, notify in session.execute(
+            select(Flag.id, Flag.severity, Flag.status, Flag.first_seen_on, Flag.notify)
+            .where(Flag.id.in_(chunk), Flag.status.in_(COUNTED))
+        ):
+            found[(EVERY_AGENCY, severity, status, first_seen_on)] += 1
+            for code in dict.fromkeys(notify or []):
+                mine = (FlagStatus.acknowledged.value if (flag_id, code) in acknowledged
+                        else FlagStatus.open.value)
+                found[(code, severity, mine, first_seen_on)] += 1
+    return found
+
+
+def shift(session: Session, before: Counter[Key], after: Counter[Key]) -> None:
+    """Move the tally from counting some flags as `before` to counting them as `after`."""
+    for key in {*before, *after}:
+        change = after[key] - before[key]
+        if change > 0:
+            _add(session, *key, change)
+        elif change < 0:
+            _take(session, *key, -change)
+
+
+def _add(session: Session, agency: str, severity: str, status: str, first_seen_on: date,
+         number: int = 1) -> None:
     dialect = sqlite if is_sqlite(session) else postgresql
     statement = dialect.insert(FlagTally).values(
-        agency=agency, severity=severity, status=status, first_seen_on=first_seen_on, flags=1,
+        agency=agency, severity=severity, status=status, first_seen_on=first_seen_on,
+        flags=number,
     )
     statement = statement.on_conflict_do_update(
         index_elements=["agency", "severity", "status", "first_seen_on"],
-        set_={"flags": FlagTally.flags + 1},
+        set_={"flags": FlagTally.flags + number},
     )
     session.execute(statement)
 
 
-def _take(session: Session, agency: str, severity: str, status: str, first_seen_on: date) -> None:
+def _take(session: Session, agency: str, severity: str, status: str, first_seen_on: date,
+          number: int = 1) -> None:
     taken = session.execute(
         update(FlagTally)
         .where(FlagTally.agency == agency, FlagTally.severity == severity,
                FlagTally.status == status, FlagTally.first_seen_on == first_seen_on,
-               FlagTally.flags > 0)
-        .values(flags=FlagTally.flags - 1)
+               FlagTally.flags >= number)
+        .values(flags=FlagTally.flags - number)
     ).rowcount
     if not taken:  # only a tally that has drifted; the next scan rewrites it
-        log.warning("the flag tally had no %s %s flag first seen on %s for %s to take away",
-                    status, severity, first_seen_on, agency)
+        log.warning("the flag tally had fewer than %d %s %s flags first seen on %s for %s to "
+                    "take away", number, status, severity, first_seen_on, agency)
 
 
 def counts(session: Session, agency: str | None, new_since: date) -> dict:

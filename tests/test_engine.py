@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from gapwatch import operations as ops
 from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gapwatch.models import AuditEvent, Flag
+from gapwatch.models import AuditEvent, Flag, FlagAcknowledgement
 from gapwatch.scan import scan
 from tests.support import D, act, event, load, person_and_case, region
 
@@ -78,9 +78,10 @@ def test_a_second_scan_of_the_same_day_changes_nothing(overdue):
 def test_a_finding_that_no_longer_holds_is_resolved_and_can_reopen(overdue):
     scan(overdue, D("2026-06-11"))
     load(overdue, event("C-1", "2026-06-12", "handoff_accepted", to_agency="WMIDS"))
-    assert scan(overdue, D("2026-06-12")).resolved == 1
+    # The flag follows the journey: the accept resolved it, so the day's scan has nothing to do.
     assert flags(overdue)[0][1:] == ("resolved", "medium", D("2026-06-11"), D("2026-06-11"),
                                      D("2026-06-11"), D("2026-06-12"))
+    assert scan(overdue, D("2026-06-12")).resolved == 0
     assert scan(overdue, D("2026-06-13")).resolved == 0
     assert [a[0] for a in audit(overdue)] == ["flag.opened", "flag.resolved"]
 
@@ -88,43 +89,69 @@ def test_a_finding_that_no_longer_holds_is_resolved_and_can_reopen(overdue):
 def test_a_closed_case_has_its_flags_resolved_and_raises_no_more(overdue):
     scan(overdue, D("2026-06-11"))
     load(overdue, event("C-1", "2026-06-12", "case_closed"))
+    assert flags(overdue)[0][1] == "resolved"  # at the closing, not the next scan
     result = scan(overdue, D("2026-06-12"))
-    assert (result.cases, result.found, result.resolved) == (0, 0, 1)
-    assert flags(overdue)[0][1] == "resolved"
+    assert (result.cases, result.found, result.resolved) == (0, 0, 0)
     assert scan(overdue, D("2026-07-01")).found == 0
+
+
+WMIDS = ops.Actor(name="user:duty@wmids.example", agency="WMIDS")
+HEWELL = ops.Actor(name="user:omu@hewell.example", agency="HMP-HEWELL")
+
+
+def acknowledgements(session) -> list[tuple]:
+    session.expire_all()
+    return session.execute(
+        select(FlagAcknowledgement.agency, FlagAcknowledgement.note,
+               FlagAcknowledgement.acknowledged_by, FlagAcknowledgement.snoozed_until)
+        .order_by(FlagAcknowledgement.agency)).all()
 
 
 def test_an_acknowledged_flag_stays_acknowledged_while_the_condition_holds(overdue):
     scan(overdue, D("2026-06-11"))
-    wmids = ops.Actor(name="user:duty@wmids.example", agency="WMIDS")
-    act(overdue, ops.acknowledge_flag, actor=wmids, flag_id=the_flag(overdue).id,
-        on=D("2026-06-11"), note="Officer reviewing the release address")
+    for actor in (WMIDS, HEWELL):
+        act(overdue, ops.acknowledge_flag, actor=actor, flag_id=the_flag(overdue).id,
+            on=D("2026-06-11"), note="Officer reviewing the release address")
     scan(overdue, D("2026-06-20"))
     flag = the_flag(overdue)
-    assert (flag.status, flag.severity, flag.note, flag.acknowledged_by) == (
-        "acknowledged", "high", "Officer reviewing the release address", "duty@wmids.example")
+    assert (flag.status, flag.severity) == ("acknowledged", "high")
+    assert acknowledgements(overdue) == [
+        ("HMP-HEWELL", "Officer reviewing the release address", "omu@hewell.example", None),
+        ("WMIDS", "Officer reviewing the release address", "duty@wmids.example", None)]
     assert [a[:2] for a in audit(overdue)] == [
         ("flag.opened", "system:scan"), ("flag.acknowledged", "user:duty@wmids.example"),
-        ("flag.refreshed", "system:scan")]
+        ("flag.acknowledged", "user:omu@hewell.example"), ("flag.refreshed", "system:scan")]
+
+
+def test_one_agencys_acknowledgement_leaves_the_flag_open_for_the_others(overdue):
+    scan(overdue, D("2026-06-11"))
+    act(overdue, ops.acknowledge_flag, actor=WMIDS, flag_id=the_flag(overdue).id,
+        on=D("2026-06-11"), note="chasing the panel")
+    assert the_flag(overdue).status == "open"  # HMP-HEWELL has said nothing yet
+    assert acknowledgements(overdue) == [("WMIDS", "chasing the panel", "duty@wmids.example",
+                                          None)]
 
 
 def test_a_snoozed_flag_reopens_after_its_snooze_day_if_the_condition_holds(overdue):
     scan(overdue, D("2026-06-11"))
-    act(overdue, ops.acknowledge_flag, flag_id=the_flag(overdue).id, on=D("2026-06-11"),
-        note="Waiting for the area's panel", snooze_until=D("2026-06-14"))
+    act(overdue, ops.acknowledge_flag, actor=WMIDS, flag_id=the_flag(overdue).id,
+        on=D("2026-06-11"), note="Waiting for the area's panel", snooze_until=D("2026-06-14"))
+    act(overdue, ops.acknowledge_flag, actor=HEWELL, flag_id=the_flag(overdue).id,
+        on=D("2026-06-11"), note="WMIDS is deciding")
     scan(overdue, D("2026-06-14"))
     assert the_flag(overdue).status == "acknowledged"
     result = scan(overdue, D("2026-06-15"))
     flag = the_flag(overdue)
-    assert (result.reopened, flag.status, flag.snoozed_until) == (1, "open", None)
+    assert (result.reopened, flag.status) == (1, "open")
+    assert [a[0] for a in acknowledgements(overdue)] == ["HMP-HEWELL"]  # WMIDS's snooze ended
     assert result.as_json()["summary"]["opened"] == 1
     assert audit(overdue)[-1][0] == "flag.reopened"
 
 
 def test_a_snoozed_flag_whose_condition_ended_is_resolved(overdue):
     scan(overdue, D("2026-06-11"))
-    act(overdue, ops.acknowledge_flag, flag_id=the_flag(overdue).id, on=D("2026-06-11"),
-        note="chasing", snooze_until=D("2026-06-14"))
+    act(overdue, ops.acknowledge_flag, actor=WMIDS, flag_id=the_flag(overdue).id,
+        on=D("2026-06-11"), note="chasing", snooze_until=D("2026-06-14"))
     load(overdue, event("C-1", "2026-06-13", "handoff_accepted", to_agency="WMIDS"))
     scan(overdue, D("2026-06-15"))
     assert the_flag(overdue).status == "resolved"
@@ -155,11 +182,17 @@ def flagged(overdue):
 
 
 @pytest.mark.parametrize("agency", ["WMIDS", "HMP-HEWELL"])
-def test_the_agencies_told_or_owning_may_acknowledge(overdue, flagged, agency):
+def test_each_agency_told_may_acknowledge_for_itself(overdue, flagged, agency):
     actor = ops.Actor(name=f"user:duty@{agency.lower()}.example", agency=agency)
     act(overdue, ops.acknowledge_flag, actor=actor, flag_id=flagged, on=D("2026-06-11"),
         note="on it")
-    assert the_flag(overdue).status == "acknowledged"
+    assert [a[0] for a in acknowledgements(overdue)] == [agency]
+
+
+def test_an_administrator_acknowledges_for_no_agency(overdue, flagged):
+    with pytest.raises(Forbidden, match="sign in as a case manager"):
+        act(overdue, ops.acknowledge_flag, actor=ops.Actor(name="user:admin"), flag_id=flagged,
+            on=D("2026-06-11"), note="on it")
 
 
 @pytest.mark.parametrize(("actor", "message"), [
@@ -181,14 +214,15 @@ def test_others_and_auditors_may_not(overdue, flagged, actor, message):
 def test_acknowledgements_that_make_no_sense_are_refused(overdue, flagged, values, error, message):
     base = {"flag_id": flagged, "on": D("2026-06-11"), "note": "on it"}
     with pytest.raises(error, match=message):
-        act(overdue, ops.acknowledge_flag, **{**base, **values})
+        act(overdue, ops.acknowledge_flag, actor=WMIDS, **{**base, **values})
 
 
 def test_a_resolved_flag_cannot_be_acknowledged(overdue, flagged):
     load(overdue, event("C-1", "2026-06-12", "handoff_accepted", to_agency="WMIDS"))
     scan(overdue, D("2026-06-12"))
     with pytest.raises(Conflict, match="resolved on 2026-06-12"):
-        act(overdue, ops.acknowledge_flag, flag_id=flagged, on=D("2026-06-13"), note="late")
+        act(overdue, ops.acknowledge_flag, actor=WMIDS, flag_id=flagged, on=D("2026-06-13"),
+            note="late")
 
 
 def test_rules_run_in_worker_processes_find_the_same(session):

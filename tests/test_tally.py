@@ -14,20 +14,29 @@ from sqlalchemy import select
 
 from gapwatch import clock, tally
 from gapwatch import operations as ops
-from gapwatch.models import Agency, Case, Flag, FlagStatus
+from gapwatch.models import Agency, Case, Flag, FlagAcknowledgement, FlagStatus
 from gapwatch.scan import scan
 from tests.support import act, event, load
 
 
 def counted(session, code: str | None, new_since) -> dict[str, int]:
-    """Count the flags notifying `code` (None: every flag) one by one: the slow, plain way."""
+    """Count the flags notifying `code` (None: every flag) one by one: the slow, plain way.
+
+    For one agency a flag is acknowledged once that agency has acknowledged it; for every
+    agency together, once all it tells have (its own status).
+    """
     result = {"new": 0, "acknowledged": 0}
+    said = {(row[0], row[1]) for row in session.execute(
+        select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency))}
     for flag in session.execute(select(Flag)).scalars():
         if code is not None and code not in flag.notify:
             continue
-        if flag.status == FlagStatus.acknowledged:
+        status = flag.status
+        if code is not None and status != FlagStatus.resolved:
+            status = FlagStatus.acknowledged if (flag.id, code) in said else FlagStatus.open
+        if status == FlagStatus.acknowledged:
             result["acknowledged"] += 1
-        elif flag.status == FlagStatus.open:
+        elif status == FlagStatus.open:
             result[flag.severity] = result.get(flag.severity, 0) + 1
             result["new"] += flag.first_seen_on >= new_since
     return result
@@ -52,9 +61,13 @@ def test_the_tally_follows_scans_acknowledgements_snoozes_and_closures(demo):
     flags = demo.execute(select(Flag).order_by(Flag.id)).scalars().all()
     for number, flag in enumerate(flags[:4]):
         snooze = today + timedelta(days=2) if number % 2 else None
-        act(demo, ops.acknowledge_flag, flag_id=flag.id, on=today, note="Duty officer on it",
-            snooze_until=snooze)
-    act(demo, ops.acknowledge_flag, flag_id=flags[0].id, on=today, note="Said again")
+        for code in flag.notify:
+            act(demo, ops.acknowledge_flag, actor=ops.Actor(name=f"user:{code}", agency=code),
+                flag_id=flag.id, on=today, note="Duty officer on it", snooze_until=snooze)
+            assert_tally_is_true(demo, today)  # one agency's word moves that agency's count
+    first = flags[0].notify[0]
+    act(demo, ops.acknowledge_flag, actor=ops.Actor(name=f"user:{first}", agency=first),
+        flag_id=flags[0].id, on=today, note="Said again")
     assert_tally_is_true(demo, today)
     assert tally.counts(demo, None, today)["acknowledged"] == 4
 
@@ -67,9 +80,20 @@ def test_the_tally_follows_scans_acknowledgements_snoozes_and_closures(demo):
 
     closing = demo.get(Case, demo.get(Flag, flags[-1].id).case_id).reference
     load(demo, event(closing, today + timedelta(days=4), "case_closed"))
+    assert_tally_is_true(demo, today + timedelta(days=3))  # the closing's own re-check
     scan(demo, today + timedelta(days=4))
     assert demo.get(Flag, flags[-1].id).status == FlagStatus.resolved
     assert_tally_is_true(demo, today + timedelta(days=4))
+
+
+def test_the_tally_follows_flags_that_an_action_resolves_or_opens(demo):
+    today = clock.today()
+    scan(demo, today)
+    wmids = ops.Actor(name="user:cm@wmids.example", agency="WMIDS")
+    act(demo, ops.accept_handoff, actor=wmids, case="WM-1003", on=today, to_agency="WMIDS")
+    assert_tally_is_true(demo, today)  # its handoff-overdue flag resolved, and counted so
+    act(demo, ops.end_ownership, actor=wmids, case="WM-1014", on=today, agency="WMIDS")
+    assert_tally_is_true(demo, today)  # a gap opened, and counted so
 
 
 def test_a_dry_run_and_a_replay_leave_the_tally_as_it_was(demo):

@@ -4,9 +4,10 @@
 flags, pending handoffs, owners of restricted cases, contracts) and returns one `Digest` per
 agency with something to say. A digest lists:
 
-- new flags (first seen on the day) and flags still open (oldest first, with how many days),
-  of the severities the agency chose (`Agency.alert_severities`), where the agency is among the
-  flag's `notify` codes; an acknowledged flag stays in the list unless snoozed past the day;
+- new flags (first seen on the day) and flags still open (most severe first, then oldest, with
+  how many days), of the severities the agency chose (`Agency.alert_severities`), where the
+  agency is among the flag's `notify` codes; a flag this agency acknowledged stays in its list,
+  marked, unless it snoozed it past the day (each agency acknowledges for itself);
 - handoffs waiting for the agency's decision, and those it sent that are overdue;
 - the flags open for `escalate_after_days` or more, which are also escalated
   (`gapwatch.alerts.escalation` says to whom).
@@ -32,6 +33,7 @@ from gapwatch.models import (
     Agency,
     Case,
     Flag,
+    FlagAcknowledgement,
     FlagStatus,
     Handoff,
     HandoffStatus,
@@ -61,6 +63,7 @@ class FlagItem:
     days_open: int
     acknowledged: bool
     escalated: bool
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class _Facts:
 
     agencies: dict[str, Agency]
     flags: list[tuple[Flag, str, str, bool]]
+    acks: dict[int, dict[str, date | None]]  # each flag's acknowledgements: agency, snooze end
     handoffs: list[tuple[Handoff, str, str, str | None, str, bool]]
     owners: dict[int, set[str]]
     commissioners: dict[str, list[str]]
@@ -115,7 +119,7 @@ def gather(session: Session, day: date, settings: AlertSettings) -> list[Digest]
     _add_handoffs(digests, facts, day, settings)
     for digest in digests.values():
         digest.new_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
-        digest.open_flags.sort(key=lambda f: (f.since, RANK_OF_SEVERITY.get(f.severity, 9), f.case.reference))
+        digest.open_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
         digest.waiting.sort(key=lambda h: (h.due_on or date.max, h.requested_on, h.case.reference))
         digest.overdue.sort(key=lambda h: (-h.days_overdue, h.case.reference))
         if digest.escalated:
@@ -148,7 +152,15 @@ def _read(session: Session, day: date) -> _Facts:
         .where(Handoff.status == HandoffStatus.pending.value, Handoff.requested_on <= day,
                open_on_day)
     ).all()
-    return _Facts(agencies, flags, handoffs, _owners_of_restricted(session, day),
+    acks: dict[int, dict[str, date | None]] = defaultdict(dict)
+    for flag_id, agency, until in session.execute(
+        select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency,
+               FlagAcknowledgement.snoozed_until)
+        .join(Flag, Flag.id == FlagAcknowledgement.flag_id)
+        .where(Flag.status.in_([FlagStatus.open.value, FlagStatus.acknowledged.value]))
+    ):
+        acks[flag_id][agency] = until
+    return _Facts(agencies, flags, acks, handoffs, _owners_of_restricted(session, day),
                   commissioners(session, day))
 
 
@@ -174,21 +186,25 @@ def _line(facts: _Facts, settings: AlertSettings, agency: str, case_id: int, ref
 
 def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings) -> None:
     for flag, reference, name, restricted in facts.flags:
-        if flag.snoozed_until is not None and flag.snoozed_until >= day:
-            continue
         days_open = (day - flag.since).days
+        said = facts.acks.get(flag.id, {})
         for code in dict.fromkeys(flag.notify):
             digest = digests.get(code)
             if digest is None or flag.severity not in digest.agency.alert_severities:
                 continue
+            if said.get(code) is not None and said[code] >= day:
+                continue  # this agency asked for quiet until then; the others still hear
+            acknowledged = code in said
             item = FlagItem(
                 case=_line(facts, settings, code, flag.case_id, reference, name, restricted),
                 rule=flag.rule, severity=flag.severity, message=flag.message, since=flag.since,
                 days_open=days_open,
-                acknowledged=flag.status == FlagStatus.acknowledged.value,
-                # Escalate a flag open (not a condition begun) escalate_after_days ago.
-                escalated=(flag.status == FlagStatus.open.value
+                acknowledged=acknowledged,
+                # Escalate a flag open (not a condition begun) escalate_after_days ago, for
+                # each agency that has not said it is on it.
+                escalated=(not acknowledged
                            and (day - flag.first_seen_on).days >= settings.escalate_after_days),
+                subject=flag.subject,
             )
             (digest.new_flags if flag.first_seen_on == day else digest.open_flags).append(item)
 

@@ -8,6 +8,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from gapwatch.alerts.digest import Digest
+from gapwatch.models import RANK_OF_SEVERITY
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,30 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+# How a subject line names the worst thing in a digest, by rule.
+HEADLINES = {
+    "no-accountable-owner": "nobody responsible for {case}",
+    "handoff-overdue": "a handoff of {case} is overdue",
+    "release-unplanned": "{case} is released soon with no plan",
+    "age-transition": "{case} turns 18 with no adult service asked",
+    "contract-lapsed": "{case} is served under a lapsed contract",
+    "unallocated": "{case} has no officer",
+    "ping-pong": "{case} is bouncing between agencies",
+    "dual-ownership": "{case} has two owners",
+}
+
+
+def worst(digest: Digest) -> str | None:
+    """Say the worst thing in the digest: "1 critical: nobody responsible for WM-1001"."""
+    unanswered = [f for f in digest.new_flags + digest.open_flags if not f.acknowledged]
+    if not unanswered:
+        return None
+    top = min(unanswered, key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since))
+    same = sum(1 for f in unanswered if f.severity == top.severity)
+    headline = HEADLINES.get(top.rule, top.rule + " on {case}").format(case=top.case.reference)
+    return f"{same} {top.severity}: {headline}" + (f" and {same - 1} more" if same > 1 else "")
+
+
 def digest_subject(digest: Digest) -> str:
     parts = []
     if digest.new_flags:
@@ -48,7 +73,9 @@ def digest_subject(digest: Digest) -> str:
         parts.append(_plural(len(digest.waiting), "handoff") + " waiting")
     if digest.overdue:
         parts.append(_plural(len(digest.overdue), "sent handoff") + " overdue")
-    return f"gapwatch {digest.agency.code} {digest.day.isoformat()}: " + ", ".join(parts)
+    head, counts = worst(digest), ", ".join(parts)
+    return (f"gapwatch {digest.agency.code} {digest.day.isoformat()}: "
+            + (f"{head}; {counts}" if head else counts))
 
 
 def escalation_subject(digest: Digest) -> str:

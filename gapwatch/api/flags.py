@@ -20,6 +20,7 @@ from gapwatch.db import get_session, is_sqlite
 from gapwatch.errors import InvalidInput
 from gapwatch.models import Case, Flag, FlagStatus, Severity
 from gapwatch.operations.records import AGENCY_CODE
+from gapwatch.queries import acknowledgements_of
 from gapwatch.web.access import visible_to_agency
 
 bp = Blueprint("flags", __name__)
@@ -95,15 +96,26 @@ def filters() -> list:
     return where
 
 
-def flag_json(flag: Flag, case_reference: str) -> dict:
+def flag_json(flag: Flag, case_reference: str, acks: list, agency: str | None) -> dict:
+    """Return a flag as the API shows it to `agency`: `status`, `acknowledged_on`,
+    `snoozed_until` and `note` are that agency's own; `acknowledgements` lists everyone's."""
     day = lambda d: d.isoformat() if d else None  # noqa: E731
+    mine = next((a for a in acks if a.agency == agency), None)
+    status = flag.status
+    if status != FlagStatus.resolved:
+        status = FlagStatus.acknowledged.value if mine else FlagStatus.open.value
     return {
         "id": flag.id, "case": case_reference, "rule": flag.rule, "subject": flag.subject,
-        "severity": flag.severity, "status": flag.status, "since": day(flag.since),
+        "severity": flag.severity, "status": status, "since": day(flag.since),
         "notify": list(flag.notify), "message": flag.message,
         "first_seen_on": day(flag.first_seen_on), "last_seen_on": day(flag.last_seen_on),
-        "resolved_on": day(flag.resolved_on), "acknowledged_on": day(flag.acknowledged_on),
-        "snoozed_until": day(flag.snoozed_until), "note": flag.note,
+        "resolved_on": day(flag.resolved_on),
+        "acknowledged_on": day(mine.acknowledged_on) if mine else None,
+        "snoozed_until": day(mine.snoozed_until) if mine else None,
+        "note": mine.note if mine else None,
+        "acknowledgements": [
+            {"agency": a.agency, "note": a.note, "acknowledged_on": day(a.acknowledged_on),
+             "snoozed_until": day(a.snoozed_until)} for a in acks],
     }
 
 
@@ -122,8 +134,10 @@ def index():
     ).all()
     page = rows[:limit]
     more = len(rows) > limit
+    acks = acknowledgements_of(get_session(), [flag.id for flag, _reference in page])
     body = {
-        "items": [flag_json(flag, reference) for flag, reference in page],
+        "items": [flag_json(flag, reference, acks.get(flag.id, []), caller.agency.code)
+                  for flag, reference in page],
         "limit": limit,
         "next_cursor": encode_cursor(page[-1][0].id) if more else None,
     }

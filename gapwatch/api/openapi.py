@@ -27,8 +27,9 @@ MAYBE_TEXT = {"type": ["string", "null"]}
 ID = {"type": "integer"}
 
 
-def _object(properties: dict, **extra) -> dict:
-    return {"type": "object", "required": list(properties), "properties": properties, **extra}
+def _object(properties: dict, *, properties_optional: dict | None = None, **extra) -> dict:
+    return {"type": "object", "required": list(properties),
+            "properties": {**properties, **(properties_optional or {})}, **extra}
 
 
 def _enum(values) -> dict:
@@ -78,6 +79,9 @@ def record_schemas() -> dict:
                     "notify": {"type": "array", "items": TEXT}, "message": TEXT,
                     "first_seen_on": DAY, "last_seen_on": DAY, "resolved_on": MAYBE_DAY,
                     "acknowledged_on": MAYBE_DAY, "snoozed_until": MAYBE_DAY,
+                    "acknowledgements": {"type": "array", "items": _object({
+                        "agency": TEXT, "note": TEXT, "acknowledged_on": DAY,
+                        "snoozed_until": MAYBE_DAY})},
                     "note": MAYBE_TEXT})
     return {
         "Ownership": ownership,
@@ -104,7 +108,11 @@ def record_schemas() -> dict:
         "EventsApplied": _object({"applied": ID, "events": many("EventOutcome")}),
         "ProblemError": _object({"index": {"type": ["integer", "null"], "description":
                                            "Which event of the batch, from 0."},
-                                 "field": MAYBE_TEXT, "message": TEXT}),
+                                 "field": MAYBE_TEXT, "message": TEXT},
+                                properties_optional={"rule": {
+                                    "type": "string", "description":
+                                    "The row of the authority table (SPEC.md, 'Who may do "
+                                    "what') that refused, e.g. close-case."}}),
         "Problem": _object({"type": {"type": "string", "format": "uri"}, "title": TEXT,
                             "status": ID, "detail": TEXT, "errors": many("ProblemError")}),
     }

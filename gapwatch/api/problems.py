@@ -48,6 +48,8 @@ class Problem(Exception):
         """Turn a domain error into a problem, naming the event of the batch it came from."""
         where = f"event {index}: " if index is not None else ""
         entry = {"index": index, "field": error.field, "message": error.message}
+        if error.rule:
+            entry["rule"] = error.rule  # which row of the authority table refused
         return cls(error.status, error.title, where + error.message, errors=[entry])
 
     def body(self) -> dict:

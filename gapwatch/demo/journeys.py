@@ -109,6 +109,13 @@ STORIES = [
     Story("WM-1011", "Sophie Turner", "WARKS", "medium", "dual-ownership: West Mercia and Warwickshire both supervise, for 30 days",
           age=30, steps=(start(-150, "WMERCIA", S, "D. Hall"),
                          start(-30, "WARKS", S, "E. Wright"))),
+    Story("WM-1033", "Kyle Robinson", "WARKS", "medium", "no-accountable-owner (high): moved through four areas; Staffordshire let him go 4 days ago and Warwickshire never took him",
+          age=29, steps=(start(-420, "WMERCIA", S, "D. Hall"),
+                         ask(-330, "WMERCIA", "WMIDS", S, T, reason="moved to Wolverhampton"),
+                         accept(-325, "WMIDS", "A. Khan"),
+                         ask(-150, "WMIDS", "STAFFS", S, T, reason="moved to Cannock"),
+                         accept(-146, "STAFFS", "H. Clarke"),
+                         end(-4, "STAFFS", "moved to Warwickshire"))),
     # -- healthy journeys ------------------------------------------------------------------
     Story("WM-1012", "Jordan Lewis", "WMERCIA", "high", "healthy: ICCP with YSS, under West Mercia",
           age=24, steps=(start(-200, "WMERCIA", S, "S. Evans"),

@@ -99,9 +99,10 @@ def _flag_events(history: dict) -> list[tuple]:
         base = {"rule": f["rule"], "severity": f["severity"], "record_id": f["id"]}
         rows.append((f["since"], {**base, "event": "flag_raised", "status": f["status"],
                                   "text": f["message"]}))
-        if f["acknowledged_on"]:
-            rows.append((f["acknowledged_on"], {**base, "event": "flag_acknowledged",
-                                                "actor": f["acknowledged_by"], "text": f["note"]}))
+        for a in f["acknowledgements"]:
+            rows.append((a["acknowledged_on"], {**base, "event": "flag_acknowledged",
+                                                "actor": f"{a['agency']}: {a['acknowledged_by']}",
+                                                "text": a["note"]}))
         if f["resolved_on"]:
             rows.append((f["resolved_on"], {**base, "event": "flag_resolved"}))
     return rows

@@ -17,7 +17,16 @@ from sqlmodel import Session
 
 from gapwatch import audit, clock
 from gapwatch.errors import NotFound
-from gapwatch.models import Agency, AuditEvent, Case, Flag, Handoff, Ownership, Person
+from gapwatch.models import (
+    Agency,
+    AuditEvent,
+    Case,
+    Flag,
+    FlagAcknowledgement,
+    Handoff,
+    Ownership,
+    Person,
+)
 from gapwatch.queries import load_journey
 
 FORMAT = "gapwatch.case-history/1"
@@ -88,10 +97,19 @@ def _flags(session: Session, case: Case, entries: list[dict]) -> list[dict]:
     rows = session.execute(
         select(Flag).where(Flag.case_id == case.id).order_by(Flag.since, Flag.id)
     ).scalars()
+    flags = list(rows)
+    said: dict[int, list[dict]] = {}
+    for ack in session.execute(
+        select(FlagAcknowledgement)
+        .where(FlagAcknowledgement.flag_id.in_([f.id for f in flags]))
+        .order_by(FlagAcknowledgement.acknowledged_on, FlagAcknowledgement.agency)
+    ).scalars():
+        said.setdefault(ack.flag_id, []).append(columns(ack, skip=("id", "flag_id")))
     flag_entries = [e for e in entries if e["action"].startswith("flag.")]
     out = []
-    for flag in rows:
+    for flag in flags:
         record = columns(flag, skip=("case_id",))
+        record["acknowledgements"] = said.get(flag.id, [])
         record["lifecycle"] = [
             {"seq": e["seq"], "at": e["at"], "actor": e["actor"], "action": e["action"],
              "detail": e["detail"]}
@@ -142,11 +160,10 @@ def _flag_as_of(f: dict, day: date) -> dict | None:
     f["last_seen_on"] = min(f["last_seen_on"], day)
     if f["resolved_on"] is not None and f["resolved_on"] > day:
         f.update(status="open", resolved_on=None)
-    if f["acknowledged_on"] is not None and f["acknowledged_on"] > day:
-        f.update(status="open", acknowledged_on=None, acknowledged_by=None, note=None,
-                 snoozed_until=None)
-    elif f["acknowledged_on"] is not None and f["status"] == "open":
-        f["status"] = "acknowledged"
+    f["acknowledgements"] = [a for a in f["acknowledgements"] if a["acknowledged_on"] <= day]
+    if f["status"] != "resolved":
+        everyone = set(f["notify"] or []) <= {a["agency"] for a in f["acknowledgements"]}
+        f["status"] = "acknowledged" if f["notify"] and everyone else "open"
     return f
 
 

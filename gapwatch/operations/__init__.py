@@ -9,6 +9,7 @@ from gapwatch.operations.journeys import (
     reject_handoff,
     request_handoff,
     start_ownership,
+    take_supervision,
     withdraw_handoff,
 )
 from gapwatch.operations.records import (
@@ -46,6 +47,7 @@ __all__ = [
     "set_case_details",
     "set_password",
     "start_ownership",
+    "take_supervision",
     "record_read",
     "unit_of_work",
     "withdraw_handoff",

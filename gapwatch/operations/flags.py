@@ -1,10 +1,11 @@
 """What case managers do with the rule engine's flags: acknowledge one, with a note, or snooze it.
 
 A flag belongs to the engine: it opens, refreshes and resolves it on each scan. A person can only
-say "we know, here is what we are doing" (acknowledge, with a note) and, optionally, "do not
-remind us until this day" (snooze). An acknowledged flag stays acknowledged while its condition
-holds; a snoozed one comes back as open on the first scan after its snooze day if the condition
-is still there. Auditors read flags and never change them.
+say, for their own agency, "we know, here is what we are doing" (acknowledge, with a note) and,
+optionally, "do not remind us until this day" (snooze). Each agency the flag tells answers for
+itself: the others still see it as theirs to act on, and who is on it. An agency's
+acknowledgement holds while the condition does; a snoozed one ends on the first scan after its
+snooze day if the condition is still there. Auditors read flags and never change them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from gapwatch import tally
-from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gapwatch.models import Agency, Case, Flag, FlagStatus, Ownership, active_on
+from gapwatch import authority, tally
+from gapwatch.errors import Conflict, InvalidInput, NotFound
+from gapwatch.models import Case, Flag, FlagAcknowledgement, FlagStatus
 from gapwatch.operations.unit import UnitOfWork
 
 MAX_NOTE = 2000
@@ -30,33 +31,6 @@ def _flag(uow: UnitOfWork, flag_id: int) -> tuple[Flag, Case]:
     return row[0], row[1]
 
 
-def _owners(uow: UnitOfWork, case: Case, on: date) -> set[str]:
-    """Return the codes of the agencies whose ownership of `case` is active on `on`."""
-    rows = uow.session.execute(
-        select(Agency.code)
-        .join(Ownership, Ownership.agency_id == Agency.id)
-        .where(
-            Ownership.case_id == case.id, active_on(on),
-        )
-    ).scalars()
-    return set(rows)
-
-
-def _require_may_acknowledge(uow: UnitOfWork, flag: Flag, case: Case, on: date) -> None:
-    actor = uow.actor
-    if actor.read_only:
-        raise Forbidden(f"{actor.name} has read-only access and cannot acknowledge flags")
-    if actor.agency is None or actor.agency in (flag.notify or []):
-        return
-    if actor.agency in _owners(uow, case, on):
-        return
-    told = ", ".join(flag.notify or []) or "nobody"
-    raise Forbidden(
-        f"flag {flag.id} on case {case.reference} is for {told} or the case's owners; "
-        f"you act for {actor.agency}"
-    )
-
-
 def _who(uow: UnitOfWork) -> str:
     name = uow.actor.name
     return name.split(":", 1)[1] if name.startswith("user:") else name
@@ -65,9 +39,11 @@ def _who(uow: UnitOfWork) -> str:
 def acknowledge_flag(
     uow: UnitOfWork, *, flag_id: int, on: date, note: str, snooze_until: date | None = None
 ) -> Flag:
-    """Acknowledge flag `flag_id` with a note; with `snooze_until`, quiet it until that day."""
+    """Acknowledge flag `flag_id` for the actor's agency, with a note; with `snooze_until`,
+    quiet it for that agency until that day. The other agencies it tells still see it open."""
     flag, case = _flag(uow, flag_id)
-    _require_may_acknowledge(uow, flag, case, on)
+    uow.require(authority.may_acknowledge(uow.actor, flag.notify or []), field="flag_id")
+    agency = uow.actor.agency
     note = (note or "").strip()
     if not note:
         raise InvalidInput("an acknowledgement needs a note saying what is being done", field="note")
@@ -84,29 +60,53 @@ def acknowledge_flag(
             f"snooze_until {snooze_until} must be after {on}, the day of the acknowledgement",
             field="snooze_until",
         )
-    before = _view(flag)
-    tally.move(uow.session, flag, before=flag.status, after=FlagStatus.acknowledged.value)
-    flag.status = FlagStatus.acknowledged.value
-    flag.note = note
-    flag.acknowledged_by = _who(uow)[:254]
-    flag.acknowledged_on = on
-    flag.snoozed_until = snooze_until
+    session = uow.session
+    counted_before = tally.counted(session, [flag.id])
+    mine = session.execute(
+        select(FlagAcknowledgement).where(FlagAcknowledgement.flag_id == flag.id,
+                                          FlagAcknowledgement.agency == agency)
+    ).scalar_one_or_none()
+    before = _view(mine)
+    if mine is None:
+        mine = uow.insert(FlagAcknowledgement, id=uow.new_id(FlagAcknowledgement),
+                          flag_id=flag.id, agency=agency, note=note,
+                          acknowledged_by=_who(uow)[:254], acknowledged_on=on,
+                          snoozed_until=snooze_until)
+    else:
+        mine.note, mine.acknowledged_by = note, _who(uow)[:254]
+        mine.acknowledged_on, mine.snoozed_until = on, snooze_until
+    session.flush()
+    flag.status = status_of(session, flag)
+    session.flush()
+    tally.shift(session, counted_before, tally.counted(session, [flag.id]))
     uow.trail.record(
         actor=uow.actor.name,
         action="flag.acknowledged",
         case_id=case.id,
         case_reference=case.reference,
         detail={"flag": flag.id, "rule": flag.rule, "subject": flag.subject, "on": on,
-                "before": before, "after": _view(flag)},
+                "agency": agency, "before": before, "after": _view(mine),
+                "flag_status": flag.status},
     )
     return flag
 
 
-def _view(flag: Flag) -> dict:
+def status_of(session, flag: Flag) -> str:
+    """Return an unresolved flag's status: acknowledged once every agency it tells has."""
+    told = set(flag.notify or [])
+    acknowledged = set(session.execute(
+        select(FlagAcknowledgement.agency).where(FlagAcknowledgement.flag_id == flag.id)
+    ).scalars())
+    return (FlagStatus.acknowledged.value if told and told <= acknowledged
+            else FlagStatus.open.value)
+
+
+def _view(ack: FlagAcknowledgement | None) -> dict:
+    if ack is None:
+        return {}
     return {
-        "status": flag.status,
-        "note": flag.note,
-        "acknowledged_by": flag.acknowledged_by,
-        "acknowledged_on": flag.acknowledged_on,
-        "snoozed_until": flag.snoozed_until,
+        "note": ack.note,
+        "acknowledged_by": ack.acknowledged_by,
+        "acknowledged_on": ack.acknowledged_on,
+        "snoozed_until": ack.snoozed_until,
     }

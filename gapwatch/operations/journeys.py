@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from gapwatch import authority
 from gapwatch.errors import Conflict, DomainError, InvalidInput, NotFound
 from gapwatch.models import (
     ACCOUNTABLE_ROLES,
@@ -54,10 +55,6 @@ def _require_open(state: CaseState, on: date, doing: str) -> None:
         )
 
 
-def _touch(state: CaseState) -> None:
-    state.case.version += 1
-
-
 def active_ownerships(
     uow: UnitOfWork, state: CaseState, agency_code: str, on: date, role: str | None = None
 ) -> list[Ownership]:
@@ -78,6 +75,12 @@ def _ownership_view(uow: UnitOfWork, o: Ownership) -> dict:
         "ends_on": o.ends_on,
         "officer": o.officer,
     }
+
+
+def _facts_of(journey, row) -> object:
+    """Return the journey's facts of an ownership or handoff row, by id."""
+    found = journey.ownerships if isinstance(row, Ownership) else journey.handoffs
+    return next(f for f in found if f.id == row.id)
 
 
 def _handoff_view(uow: UnitOfWork, h: Handoff) -> dict:
@@ -106,12 +109,26 @@ def start_ownership(
     officer: str | None = None,
     handoff: Handoff | None = None,
 ) -> Ownership:
-    """Record that `agency` became responsible for the case in `role` from day `on`."""
+    """Record that `agency` became responsible for the case in `role` from day `on`.
+
+    Without a `handoff` it is a fact an agency reports (a reception into prison) or a gap being
+    taken (`take_supervision`): the authority table says who may; with one, the receiver's
+    acceptance already did.
+    """
     state = uow.case(case)
     role = _role(role)
     owner = uow.agency(agency)
+    uow.require(authority.may_hold(agency, owner.kind, role.value), field="role")
+    self_started = False
     if handoff is None:
-        uow.require_agency(agency, f"start an ownership for {agency}")
+        journey = uow.journey(state)
+        told = uow.told_of_gap(state) if role is Role.supervision else ()
+        uow.require(authority.may_start(uow.actor, journey, on, agency=agency, kind=owner.kind,
+                                        role=role.value, notified=told), field="agency")
+        if role is Role.supervision and uow.actor.agency is not None and not officer:
+            raise InvalidInput(f"{agency} takes the case with a named officer: who will it be?",
+                               field="officer")
+        self_started = authority.self_started(uow.actor, journey, on, agency)
     _require_open(state, on, f"start an ownership for {agency}")
     if not owner.active:
         raise DomainError(f"agency {agency} is inactive and cannot take cases", field="agency")
@@ -129,9 +146,10 @@ def start_ownership(
         officer=officer or None,
         allocated_on=on if officer else None,
         handoff_id=handoff.id if handoff else None,
+        self_started=self_started,
     )
     state.ownerships.append(ownership)
-    _touch(state)
+    uow.touch(state, on)
     uow.audit(
         "ownership.started",
         state=state,
@@ -142,6 +160,17 @@ def start_ownership(
         handoff=handoff.id if handoff else None,
     )
     return ownership
+
+
+def take_supervision(uow: UnitOfWork, *, case: str, on: date, agency: str,
+                     officer: str | None) -> Ownership:
+    """Take supervision of a case nobody is accountable for, naming the officer who will hold it."""
+    officer = (officer or "").strip()
+    if not officer:
+        raise InvalidInput(f"{agency} takes the case with a named officer: who will it be?",
+                           field="officer")
+    return start_ownership(uow, case=case, on=on, agency=agency, role=Role.supervision.value,
+                           officer=officer)
 
 
 def end_ownership(
@@ -155,10 +184,12 @@ def end_ownership(
 ) -> Ownership:
     """Record that `agency`'s ownership of the case ends on day `on` (its last day is `on - 1`)."""
     state = uow.case(case)
-    uow.require_agency(agency, f"end {agency}'s ownership")
     if role is not None:
         role = _role(role).value
     active = active_ownerships(uow, state, agency, on, role)
+    for held in active[:1]:
+        uow.require(authority.may_end(uow.actor, uow.journey(state), on,
+                                      _facts_of(uow.journey(state), held)), field="agency")
     if not active:
         what = f"{role} ownership" if role else "ownership"
         raise Conflict(f"{agency} has no {what} of case {case} active on {on}", field="agency")
@@ -172,7 +203,7 @@ def end_ownership(
     before = _ownership_view(uow, ownership)
     ownership.ends_on = on
     ownership.ended_reason = reason
-    _touch(state)
+    uow.touch(state, on)
     uow.audit(
         "ownership.ended",
         state=state,
@@ -194,7 +225,6 @@ def assign_officer(
 ) -> Ownership:
     """Name the officer responsible for `agency`'s current or coming ownership of the case."""
     state = uow.case(case)
-    uow.require_agency(agency, f"assign {agency}'s officer")
     officer = (officer or "").strip()
     if not officer:
         raise InvalidInput("an officer's name is required", field="officer")
@@ -211,11 +241,14 @@ def assign_officer(
             f"{agency} has no current or coming ownership of case {case} on {on}", field="agency"
         )
     ownership = min(candidates, key=lambda o: o.starts_on)
+    journey = uow.journey(state)
+    uow.require(authority.may_end(uow.actor, journey, on, _facts_of(journey, ownership),
+                                  "assign"), field="agency")
     before = _ownership_view(uow, ownership)
     ownership.officer = officer
     if ownership.allocated_on is None:
         ownership.allocated_on = on
-    _touch(state)
+    uow.touch(state, on)
     uow.audit(
         "officer.assigned", state=state, before=before, after=_ownership_view(uow, ownership)
     )
@@ -237,36 +270,24 @@ def request_handoff(
     """Ask `to_agency` to take the case in `role`; a transfer will end the sender's ownership."""
     state = uow.case(case)
     role, kind = _role(role), _kind(kind)
-    sender_text = from_agency or "an intake"
-    uow.require_agency(from_agency, f"request a handoff from {sender_text}")
     _require_open(state, on, f"request a handoff to {to_agency}")
     receiver = uow.agency(to_agency, field="to_agency")
+    sender = uow.agency(from_agency, field="from_agency") if from_agency else None
+    if kind is HandoffKind.transfer and sender is None:
+        raise InvalidInput("a transfer needs a from_agency that owns the case",
+                           field="from_agency")
+    decision = authority.may_request(
+        uow.actor, uow.journey(state), on, sender=from_agency, role=role.value,
+        kind=kind.value, receiver=to_agency, receiver_kind=receiver.kind)
+    field = "to_agency" if decision.rule == "role-table" else "from_agency"
+    uow.require(decision, field=field)
     if not receiver.active:
         raise DomainError(f"agency {to_agency} is inactive and cannot take cases", field="to_agency")
-    sender = uow.agency(from_agency, field="from_agency") if from_agency else None
     if sender is not None and sender.id == receiver.id:
         raise InvalidInput(f"{to_agency} cannot hand case {case} to itself", field="to_agency")
     if due_on is not None and due_on < on:
         raise InvalidInput(
             f"due_on {due_on} is before the request day {on}", field="due_on"
-        )
-    if kind is HandoffKind.transfer:
-        if sender is None:
-            raise InvalidInput(
-                "a transfer needs a from_agency that owns the case", field="from_agency"
-            )
-        held = [o for o in active_ownerships(uow, state, sender.code, on) if _same_class(o.role, role)]
-        if not held:
-            what = "accountable" if role in ACCOUNTABLE_ROLES else "delivery"
-            raise DomainError(
-                f"{from_agency} cannot transfer case {case}: it holds no {what} ownership "
-                f"of the case on {on}",
-                field="from_agency",
-            )
-    elif sender is not None and not active_ownerships(uow, state, sender.code, on):
-        raise DomainError(
-            f"{from_agency} cannot refer case {case}: it holds no ownership of the case on {on}",
-            field="from_agency",
         )
     for pending in _pending_to(state, receiver.id):
         raise Conflict(
@@ -292,7 +313,7 @@ def request_handoff(
         reason=reason,
     )
     state.handoffs.append(handoff)
-    _touch(state)
+    uow.touch(state, on)
     uow.audit("handoff.requested", state=state, after=_handoff_view(uow, handoff))
     return handoff
 
@@ -340,8 +361,10 @@ def accept_handoff(
 ) -> Handoff:
     """Accept the pending handoff to `to_agency`; its ownership starts on the effective day."""
     state = uow.case(case)
-    uow.require_agency(to_agency, f"accept a handoff to {to_agency}")
     handoff = pending_handoff(uow, state, to_agency, "accept")
+    journey = uow.journey(state)
+    uow.require(authority.may_decide(uow.actor, _facts_of(journey, handoff), "accept"),
+                field="to_agency")
     _decide(uow, state, handoff, on, "accept")
     effective_on = max(on, handoff.due_on or on)
     for held in active_ownerships(uow, state, to_agency, effective_on, handoff.role):
@@ -441,8 +464,10 @@ def reject_handoff(
 ) -> Handoff:
     """Refuse the pending handoff to `to_agency`, saying why, so the sender can act on it."""
     state = uow.case(case)
-    uow.require_agency(to_agency, f"reject a handoff to {to_agency}")
     handoff = pending_handoff(uow, state, to_agency, "reject")
+    journey = uow.journey(state)
+    uow.require(authority.may_decide(uow.actor, _facts_of(journey, handoff), "reject"),
+                field="to_agency")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("a rejection needs a reason the sender can act on", field="reason")
@@ -456,8 +481,9 @@ def withdraw_handoff(
     """Withdraw the sender's pending handoff to `to_agency`."""
     state = uow.case(case)
     handoff = pending_handoff(uow, state, to_agency, "withdraw")
-    sender = uow.agency_by_id(handoff.from_agency_id)
-    uow.require_agency(sender.code if sender else None, f"withdraw a handoff to {to_agency}")
+    journey = uow.journey(state)
+    uow.require(authority.may_withdraw(uow.actor, _facts_of(journey, handoff)),
+                field="to_agency")
     _decide(uow, state, handoff, on, "withdraw")
     return _finish(uow, state, handoff, on, HandoffStatus.withdrawn, reason)
 
@@ -474,7 +500,7 @@ def _finish(
     handoff.status = status.value
     handoff.decided_on = on
     handoff.reason = reason or handoff.reason
-    _touch(state)
+    uow.touch(state, on)
     uow.audit(f"handoff.{status.value}", state=state, before=before, after=_handoff_view(uow, handoff))
     return handoff
 
@@ -482,10 +508,7 @@ def _finish(
 def close_case(uow: UnitOfWork, *, case: str, on: date, reason: str | None = None) -> None:
     """Close the case on day `on`: its ownerships end and its pending handoffs are withdrawn."""
     state = uow.case(case)
-    owners = {uow.agency_by_id(o.agency_id).code for o in state.ownerships if _is_active(o, on)}
-    # An owner closes its own case; anyone else needs an actor free to act for any agency.
-    uow.require_agency(uow.actor.agency if uow.actor.agency in owners else None,
-                       f"close case {case}")
+    uow.require(authority.may_close(uow.actor, uow.journey(state), on))
     _require_open(state, on, "be closed")
     for ownership in state.ownerships:
         if ownership.ends_on is None or ownership.ends_on > on:
@@ -497,5 +520,5 @@ def close_case(uow: UnitOfWork, *, case: str, on: date, reason: str | None = Non
             handoff.decided_on = max(on, handoff.requested_on)
             handoff.reason = "case closed"
     state.case.closed_on = on
-    _touch(state)
+    uow.touch(state, on)
     uow.audit("case.closed", state=state, on=on, reason=reason)

@@ -29,7 +29,7 @@ def token_hash(secret: str) -> str:
 
 def token_actor(token: ApiToken, agency_code: str) -> Actor:
     """Return the actor a token acts as: its agency, and nothing more."""
-    return Actor(name=f"token:{agency_code}/{token.name}", agency=agency_code)
+    return Actor(name=f"token:{agency_code}/{token.name}", agency=agency_code, token=True)
 
 
 def _active_named(uow: UnitOfWork, name: str) -> ApiToken | None:

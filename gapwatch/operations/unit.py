@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 from functools import cache
 from typing import TypeVar
@@ -21,9 +22,11 @@ from sqlmodel import Session, SQLModel
 
 from gapwatch import stamp
 from gapwatch.audit import WRITE_LOCK_KEY, Trail
+from gapwatch.authority import Decision
 from gapwatch.db import advisory_lock, is_sqlite, write_intent
 from gapwatch.errors import Forbidden, InvalidInput, NotFound
-from gapwatch.models import Agency, Case, Handoff, Ownership, Person
+from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
+from gapwatch.models import Agency, Case, Flag, FlagStatus, Handoff, Ownership, Person
 
 E = TypeVar("E", bound=Enum)
 
@@ -34,6 +37,7 @@ class Actor:
     name: str
     agency: str | None = None
     read_only: bool = False
+    token: bool = False  # an agency's system, through the API
 
     @classmethod
     def system(cls, what: str) -> Actor:
@@ -62,6 +66,10 @@ class UnitOfWork:
         self._ids: dict[str, list[int]] = {}
         self._reserved: dict[str, int] = {}
         self._block_size: dict[str, int] = {}
+        # The cases this unit changed, each with the latest day an operation acted on it:
+        # their flags are brought up to date before the commit (`gapwatch.follow`).
+        self.touched: dict[int, tuple[str, date]] = {}
+        self.actions: list[str] = []
 
     # -- agencies -------------------------------------------------------------------------
     def agencies(self) -> dict[str, Agency]:
@@ -190,6 +198,49 @@ class UnitOfWork:
         self.session.add(row)
         return row
 
+    # -- journeys as the authority table reads them ---------------------------------------
+    def touch(self, state: CaseState, on: date) -> None:
+        """Note that the unit changed `state`'s journey on day `on`."""
+        state.case.version += 1
+        _reference, latest = self.touched.get(state.case.id, (None, on))
+        self.touched[state.case.id] = (state.case.reference, max(latest, on))
+
+    def journey(self, state: CaseState) -> Journey:
+        """Return the case's journey as it stands in this unit, as plain facts."""
+        case, person = state.case, state.person
+        home = self.agency_by_id(person.home_area_id)
+        facts = CaseFacts(case.id, case.reference, case.opened_on, case.closed_on,
+                          case.risk_level, case.expected_release_on, person.date_of_birth,
+                          home.code if home else None, person.restricted, person.reference)
+        ownerships = []
+        for o in state.ownerships:
+            agency = self.agency_by_id(o.agency_id)
+            ownerships.append(OwnershipFacts(
+                o.id, agency.code, agency.kind, o.role, o.starts_on, o.ends_on, o.officer,
+                o.allocated_on, o.handoff_id, bool(o.self_started)))
+        handoffs = []
+        for h in state.handoffs:
+            sender, receiver = self.agency_by_id(h.from_agency_id), self.agency_by_id(h.to_agency_id)
+            handoffs.append(HandoffFacts(
+                h.id, h.kind, h.role, sender.code if sender else None, receiver.code,
+                h.requested_on, h.due_on, h.status, h.decided_on, h.reason, receiver.kind))
+        return Journey(facts, ownerships, handoffs)
+
+    def told_of_gap(self, state: CaseState) -> list[str]:
+        """Return who the case's open `no-accountable-owner` flag tells (none: nobody)."""
+        self.session.flush()
+        rows = self.session.execute(
+            select(Flag.notify).where(Flag.case_id == state.case.id,
+                                      Flag.rule == "no-accountable-owner",
+                                      Flag.status != FlagStatus.resolved.value)
+        ).scalars()
+        return [code for notify in rows for code in notify or []]
+
+    def require(self, decision: Decision, *, field: str | None = None) -> None:
+        """Refuse with the authority table's reason unless `decision` allows."""
+        if not decision:
+            raise Forbidden(decision.reason, field=field, rule=decision.rule)
+
     # -- permissions and audit ------------------------------------------------------------
     def require_agency(self, code: str | None, doing: str) -> None:
         """Refuse unless the actor may act for agency `code`."""
@@ -201,6 +252,8 @@ class UnitOfWork:
 
     def audit(self, action: str, *, state: CaseState | None = None, **detail) -> None:
         case = state.case if state else None
+        if case is not None:
+            self.actions.append(action)
         self.trail.record(
             actor=self.actor.name,
             action=action,
@@ -268,6 +321,12 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
             advisory_lock(session, WRITE_LOCK_KEY)
         uow = UnitOfWork(session, actor)
         yield uow
+        if uow.touched:
+            # The flags follow the journey in the same transaction. Imported late: the flag
+            # engine sits above the operations, which it reuses from the daily scan.
+            from gapwatch import follow
+
+            follow.recheck(uow)
         uow.trail.write()
         if renews_stamp:
             stamp.renew(session)  # pages rendered before this change are not served again

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, exists, false, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from gapwatch import authority
 from gapwatch.extensions import login_manager
 from gapwatch.journey import Journey
 from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole, active_on
@@ -123,9 +124,8 @@ def _visible_case(session: Session, account: Account, reference: str) -> Case:
 
 def may_open_details(account: Account, journey: Journey, today: date) -> bool:
     """A restricted person's details are for auditors and the agencies that own the case."""
-    if not journey.case.restricted or account.opens_restricted:
-        return True
-    return journey.owned_by(account.agency_code, today)
+    return bool(authority.may_open_details(account.agency_code, journey, today,
+                                           auditor=account.opens_restricted))
 
 
 # Routes an auditor may still post to: their own session and password, nothing of the records.
@@ -153,6 +153,7 @@ def owned_today(session: Session, account: Account, case_ids: list[int], today: 
         select(Ownership.case_id).where(
             Ownership.case_id.in_(case_ids),
             Ownership.agency_id == account.agency_id,
+            Ownership.self_started.is_(False),  # as `authority.may_open_details` reads it
             active_on(today),
         )
     ).scalars()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from gapwatch import clock
 from gapwatch import operations as ops
+from gapwatch.authority import HOLDS
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
 from gapwatch.models import Agency, Flag, Handoff, Ownership
@@ -33,13 +34,15 @@ def _run(reference: str, form: forms.ActionForm, done: str, operation, **values)
         for field, errors in form.errors.items():
             for error in errors:
                 flash(f"{getattr(form, field).label.text}: {error}", "error")
-        return render_case(case.reference, 400)
+        return render_case(case.reference, 400, errors={
+            field: "; ".join(errors) for field, errors in form.errors.items()})
     try:
         with ops.unit_of_work(session, current_user.actor) as uow:
             operation(uow, case=case.reference, on=clock.today(), **values)
     except DomainError as error:
         flash(f"Not done: {error.message}.", "error")
-        return render_case(case.reference, error.status)
+        return render_case(case.reference, error.status,
+                           errors={error.field: error.message} if error.field else None)
     flash(done, "info")
     fallback = url_for("cases.show", reference=case.reference)
     target = safe_next(form.next.data, fallback) if form.next.data else fallback
@@ -71,17 +74,33 @@ def _ownership(reference: str, ownership_id: int) -> tuple[Ownership, str]:
 @login_required
 def request_handoff(reference: str):
     form = forms.RequestForm()
-    agencies = get_session().execute(select(Agency.code)).scalars().all()
-    form.to_agency.choices = [(c, c) for c in agencies]
-    form.from_agency.choices = [("", "")] + [(c, c) for c in agencies]
+    kinds = dict(get_session().execute(select(Agency.code, Agency.kind)).tuples().all())
+    form.to_agency.choices = [(c, c) for c in kinds]
+    form.from_agency.choices = [("", "")] + [(c, c) for c in kinds]
     sender = current_user.agency_code or form.from_agency.data or None
+    # The role is the one the receiver can hold, unless the form named one.
+    held = sorted(HOLDS.get(kinds.get(form.to_agency.data), ()))
+    role = form.role.data or (held[0] if held else "supervision")
     return _run(
         reference, form,
-        f"Asked {form.to_agency.data} to take {form.role.data} of case {reference} "
-        f"({form.kind.data}).",
+        f"Asked {form.to_agency.data} to take {role} of case {reference} ({form.kind.data}).",
         ops.request_handoff, from_agency=sender, to_agency=form.to_agency.data,
-        role=form.role.data, kind=form.kind.data, due_on=form.due_on.data,
+        role=role, kind=form.kind.data, due_on=form.due_on.data,
         reason=form.reason.data or None,
+    )
+
+
+@bp.route("/take", methods=["POST"])
+@login_required
+def take(reference: str):
+    form = forms.TakeForm()
+    agency = current_user.agency_code
+    if agency is None:
+        abort(403)  # taking a case is for an agency's own case managers
+    return _run(
+        reference, form,
+        f"{agency} now supervises case {reference}, with {form.officer.data} as officer.",
+        ops.take_supervision, agency=agency, officer=form.officer.data,
     )
 
 

@@ -14,10 +14,19 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, bindparam, func, or_, select
 
-from gapwatch import clock
+from gapwatch import authority, clock
 from gapwatch import operations as ops
 from gapwatch.db import get_session
-from gapwatch.models import Agency, AuditEvent, Case, Flag, FlagStatus, Person, UserRole
+from gapwatch.models import (
+    Agency,
+    AuditEvent,
+    Case,
+    Flag,
+    FlagAcknowledgement,
+    FlagStatus,
+    Person,
+    UserRole,
+)
 from gapwatch.queries import load_journeys
 from gapwatch.web import forms, timeline
 from gapwatch.web.access import case_or_404, may_open_details, owned_today, page_number, visible
@@ -80,10 +89,18 @@ PERSON_QUERY = select(
     Person.given_name, Person.family_name, Person.reference, Person.date_of_birth,
 ).where(Person.id == bindparam("person_id"))
 FLAGS_QUERY = (
-    select(Flag.id, Flag.rule, Flag.severity, Flag.since, Flag.message, Flag.status, Flag.note,
-           Flag.acknowledged_by, Flag.snoozed_until)
+    select(Flag.id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.message,
+           Flag.status, Flag.notify)
     .where(Flag.case_id == bindparam("case_id"), Flag.status != FlagStatus.resolved)
     .order_by(SEVERITY_RANK, Flag.since)
+)
+ACKS_QUERY = (
+    select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency, FlagAcknowledgement.note,
+           FlagAcknowledgement.acknowledged_by, FlagAcknowledgement.acknowledged_on,
+           FlagAcknowledgement.snoozed_until)
+    .join(Flag, Flag.id == FlagAcknowledgement.flag_id)
+    .where(Flag.case_id == bindparam("case_id"), Flag.status != FlagStatus.resolved)
+    .order_by(FlagAcknowledgement.acknowledged_on, FlagAcknowledgement.agency)
 )
 VIEWED = "case.viewed"
 # What happened to the case; its views are counted apart (the audit trail lists each one).
@@ -95,7 +112,9 @@ HISTORY_QUERY = (
 VIEWS_QUERY = select(func.count()).where(
     AuditEvent.case_id == bindparam("case_id"), AuditEvent.action == VIEWED
 )
-AGENCIES_QUERY = select(Agency.code, Agency.name).where(Agency.active).order_by(Agency.code)
+AGENCIES_QUERY = (select(Agency.code, Agency.name, Agency.kind).where(Agency.active)
+                  .order_by(Agency.code))
+KIND_QUERY = select(Agency.kind).where(Agency.code == bindparam("code"))
 
 
 EMPTY = (None, "", [], {})
@@ -146,8 +165,24 @@ def history_lines(rows, details_shown: bool) -> list[tuple[str, str, str, list]]
     return lines
 
 
-def render_case(reference: str, status: int = 200):
-    """Render the case page (after auditing the view) with the given HTTP status."""
+def acknowledgements(rows) -> dict[int, list]:
+    """Group acknowledgement rows by their flag."""
+    found: dict[int, list] = {}
+    for row in rows:
+        found.setdefault(row.flag_id, []).append(row)
+    return found
+
+
+def told_of_gap(flags) -> list[str]:
+    """Return who the open `no-accountable-owner` flags among `flags` tell."""
+    return [code for f in flags if f.rule == "no-accountable-owner" for code in f.notify or []]
+
+
+def render_case(reference: str, status: int = 200, *, errors: dict | None = None):
+    """Render the case page (after auditing the view) with the given HTTP status.
+
+    `errors` holds a refused form's messages by field, shown at the field it names.
+    """
     session = get_session()
     case = case_or_404(session, current_user, reference)
     case_id, person_id = case.id, case.person_id  # recording the view expires `case`
@@ -159,25 +194,27 @@ def render_case(reference: str, status: int = 200):
                     case_reference=journey.case.reference, details_shown=allowed)
     read = session.connection().execute
     person = read(PERSON_QUERY, {"person_id": person_id}).one() if allowed else None
-    hands_on = current_user.role == UserRole.admin or (
-        current_user.role == UserRole.case_manager
-        and journey.owned_by(current_user.agency_code, today)
-    )
-    agencies = read(AGENCIES_QUERY).all() if hands_on else []
+    flags = read(FLAGS_QUERY, {"case_id": case_id}).all()
+    actor = current_user.actor
+    kind = (read(KIND_QUERY, {"code": actor.agency}).scalar() if actor.agency else None)
+    offered = authority.offers(actor, journey, today, kind=kind, told=told_of_gap(flags))
+    agencies = read(AGENCIES_QUERY).all() if offered.ask else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
     page = render_template(
         "cases/show.html", case=journey.case, person=person, journey=journey, today=today,
         accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
         gaps=journey.gaps(journey.case.opened_on, today),
+        in_gap=authority.in_gap(journey, today),
         picture=Markup(timeline.render(journey, today, ident="journey")),
-        flags=read(FLAGS_QUERY, {"case_id": case_id}).all(),
+        flags=flags, acks=acknowledgements(read(ACKS_QUERY, {"case_id": case_id})),
+        may_acknowledge=lambda notify: bool(authority.may_acknowledge(actor, notify)),
         history=history_lines(read(HISTORY_QUERY, {"case_id": case_id}), person is not None),
         views=read(VIEWS_QUERY, {"case_id": case_id}).scalar_one(),
         age=age_on(journey.case.date_of_birth, today), birthday=birthday,
         birthday_near=-90 <= (birthday - today).days <= 180,
-        agencies=agencies, hands_on=hands_on, may_act=current_user.role != UserRole.auditor,
-        my_agency=current_user.agency_code, is_admin=current_user.role == UserRole.admin,
-        forms=forms.for_case(agencies), history_limit=HISTORY_LIMIT,
+        offers=offered, my_agency=actor.agency, is_admin=current_user.role == UserRole.admin,
+        forms=forms.for_case(agencies, offered, actor.agency), history_limit=HISTORY_LIMIT,
+        errors=errors or {},
     )
     return page, status
 

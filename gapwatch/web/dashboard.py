@@ -20,10 +20,13 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from sqlalchemy import select
 
 from gapwatch import clock, stamp
 from gapwatch.db import get_session
+from gapwatch.models import Agency, UserRole
 from gapwatch.web import access, queues
+from gapwatch.web.morning import build as build_morning
 
 bp = Blueprint("dashboard", __name__)
 # Pages of other features in the top bar, for auditors and admins, when they are installed.
@@ -132,13 +135,20 @@ def _body(session, today) -> str:
     """Render the dashboard's body for this user's role, agency and the page's arguments."""
     scope = current_scope(session)
     pages = {name: read_queue(session, name, scope, today) for name in QUEUES}
+    morning = None
+    if scope.agency is not None and current_user.role != UserRole.auditor:
+        kind = session.execute(select(Agency.kind).where(Agency.code == scope.agency)).scalar()
+        morning = build_morning(session, scope, today, current_user.actor, kind,
+                                int(current_app.config.get("RULE_ALLOCATION_DAYS", 5)))
     # Whose restricted details the user may open, for every queue's rows in one query.
     restricted = [case_id for page in pages.values() for case_id in page.restricted_case_ids]
+    restricted += morning.restricted_case_ids if morning else []
     details = access.owned_today(session, current_user, restricted, today)
     sections = {name: _context(scope, today, name, page, details) for name, page in pages.items()}
     agencies, regions = queues.choices(session) if current_user.sees_everything else ([], [])
     return render_template(
-        "dashboard/_content.html", sections=sections, scope=scope, today=today,
+        "dashboard/_content.html", sections=sections, scope=scope, today=today, morning=morning,
+        details=details,
         counts=queues.counts(session, scope, today), agencies=agencies, regions=regions,
         scope_args=scope_args(), csrf_mark=CSRF_MARK,
     )

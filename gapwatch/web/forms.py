@@ -6,20 +6,24 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from gapwatch.authority import HOLDS, Offers
+
 
 class ActionForm(FlaskForm):
     next = HiddenField()
 
 
+KINDS = {"transfer": "transfer (your ownership ends when they take over)",
+         "referral": "referral (you keep yours)"}
+ROLES = {"supervision": "supervision", "custody": "custody", "delivery": "delivery (a service)"}
+
+
 class RequestForm(ActionForm):
     to_agency = SelectField("To agency", validators=[DataRequired()])
-    role = SelectField("Role they take", choices=[("supervision", "supervision"),
-                                                  ("custody", "custody"),
-                                                  ("delivery", "delivery (a service)")])
-    kind = SelectField("Kind", choices=[
-        ("transfer", "transfer (your ownership ends when they take over)"),
-        ("referral", "referral (you keep yours)"),
-    ])
+    # The role follows from the receiver (a prison holds custody, a provider delivery); a form
+    # may still name it, and the authority table refuses one the receiver cannot hold.
+    role = SelectField("Role they take", choices=list(ROLES.items()), validators=[Optional()])
+    kind = SelectField("Kind", choices=list(KINDS.items()))
     due_on = DateField("Due day (they must have taken over by)", validators=[Optional()])
     reason = StringField("Note for the receiver", validators=[Optional(), Length(max=1000)])
     from_agency = SelectField("From agency", validators=[Optional()])
@@ -55,14 +59,29 @@ class CloseForm(ActionForm):
     reason = StringField("Why the case closes", validators=[Optional(), Length(max=500)])
 
 
-def for_case(agencies: list) -> dict[str, FlaskForm]:
-    """Return the blank forms the case page renders, the request form offering `agencies`.
+class TakeForm(ActionForm):
+    officer = StringField("Officer who will supervise", validators=[DataRequired(),
+                                                                    Length(max=200)])
 
-    The page writes its other forms' fields itself (one per flag, handoff and ownership), so
-    it needs the acknowledge and close forms only for their labels.
+
+def for_case(agencies: list, offers: Offers, my_agency: str | None) -> dict[str, FlaskForm]:
+    """Return the blank forms the case page renders, offering only what `offers` allows.
+
+    The request form lists the agencies that may hold a role the user may ask for (by role,
+    as the authority table's role table reads), and only the kinds allowed. The page writes
+    its other forms' fields itself (one per flag, handoff and ownership), so it needs the
+    acknowledge and close forms only for their labels.
     """
     request = RequestForm(formdata=None)
-    request.to_agency.choices = [(code, f"{code} · {name}") for code, name in agencies]
-    request.from_agency.choices = [("", "(an intake: nobody)")] + [(c, c) for c, _n in agencies]
+    roles = dict(offers.ask)
+    request.to_agency.choices = [
+        (ROLES[role], [(code, f"{name} ({code})") for code, name, kind in agencies
+                       if code != my_agency and role in HOLDS.get(kind, ())])
+        for role in roles
+    ]
+    kinds = dict.fromkeys(k for role_kinds in roles.values() for k in role_kinds)
+    request.kind.choices = [(k, KINDS[k]) for k in KINDS if k in kinds]
+    request.from_agency.choices = [("", "(an intake: nobody)")] + [
+        (c, c) for c, _n, _k in agencies]
     return {"request": request, "acknowledge": AcknowledgeForm(formdata=None),
-            "close": CloseForm(formdata=None)}
+            "close": CloseForm(formdata=None), "take": TakeForm(formdata=None)}

@@ -7,10 +7,10 @@ filter by a case reference or a person's name; nothing here runs a query per row
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import String, and_, case, cast, false, func, or_, select, union_all
+from sqlalchemy import String, and_, case, cast, exists, false, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -24,6 +24,7 @@ from gapwatch.models import (
     Agency,
     Case,
     Flag,
+    FlagAcknowledgement,
     FlagStatus,
     Handoff,
     HandoffStatus,
@@ -31,6 +32,7 @@ from gapwatch.models import (
     Person,
     active_on,
 )
+from gapwatch.queries import acknowledgements_of
 
 PAGE_SIZE = 20
 SEVERITIES = MOST_SEVERE_FIRST
@@ -55,6 +57,11 @@ class Scope:
             return column.is_not(None)
         return column.in_(self.agency_ids) if self.agency_ids else false()
 
+    @property
+    def agency(self) -> str | None:
+        """The one agency in scope, whose own acknowledgements decide what is open for it."""
+        return self.codes[0] if self.agency_ids is not None and len(self.codes) == 1 else None
+
     def notified(self, session: Session):
         """Return a clause keeping flags that notify an agency in scope."""
         if self.agency_ids is None:
@@ -72,6 +79,7 @@ class Page:
     rows: list
     number: int
     more: bool
+    acks: dict = field(default_factory=dict)  # a flag page's acknowledgements, by flag id
 
     @property
     def restricted_case_ids(self) -> list[int]:
@@ -178,20 +186,33 @@ def flags(
     session: Session, scope: Scope, today: date, *, page: int = 1, text: str | None = None,
     severity: str | None = None, acknowledged: bool = False,
 ) -> Page:
-    """Open flags that notify an agency in scope, most severe and oldest first."""
-    # The queue holds open flags: the daily scan reopens an acknowledged one whose snooze ran out.
-    status = Flag.status == (FlagStatus.acknowledged if acknowledged else FlagStatus.open)
-    where = [status, scope.notified(session)]
+    """Open flags that notify an agency in scope, most severe and oldest first.
+
+    For one agency, a flag is open until that agency acknowledges it, whatever the others said;
+    for several, until every agency it tells has (the flag's own status).
+    """
+    if scope.agency is not None:
+        mine = exists().where(FlagAcknowledgement.flag_id == Flag.id,
+                              FlagAcknowledgement.agency == scope.agency)
+        where = [Flag.status == FlagStatus.acknowledged, mine] if acknowledged else [
+            Flag.status == FlagStatus.open, ~mine]
+        # Acknowledged by everyone it tells is acknowledged by this agency too.
+        if acknowledged:
+            where = [or_(and_(*where), and_(Flag.status == FlagStatus.open, mine))]
+    else:
+        where = [Flag.status == (FlagStatus.acknowledged if acknowledged else FlagStatus.open)]
+    where.append(scope.notified(session))
     if severity in SEVERITIES:
         where.append(Flag.severity == severity)
     columns = (
-        Flag.id, Flag.rule, Flag.severity, Flag.since, Flag.message, Flag.first_seen_on,
-        Flag.status, Flag.note, Flag.snoozed_until, *_person_columns(),
+        Flag.id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.message,
+        Flag.first_seen_on, Flag.status, Flag.notify, *_person_columns(),
     )
     order = [SEVERITY_RANK, Flag.since, Flag.id]
     wanted = [severity] if severity in SEVERITIES else list(SEVERITIES)
     keys = _flag_keys(where, wanted, max(page, 1) * PAGE_SIZE + 1)
-    return _page(session, Flag, where, order, columns, lambda q: q, page, text, keys)
+    found = _page(session, Flag, where, order, columns, lambda q: q, page, text, keys)
+    return replace(found, acks=acknowledgements_of(session, [row.id for row in found.rows]))
 
 
 def _flag_keys(where: list, severities: list[str], enough: int):

@@ -1,0 +1,323 @@
+"""Who may do what to a case: SPEC.md's "Who may do what", as one table of plain decisions.
+
+Every operation asks here before it writes, and the pages and the API ask the same questions to
+decide which steps to offer, so they cannot disagree. A decision is made on a case's journey as
+it stands (`gapwatch.journey`), the acting agency and the day; nothing here reads the database
+or knows about Flask. A refusal names its rule and says, for a person, why and what would do.
+
+The acting side is anything with `agency` (a code, or None for the system operator and
+administrators, who act for any agency but still never break the role table), `read_only`
+(auditors) and `token` (an agency's system posting through the API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from gapwatch.journey import ACCOUNTABLE, HandoffFacts, Journey, OwnershipFacts
+
+# Which kinds of agency may hold which role; court, police and other hold none.
+HOLDS = {
+    "prison": frozenset({"custody"}),
+    "probation": frozenset({"supervision"}),
+    "youth": frozenset({"supervision"}),
+    "provider": frozenset({"delivery"}),
+}
+KIND_NAMES = {"prison": "a prison", "probation": "a probation area", "youth": "a youth service",
+              "provider": "a provider", "court": "a court", "police": "a police force",
+              "other": "an agency of kind other"}
+HOLDERS_OF = {"custody": "a prison", "supervision": "a probation area or a youth service",
+              "delivery": "a provider"}
+
+
+class Acting(Protocol):
+    agency: str | None
+    read_only: bool
+    token: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Yes, or no with the rule that refused and a reason written for the person asking."""
+
+    allowed: bool
+    rule: str
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _yes(rule: str) -> Decision:
+    return Decision(True, rule)
+
+
+def _no(rule: str, reason: str) -> Decision:
+    return Decision(False, rule, reason)
+
+
+# -- the role table ---------------------------------------------------------------------------
+def may_hold(agency: str, kind: str, role: str) -> Decision:
+    """Whether an agency of `kind` may hold `role` at all (custody: prisons, and so on)."""
+    if role in HOLDS.get(kind, ()):
+        return _yes("role-table")
+    return _no("role-table", f"{agency} is {KIND_NAMES.get(kind, kind)}: only "
+                             f"{HOLDERS_OF.get(role, 'nobody')} can hold {role}")
+
+
+# -- facts about the journey that decisions turn on -----------------------------------------------
+def in_gap(journey: Journey, day: date) -> bool:
+    """Whether the case is open on `day` and nobody holds custody or supervision."""
+    return journey.case.is_open_on(day) and not journey.accountable_on(day)
+
+
+def last_accountable(journey: Journey, day: date) -> set[str]:
+    """Return the agencies whose accountable ownership ended last on or before `day`."""
+    ended = [o for o in journey.ownerships
+             if o.accountable and o.ends_on is not None and o.starts_on < o.ends_on <= day]
+    if not ended:
+        return set()
+    last = max(o.ends_on for o in ended)
+    return {o.agency for o in ended if o.ends_on == last}
+
+
+def holders(journey: Journey, day: date, *, accountable: bool | None = None) -> set[str]:
+    """Return the agencies holding an ownership active on `day` (only accountable ones, or not)."""
+    return {o.agency for o in journey.active_on(day)
+            if accountable is None or o.accountable == accountable}
+
+
+def _refuse_readers(actor: Acting, doing: str, rule: str) -> Decision | None:
+    if actor.read_only:
+        return _no(rule, f"you have read-only access and cannot {doing}")
+    return None
+
+
+def _same_class(role_a: str, role_b: str) -> bool:
+    return (role_a in ACCOUNTABLE) == (role_b in ACCOUNTABLE)
+
+
+# -- the actions --------------------------------------------------------------------------------
+def may_request(actor: Acting, journey: Journey, day: date, *, sender: str | None, role: str,
+                kind: str, receiver: str, receiver_kind: str) -> Decision:
+    """Ask `receiver` to take the case in `role`: a holder, or in a gap its last owner or home area."""
+    rule = "request-handoff"
+    refused = _refuse_readers(actor, "ask another agency to take a case", rule)
+    if refused is not None:
+        return refused
+    if actor.agency is not None and actor.agency != sender:
+        return _no(rule, f"you act for {actor.agency} and can ask only in its own name")
+    fits = may_hold(receiver, receiver_kind, role)
+    if not fits:
+        return fits
+    if sender is None:
+        return _yes(rule)  # an intake, reported by the operator
+    held = [o for o in journey.active_on(day) if o.agency == sender]
+    if kind == "transfer":
+        if any(_same_class(o.role, role) for o in held):
+            return _yes(rule)
+        what = "accountable" if role in ACCOUNTABLE else "delivery"
+        return _no(rule, f"{sender} cannot transfer case {journey.case.reference}: it holds no "
+                         f"{what} ownership of the case on {day}")
+    if held:
+        return _yes(rule)
+    if in_gap(journey, day) and _speaks_for_gap(journey, day, sender):
+        return _yes(rule)
+    return _no(rule, f"{sender} cannot refer case {journey.case.reference}: it holds no "
+                     f"ownership of the case on {day} (in a gap, the last accountable owner and "
+                     "the home area may ask too)")
+
+
+def _speaks_for_gap(journey: Journey, day: date, agency: str) -> bool:
+    return agency == journey.case.home_area or agency in last_accountable(journey, day)
+
+
+def may_decide(actor: Acting, handoff: HandoffFacts, doing: str = "accept") -> Decision:
+    """Accept or reject a pending handoff: the receiving agency only."""
+    rule = f"{doing}-handoff"
+    refused = _refuse_readers(actor, f"{doing} a handoff", rule)
+    if refused is not None:
+        return refused
+    if actor.agency is not None and actor.agency != handoff.to_agency:
+        return _no(rule, f"only {handoff.to_agency} can {doing} this handoff (it is the agency "
+                         f"asked); you act for {actor.agency}")
+    return _yes(rule)
+
+
+def may_withdraw(actor: Acting, handoff: HandoffFacts) -> Decision:
+    """Withdraw a pending handoff: the sender only."""
+    rule = "withdraw-handoff"
+    refused = _refuse_readers(actor, "withdraw a handoff", rule)
+    if refused is not None:
+        return refused
+    if actor.agency is not None and actor.agency != handoff.from_agency:
+        who = handoff.from_agency or "the operator (it was an intake)"
+        return _no(rule, f"only {who} can withdraw this handoff (it asked); "
+                         f"you act for {actor.agency}")
+    return _yes(rule)
+
+
+def may_take_supervision(actor: Acting, journey: Journey, day: date, *, agency: str, kind: str,
+                         notified: Collection[str]) -> Decision:
+    """Take supervision in a gap: the home area, or an agency told of the gap that may hold it."""
+    rule = "take-supervision"
+    refused = _refuse_readers(actor, "take a case", rule)
+    if refused is not None:
+        return refused
+    if actor.agency is not None and actor.agency != agency:
+        return _no(rule, f"you act for {actor.agency} and can take a case only for it")
+    fits = may_hold(agency, kind, "supervision")
+    if not fits:
+        return fits
+    if not in_gap(journey, day):
+        owners = ", ".join(sorted(holders(journey, day, accountable=True))) or "nobody"
+        return _no(rule, f"case {journey.case.reference} is not in a gap on {day}: {owners} is "
+                         "accountable; ask it to hand the case on instead")
+    if agency == journey.case.home_area or agency in notified:
+        return _yes(rule)
+    return _no(rule, f"only the home area ({journey.case.home_area or 'none recorded'}) or an "
+                     "agency told of the gap can take the case")
+
+
+def may_start(actor: Acting, journey: Journey, day: date, *, agency: str, kind: str, role: str,
+              notified: Collection[str] = ()) -> Decision:
+    """Record that `agency` started `role` without a handoff: a fact an agency reports."""
+    rule = "start-ownership"
+    fits = may_hold(agency, kind, role)
+    if not fits:
+        return fits
+    refused = _refuse_readers(actor, "start an ownership", rule)
+    if refused is not None:
+        return refused
+    if actor.agency is None:
+        return _yes(rule)  # the operator's import reports facts, odd journeys included
+    if actor.agency != agency:
+        return _no(rule, f"you act for {actor.agency} and cannot start an ownership for {agency}")
+    if role == "custody":
+        if actor.token and journey.case.restricted:
+            return _no(rule, f"case {journey.case.reference} is of a restricted person: a "
+                             "reception into custody is recorded by a person, not a system")
+        return _yes(rule)  # a reception into prison is a fact the prison reports
+    if role == "supervision":
+        return may_take_supervision(actor, journey, day, agency=agency, kind=kind,
+                                    notified=notified)
+    return _no(rule, f"{agency} cannot start {role} of its own accord: the accountable owner "
+                     "refers the case to a provider, and the provider accepts")
+
+
+def self_started(actor: Acting, journey: Journey, day: date, agency: str) -> bool:
+    """Whether an ownership `agency` starts now is one it gave itself outside a gap.
+
+    Such an ownership (a prison's reception while an area supervises) does not open a
+    restricted person's details to it (`may_open_details`).
+    """
+    return actor.agency == agency and not in_gap(journey, day)
+
+
+def may_end(actor: Acting, journey: Journey, day: date, ownership: OwnershipFacts,
+            doing: str = "end") -> Decision:
+    """End an ownership, or name its officer: its holder; a delivery also by the accountable owner."""
+    rule = "end-ownership" if doing == "end" else "assign-officer"
+    what = "end an ownership" if doing == "end" else "name an officer"
+    refused = _refuse_readers(actor, what, rule)
+    if refused is not None:
+        return refused
+    if actor.agency is None or actor.agency == ownership.agency:
+        return _yes(rule)
+    if ownership.role == "delivery" and actor.agency in holders(journey, day, accountable=True):
+        return _yes(rule)
+    return _no(rule, f"only {ownership.agency}, which holds this {ownership.role}, can {what} "
+                     f"for it; you act for {actor.agency}")
+
+
+def may_close(actor: Acting, journey: Journey, day: date) -> Decision:
+    """Close the case: an agency accountable for it on the day (or an administrator)."""
+    rule = "close-case"
+    refused = _refuse_readers(actor, "close a case", rule)
+    if refused is not None:
+        return refused
+    if actor.agency is None:
+        return _yes(rule)
+    accountable = holders(journey, day, accountable=True)
+    if actor.agency in accountable:
+        return _yes(rule)
+    owners = ", ".join(sorted(accountable)) or "nobody (the case is in a gap)"
+    return _no(rule, f"only the agency accountable for case {journey.case.reference} can close "
+                     f"it, and today that is {owners}")
+
+
+def may_acknowledge(actor: Acting, notify: Collection[str]) -> Decision:
+    """Acknowledge or snooze a flag: each agency it notifies, for itself only."""
+    rule = "acknowledge-flag"
+    refused = _refuse_readers(actor, "acknowledge flags", rule)
+    if refused is not None:
+        return refused
+    if actor.agency is None:
+        return _no(rule, "a flag is acknowledged by each agency it tells, for itself: sign in "
+                         "as a case manager of that agency")
+    if actor.agency in notify:
+        return _yes(rule)
+    told = ", ".join(notify) or "nobody"
+    return _no(rule, f"this flag tells {told}; you act for {actor.agency}")
+
+
+def may_open_details(agency: str | None, journey: Journey, day: date, *,
+                     auditor: bool = False) -> Decision:
+    """Open a restricted person's details: auditors, and agencies holding an ownership today
+    that they did not give themselves outside a gap. Administrators are not among them."""
+    rule = "open-details"
+    if not journey.case.restricted or auditor:
+        return _yes(rule)
+    if any(o.agency == agency and not o.self_started for o in journey.active_on(day)):
+        return _yes(rule)
+    return _no(rule, "the person is restricted: their details are for the agencies that own "
+                     "the case today, and for auditors")
+
+
+# -- what to offer ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Offers:
+    """The steps the authority table allows one actor on one case on one day: what pages show."""
+
+    take: bool = False
+    ask: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (role, kinds) the actor may request
+    close: bool = False
+    decide: frozenset[int] = frozenset()  # handoffs the actor may accept or reject
+    withdraw: frozenset[int] = frozenset()
+    end: frozenset[int] = frozenset()  # ownerships the actor may end or name an officer for
+
+    @property
+    def closes_gap(self) -> bool:
+        return self.take or bool(self.ask)
+
+
+def offers(actor: Acting, journey: Journey, day: date, *, kind: str | None,
+           told: Collection[str] = ()) -> Offers:
+    """Return every step `actor` (of agency kind `kind`) may take on `journey` on `day`."""
+    if actor.read_only or not journey.case.is_open_on(day):
+        return Offers()
+    agency = actor.agency
+    take = agency is not None and kind is not None and bool(
+        may_take_supervision(actor, journey, day, agency=agency, kind=kind, notified=told))
+    ask = []
+    for role, receiver_kind in (("supervision", "probation"), ("custody", "prison"),
+                                ("delivery", "provider")):
+        kinds = tuple(k for k in ("transfer", "referral") if may_request(
+            actor, journey, day, sender=agency, role=role, kind=k, receiver="",
+            receiver_kind=receiver_kind))
+        if kinds:
+            ask.append((role, kinds))
+    pending = journey.pending()
+    return Offers(
+        take=take,
+        ask=tuple(ask),
+        close=bool(may_close(actor, journey, day)),
+        decide=frozenset(h.id for h in pending if may_decide(actor, h)),
+        withdraw=frozenset(h.id for h in pending if may_withdraw(actor, h)),
+        end=frozenset(o.id for o in journey.ownerships
+                      if (o.ends_on is None or o.ends_on > day)
+                      and may_end(actor, journey, day, o)),
+    )

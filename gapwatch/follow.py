@@ -1,0 +1,75 @@
+"""Flags that follow the journey: a unit of work's changed cases are re-checked before it commits.
+
+SPEC.md: "Every unit of work that changes a journey re-runs the rules for the cases it changed,
+as of today, in the same transaction; the daily scan handles what time alone changes." So a
+flag opens or resolves the moment someone acts, and its audit entries say which operation
+caused it. The day checked is the day the flags stand for: today, or the latest day already
+scanned when that is later; a unit that acts only on days before the latest scanned day (an
+import of history) is checked as of that day, where its changes have not happened yet, as a
+replay would see them. Before the first scan there are no flags to follow: nothing is checked.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+
+from gapwatch import clock, snapshot, tally
+from gapwatch import operations as ops
+from gapwatch.models import Flag
+from gapwatch.rules import Context
+from gapwatch.scan import (
+    _FLAG_COLUMNS,
+    Rulebook,
+    ScanResult,
+    _write,
+    acknowledgements,
+    latest_scanned,
+    plan,
+)
+
+
+def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
+    """Run every rule on the cases `uow` changed and bring their flags up to date."""
+    session = uow.session
+    session.flush()
+    latest = latest_scanned(session)
+    if latest is None:
+        return None
+    acted_on = max(on for _reference, on in uow.touched.values())
+    day = max(latest, min(clock.today(), acted_on))
+    ids = sorted(uow.touched)
+    references = {case_id: reference for case_id, (reference, _on) in uow.touched.items()}
+    known = snapshot.agencies(session)
+    context = Context(day=day, contracts=snapshot.contracts(session, known))
+    rulebook = Rulebook.configured(current_app.config if has_app_context() else None)
+    journeys = snapshot.journeys_of(session, day, ids, known)
+    findings = [f for journey in journeys for f in rulebook.findings(journey, context)]
+    is_open = {journey.case.id for journey in journeys}
+    rows = _flags_of(session, ids)
+    acks = acknowledgements(session, Flag.case_id.in_(ids))
+    result = ScanResult(as_of=day)
+    cause = sorted(set(uow.actions))
+    counted_before = tally.counted(session, [r.id for r in rows])
+    opened: list[int] = []
+    for these, why in ((is_open, "the condition no longer holds"),
+                       (set(ids) - is_open, "the case is not open")):
+        changes = plan([r for r in rows if r.case_id in these],
+                       [f for f in findings if f.case_id in these],
+                       {i: references[i] for i in these}, day, result, acks, why)
+        for _case_id, _reference, _action, detail in changes.audits:
+            detail["cause"] = cause  # what the people acting did, that changed the flag
+        _write(uow, changes)
+        opened += [values["id"] for values in changes.inserts]
+    session.flush()
+    tally.shift(session, counted_before, tally.counted(session, [r.id for r in rows] + opened))
+    return result
+
+
+def _flags_of(session, ids: list[int]) -> list:
+    rows = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        rows += session.connection().execute(
+            select(*_FLAG_COLUMNS).where(Flag.case_id.in_(chunk))).all()
+    return rows

@@ -1,0 +1,162 @@
+"""The morning list: everything one agency must act on today, worst first, each with its next step.
+
+An item is an open flag that tells the agency (and that it has not acknowledged), a handoff
+waiting for its decision that is not yet late (a late one is a `handoff-overdue` flag), or an
+ownership of its own still without an officer but not yet past the allocation limit (past it,
+an `unallocated` flag). Flags come first, most severe then longest open; then the routine
+handoffs, soonest due; then the officers to name. Each item's next step is one the authority
+table allows this user on this case today (`gapwatch.authority.offers`), asked per case of the
+list's journeys, read in three queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from gapwatch import authority
+from gapwatch.config import Defaults
+from gapwatch.models import (
+    ACCOUNTABLE_ROLES,
+    Agency,
+    Case,
+    Handoff,
+    HandoffStatus,
+    Ownership,
+    Person,
+    active_on,
+)
+from gapwatch.queries import load_journeys
+from gapwatch.web import queues
+
+LIMIT = queues.PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the agency should do next about one item: an inline form, or a place on the case page."""
+
+    action: str  # take, decide, officer or look
+    label: str
+    anchor: str = ""  # where on the case page
+    target: int | None = None  # the handoff or ownership it acts on
+
+
+@dataclass
+class Item:
+    severity: str | None  # None: routine, not (yet) a flag
+    what: str
+    when: str  # how late or how long
+    row: object  # the case and person columns
+    step: Step
+    flag_id: int | None = None
+    acks: list = field(default_factory=list)
+
+    @property
+    def case_id(self) -> int:
+        return self.row.case_id
+
+
+@dataclass(frozen=True)
+class Morning:
+    items: list[Item]
+    more_flags: bool
+
+    @property
+    def restricted_case_ids(self) -> list[int]:
+        return [i.case_id for i in self.items if i.row.restricted]
+
+
+def _target(subject: str, prefix: str) -> int | None:
+    kind, _, rest = subject.partition(":")
+    return int(rest) if kind == prefix and rest.isdigit() else None
+
+
+def next_step(rule: str, subject: str, offers: authority.Offers) -> Step:
+    """Return the step that would resolve a flag of `rule`, as far as `offers` allows."""
+    if rule == "no-accountable-owner":
+        if offers.take:
+            return Step("take", "Take supervision", "close-gap")
+        if offers.ask:
+            return Step("look", "Ask an agency to take the case", "hand-on")
+    elif rule == "handoff-overdue":
+        handoff = _target(subject, "handoff")
+        if handoff in offers.decide:
+            return Step("decide", "Accept or reject", f"handoff-{handoff}", handoff)
+        if handoff in offers.withdraw:
+            return Step("look", "Chase or withdraw the request", f"handoff-{handoff}", handoff)
+    elif rule == "unallocated":
+        ownership = _target(subject, "ownership")
+        if ownership in offers.end:
+            return Step("officer", "Name an officer", f"ownership-{ownership}", ownership)
+    elif rule in ("release-unplanned", "age-transition") and offers.ask:
+        label = ("Ask the home area to supervise" if rule == "release-unplanned"
+                 else "Refer to an adult service")
+        return Step("look", label, "hand-on")
+    elif rule == "contract-lapsed":
+        ownership = _target(subject, "delivery")
+        if ownership in offers.end:
+            return Step("look", "End or hand on the delivery", f"ownership-{ownership}", ownership)
+    return Step("look", "Review the journey and acknowledge", "journey-h")
+
+
+def build(session: Session, scope: queues.Scope, today: date, actor, kind: str | None,
+          allocation_days: int = Defaults.RULE_ALLOCATION_DAYS) -> Morning:
+    """Return the morning list of the one agency in `scope`, as `actor` may act on it."""
+    flags = queues.flags(session, scope, today)
+    waiting = _waiting(session, scope, today)
+    officers = _to_allocate(session, scope, today, allocation_days)
+    case_ids = {r.case_id for r in [*flags.rows, *waiting, *officers]}
+    journeys = load_journeys(session, case_ids)
+    told = {r.case_id: r.notify for r in flags.rows if r.rule == "no-accountable-owner"}
+    offers = {case_id: authority.offers(actor, journey, today, kind=kind,
+                                        told=told.get(case_id, ()))
+              for case_id, journey in journeys.items()}
+    items = []
+    for f in flags.rows:
+        days = (today - f.since).days
+        items.append(Item(f.severity, f"{f.rule}: {f.message}", f"{days} day{'s' * (days != 1)}",
+                          f, next_step(f.rule, f.subject, offers[f.case_id]), f.id,
+                          flags.acks.get(f.id, [])))
+    for h in waiting:
+        due = "no due day" if h.due_on is None else (
+            "due today" if h.due_on == today else f"due in {(h.due_on - today).days} days")
+        step = (Step("decide", "Accept or reject", f"handoff-{h.id}", h.id)
+                if h.id in offers[h.case_id].decide else Step("look", "Open the case"))
+        items.append(Item(None, f"{h.from_agency or 'An intake'} asks you to take {h.role} "
+                                f"({h.kind})", due, h, step))
+    for o in officers:
+        days = (today - o.starts_on).days
+        step = (Step("officer", "Name an officer", f"ownership-{o.id}", o.id)
+                if o.id in offers[o.case_id].end else Step("look", "Open the case"))
+        items.append(Item(None, f"{o.role} without an officer", f"{days} days", o, step))
+    return Morning(items, flags.more)
+
+
+def _waiting(session: Session, scope: queues.Scope, today: date) -> list:
+    sender = queues._SENDER
+    return session.execute(
+        select(Handoff.id, Handoff.kind, Handoff.role, Handoff.due_on,
+               sender.code.label("from_agency"), *queues._person_columns())
+        .join(Case, Case.id == Handoff.case_id).join(Person, Person.id == Case.person_id)
+        .outerjoin(sender, sender.id == Handoff.from_agency_id)
+        .where(Handoff.status == HandoffStatus.pending, scope.has(Handoff.to_agency_id),
+               or_(Handoff.due_on.is_(None), Handoff.due_on >= today))
+        .order_by(*queues.HANDOFF_ORDER).limit(LIMIT)
+    ).all()
+
+
+def _to_allocate(session: Session, scope: queues.Scope, today: date, allocation_days: int) -> list:
+    return session.execute(
+        select(Ownership.id, Ownership.role, Ownership.starts_on, Agency.code.label("agency"),
+               *queues._person_columns())
+        .join(Agency, Agency.id == Ownership.agency_id)
+        .join(Case, Case.id == Ownership.case_id).join(Person, Person.id == Case.person_id)
+        .where(Ownership.role.in_(sorted(ACCOUNTABLE_ROLES)), Ownership.officer.is_(None),
+               active_on(today), scope.has(Ownership.agency_id),
+               Ownership.starts_on > today - timedelta(days=allocation_days))
+        .order_by(Ownership.starts_on, Ownership.id).limit(LIMIT)
+    ).all()
