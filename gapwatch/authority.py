@@ -116,19 +116,28 @@ def may_request(actor: Acting, journey: Journey, day: date, *, sender: str | Non
     if sender is None:
         return _yes(rule)  # an intake, reported by the operator
     held = [o for o in journey.active_on(day) if o.agency == sender]
+    reference = journey.case.reference
+    if role == "custody" and not any(o.role == "custody" for o in held):
+        return _no(rule, "custody is not asked for: a prison records a reception, and a prison "
+                         "holding the person transfers them to another")
     if kind == "transfer":
         if any(_same_class(o.role, role) for o in held):
             return _yes(rule)
         what = "accountable" if role in ACCOUNTABLE else "delivery"
-        return _no(rule, f"{sender} cannot transfer case {journey.case.reference}: it holds no "
-                         f"{what} ownership of the case on {day}")
+        return _no(rule, f"{sender} cannot transfer case {reference}: it holds no {what} "
+                         f"ownership of the case on {day}")
+    if role == "custody":
+        return _no(rule, "a prison hands custody on by a transfer, not a referral")
+    if any(o.accountable for o in held):
+        return _yes(rule)  # the accountable owner refers: supervision on release, a service
+    if role == "supervision" and in_gap(journey, day) and _speaks_for_gap(journey, day, sender):
+        return _yes(rule)
     if held:
-        return _yes(rule)
-    if in_gap(journey, day) and _speaks_for_gap(journey, day, sender):
-        return _yes(rule)
-    return _no(rule, f"{sender} cannot refer case {journey.case.reference}: it holds no "
-                     f"ownership of the case on {day} (in a gap, the last accountable owner and "
-                     "the home area may ask too)")
+        return _no(rule, f"{sender} delivers a service for case {reference}; only the agency "
+                         "accountable for the case can refer it on")
+    return _no(rule, f"{sender} cannot refer case {reference}: it holds no ownership of the "
+                     f"case on {day} (in a gap, the last accountable owner and the home area "
+                     "may ask an agency to supervise)")
 
 
 def _speaks_for_gap(journey: Journey, day: date, agency: str) -> bool:

@@ -44,6 +44,10 @@ def age_transition(journey: Journey, context: Context, *, age_window_days: int):
             continue
         adult = day >= adult_on
         when = f"turned 18 on {adult_on}" if adult else f"turns 18 on {adult_on}"
+        if case.restricted:
+            # A flag's message reaches every agency it tells, and a restricted person's date
+            # of birth is only for those who may open their details: no day in the text.
+            when = "is 18 or over" if adult else f"turns 18 within {age_window_days} days"
         yield Found(
             subject=f"supervision:{youth.id}",
             severity="high" if adult else "medium",

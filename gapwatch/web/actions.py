@@ -74,7 +74,7 @@ def _ownership(reference: str, ownership_id: int) -> tuple[Ownership, str]:
 @login_required
 def request_handoff(reference: str):
     form = forms.RequestForm()
-    kinds = dict(get_session().execute(select(Agency.code, Agency.kind)).tuples().all())
+    kinds = {code: kind for code, kind in get_session().execute(select(Agency.code, Agency.kind))}
     form.to_agency.choices = [(c, c) for c in kinds]
     form.from_agency.choices = [("", "")] + [(c, c) for c in kinds]
     sender = current_user.agency_code or form.from_agency.data or None

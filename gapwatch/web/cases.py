@@ -36,7 +36,8 @@ bp = Blueprint("cases", __name__)
 PAGE_SIZE = 50
 HISTORY_LIMIT = 200
 # Audit details withheld from the history when the person's details are not the user's to see.
-PERSONAL = frozenset({"person", "given_name", "family_name", "date_of_birth", "name"})
+PERSONAL = frozenset({"person", "given_name", "family_name", "date_of_birth", "name",
+                      "eighteenth_birthday"})
 
 
 @bp.route("/cases")

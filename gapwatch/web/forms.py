@@ -74,11 +74,11 @@ def for_case(agencies: list, offers: Offers, my_agency: str | None) -> dict[str,
     """
     request = RequestForm(formdata=None)
     roles = dict(offers.ask)
-    request.to_agency.choices = [
-        (ROLES[role], [(code, f"{name} ({code})") for code, name, kind in agencies
-                       if code != my_agency and role in HOLDS.get(kind, ())])
+    request.to_agency.choices = {  # one group of receivers per role
+        ROLES[role]: [(code, f"{name} ({code})") for code, name, kind in agencies
+                      if code != my_agency and role in HOLDS.get(kind, ())]
         for role in roles
-    ]
+    }
     kinds = dict.fromkeys(k for role_kinds in roles.values() for k in role_kinds)
     request.kind.choices = [(k, KINDS[k]) for k in KINDS if k in kinds]
     request.from_agency.choices = [("", "(an intake: nobody)")] + [

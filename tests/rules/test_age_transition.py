@@ -62,3 +62,14 @@ def test_the_window_is_a_setting(young, found):
 ])
 def test_eighteenth_birthday(born, adult):
     assert eighteenth_birthday(D(born)) == D(adult)
+
+
+@pytest.mark.parametrize(("day", "said"), [("2026-08-01", "turns 18 within 90 days"),
+                                           ("2026-09-02", "is 18 or over")])
+def test_a_restricted_persons_flag_names_no_birthday(world, found, day, said):
+    """The message reaches every agency told, and only some may open the person's details."""
+    person_and_case(world, born=D("2008-09-01"), home_area="WMERCIA", restricted=True)
+    load(world, event("C-1", "2026-01-10", "ownership_started", agency="YOS-WORCS",
+                      role="supervision", officer="Y. Worker"))
+    [finding] = found(day, RULE)
+    assert said in finding.message and "2026-09-01" not in finding.message
