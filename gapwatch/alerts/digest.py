@@ -192,9 +192,11 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
             digest = digests.get(code)
             if digest is None or flag.severity not in digest.agency.alert_severities:
                 continue
-            if said.get(code) is not None and said[code] >= day:
+            until = said.get(code)
+            if until is not None and until >= day:
                 continue  # this agency asked for quiet until then; the others still hear
-            acknowledged = code in said
+            # A snooze that has passed ends that agency's acknowledgement: it hears again.
+            acknowledged = code in said and until is None
             item = FlagItem(
                 case=_line(facts, settings, code, flag.case_id, reference, name, restricted),
                 rule=flag.rule, severity=flag.severity, message=flag.message, since=flag.since,

@@ -20,7 +20,7 @@ from functools import cache
 
 from flask import Blueprint, Response, g, request
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
 from gapwatch import clock, events
@@ -29,7 +29,7 @@ from gapwatch.api.bearer import Caller, token_required
 from gapwatch.api.problems import Problem, refuse_unknown_parameters
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError, Forbidden, InvalidInput, NotFound
-from gapwatch.models import Case, Handoff, IdempotencyRecord, Ownership, Person
+from gapwatch.models import Case, Handoff, IdempotencyRecord, Ownership
 from gapwatch.web.access import visible_to_agency
 
 bp = Blueprint("events", __name__)
@@ -131,33 +131,6 @@ def _require_visible(caller: Caller, parsed: list[events.Event]) -> None:
             raise Problem.of(NotFound(
                 f"no case {event.case!r} that {caller.agency.code} is involved in",
                 field="case"), index=index)
-    _refuse_self_granted_ownerships(caller, parsed)
-
-
-def _refuse_self_granted_ownerships(caller: Caller, parsed: list[events.Event]) -> None:
-    """Refuse a token starting its own ownership of a restricted person's case out of nowhere.
-
-    Owning a case opens a restricted person's details, so an agency that is merely the home area
-    (or once refused a referral) must be handed the case, not take it by posting a start.
-    """
-    starts = {e.case for e in parsed
-              if e.event == "ownership_started" and e.agency == caller.agency.code}
-    if not starts:
-        return
-    agency_id = caller.agency.id
-    entitled = set(get_session().execute(
-        select(Case.reference).join(Person, Person.id == Case.person_id).where(
-            Case.reference.in_(starts),
-            or_(~Person.restricted,
-                exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id),
-                exists().where(Handoff.case_id == Case.id, Handoff.to_agency_id == agency_id,
-                               Handoff.status.in_(["pending", "accepted"]))))
-    ).scalars())
-    for index, event in enumerate(parsed):
-        if event.case in starts - entitled and event.event == "ownership_started":
-            raise Problem.of(Forbidden(
-                f"{caller.agency.code} cannot start its own ownership of restricted case "
-                f"{event.case}: ask the owner for a handoff", field="agency"), index=index)
 
 
 def _outcome(index: int, event: events.Event, result) -> dict:

@@ -139,7 +139,8 @@ def _body(session, today) -> str:
     if scope.agency is not None and current_user.role != UserRole.auditor:
         kind = session.execute(select(Agency.kind).where(Agency.code == scope.agency)).scalar()
         morning = build_morning(session, scope, today, current_user.actor, kind,
-                                int(current_app.config.get("RULE_ALLOCATION_DAYS", 5)))
+                                int(current_app.config.get("RULE_ALLOCATION_DAYS", 5)),
+                                request.args.get("q", "").strip() or None)
     # Whose restricted details the user may open, for every queue's rows in one query.
     restricted = [case_id for page in pages.values() for case_id in page.restricted_case_ids]
     restricted += morning.restricted_case_ids if morning else []

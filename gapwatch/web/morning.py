@@ -104,11 +104,15 @@ def next_step(rule: str, subject: str, offers: authority.Offers) -> Step:
 
 
 def build(session: Session, scope: queues.Scope, today: date, actor, kind: str | None,
-          allocation_days: int = Defaults.RULE_ALLOCATION_DAYS) -> Morning:
-    """Return the morning list of the one agency in `scope`, as `actor` may act on it."""
-    flags = queues.flags(session, scope, today)
-    waiting = _waiting(session, scope, today)
-    officers = _to_allocate(session, scope, today, allocation_days)
+          allocation_days: int = Defaults.RULE_ALLOCATION_DAYS, text: str | None = None) -> Morning:
+    """Return the morning list of the one agency in `scope`, as `actor` may act on it.
+
+    `text` keeps the items whose case reference or person's name contains it, as the queues'
+    filter does.
+    """
+    flags = queues.flags(session, scope, today, text=text)
+    waiting = _waiting(session, scope, today, text)
+    officers = _to_allocate(session, scope, today, allocation_days, text)
     case_ids = {r.case_id for r in [*flags.rows, *waiting, *officers]}
     journeys = load_journeys(session, case_ids)
     told = {r.case_id: r.notify for r in flags.rows if r.rule == "no-accountable-owner"}
@@ -136,7 +140,12 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
     return Morning(items, flags.more)
 
 
-def _waiting(session: Session, scope: queues.Scope, today: date) -> list:
+def _matching(text: str | None) -> list:
+    matching = queues.matching(text)
+    return [] if matching is None else [matching]
+
+
+def _waiting(session: Session, scope: queues.Scope, today: date, text: str | None) -> list:
     sender = queues._SENDER
     return session.execute(
         select(Handoff.id, Handoff.kind, Handoff.role, Handoff.due_on,
@@ -144,12 +153,13 @@ def _waiting(session: Session, scope: queues.Scope, today: date) -> list:
         .join(Case, Case.id == Handoff.case_id).join(Person, Person.id == Case.person_id)
         .outerjoin(sender, sender.id == Handoff.from_agency_id)
         .where(Handoff.status == HandoffStatus.pending, scope.has(Handoff.to_agency_id),
-               or_(Handoff.due_on.is_(None), Handoff.due_on >= today))
+               or_(Handoff.due_on.is_(None), Handoff.due_on >= today), *_matching(text))
         .order_by(*queues.HANDOFF_ORDER).limit(LIMIT)
     ).all()
 
 
-def _to_allocate(session: Session, scope: queues.Scope, today: date, allocation_days: int) -> list:
+def _to_allocate(session: Session, scope: queues.Scope, today: date, allocation_days: int,
+                 text: str | None) -> list:
     return session.execute(
         select(Ownership.id, Ownership.role, Ownership.starts_on, Agency.code.label("agency"),
                *queues._person_columns())
@@ -157,6 +167,6 @@ def _to_allocate(session: Session, scope: queues.Scope, today: date, allocation_
         .join(Case, Case.id == Ownership.case_id).join(Person, Person.id == Case.person_id)
         .where(Ownership.role.in_(sorted(ACCOUNTABLE_ROLES)), Ownership.officer.is_(None),
                active_on(today), scope.has(Ownership.agency_id),
-               Ownership.starts_on > today - timedelta(days=allocation_days))
+               Ownership.starts_on > today - timedelta(days=allocation_days), *_matching(text))
         .order_by(Ownership.starts_on, Ownership.id).limit(LIMIT)
     ).all()

@@ -109,7 +109,7 @@ def choices(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
     return [(a.code, a.name) for a in agencies], list(regions)
 
 
-def _matching(text: str | None):
+def matching(text: str | None):
     if not text:
         return None
     pattern = f"%{text.strip().lower()}%"
@@ -129,12 +129,12 @@ def _page(session: Session, model, where: list, order: list, columns, joins, num
     row of the queue to its case and person; only a text filter needs the join to pick.
     """
     number = max(number, 1)
-    matching = _matching(text)
-    if keys is None or matching is not None:
+    found = matching(text)
+    if keys is None or found is not None:
         keys = select(model.id).where(*where)
-        if matching is not None:
+        if found is not None:
             keys = keys.join(Case, Case.id == model.case_id).join(Person, Person.id == Case.person_id)
-            keys = keys.where(matching)
+            keys = keys.where(found)
         keys = keys.order_by(*order)
     picked = keys.limit(PAGE_SIZE + 1).offset((number - 1) * PAGE_SIZE).subquery()
     query = select(*columns).select_from(model).join(picked, picked.c.id == model.id)

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from gapwatch import operations as ops
-from gapwatch.models import Flag
+from gapwatch.models import Flag, FlagAcknowledgement
 from tests.support import D, load, system
 
 
@@ -87,22 +87,29 @@ def smtp_down():
 
 def raise_flag(session, case: str, *, rule: str, severity: str, since, notify: list[str],
                first_seen_on=None, subject: str | None = None, message: str | None = None,
-               status: str = "open", snoozed_until=None, last_seen_on=None) -> None:
+               status: str = "open", acknowledged: dict | None = None,
+               last_seen_on=None) -> None:
     """Persist a flag as the scan of DAY leaves it: one row per (case, rule, subject).
 
     The scan engine is the only writer of flags and has no operation for one flag; the digest
     tests need flags of exact severities and ages, so they write them here, in a unit of work.
+    `acknowledged` maps each agency that acknowledged it to the end of its snooze (or None).
     """
     last_seen_on = last_seen_on or DAY
     with ops.unit_of_work(session, system()) as uow:
         state = uow.case(case)
-        uow.session.add(Flag(
+        flag = Flag(
             id=uow.new_id(Flag), case_id=state.case.id, rule=rule, subject=subject or rule,
             severity=severity, since=since, notify=notify,
             message=message or f"{rule} on {case}", status=status,
             first_seen_on=first_seen_on or since, last_seen_on=last_seen_on,
-            snoozed_until=snoozed_until,
-        ))
+        )
+        uow.session.add(flag)
+        for agency, until in (acknowledged or {}).items():
+            uow.session.add(FlagAcknowledgement(
+                id=uow.new_id(FlagAcknowledgement), flag_id=flag.id, agency=agency,
+                note="on it", acknowledged_by=f"duty@{agency.lower()}.example",
+                acknowledged_on=since, snoozed_until=until))
 
 
 def escalation_addresses(session) -> None:

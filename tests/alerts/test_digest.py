@@ -49,7 +49,7 @@ def test_a_digest_lists_new_and_still_open_flags_with_how_long_and_a_link(digest
     assert hewell.open_flags[0].case.link == "http://gapwatch.test/cases/C-1"
 
 
-def test_still_open_flags_come_oldest_first(session):
+def test_still_open_flags_come_most_severe_then_oldest_first(session):
     scenario(session)
     raise_flag(session, "C-2", rule="unallocated", severity="medium", since=D("2026-05-10"),
                notify=["WMERCIA"])
@@ -57,7 +57,7 @@ def test_still_open_flags_come_oldest_first(session):
                notify=["WMERCIA"])
     wmercia = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["WMERCIA"]
     assert [(f.rule, f.days_open) for f in wmercia.open_flags] == [
-        ("unallocated", 22), ("contract-lapsed", 7), ("dual-ownership", 4)]
+        ("contract-lapsed", 7), ("unallocated", 22), ("dual-ownership", 4)]
 
 
 def test_handoffs_waiting_for_the_receiver_and_overdue_for_the_sender(digests):
@@ -136,12 +136,36 @@ def test_escalation_waits_for_escalate_after_days(session):
 def test_snoozed_flags_stay_quiet_until_the_snooze_ends(session):
     scenario(session)
     raise_flag(session, "C-3", rule="dual-ownership", severity="medium", since=D("2026-05-20"),
-               notify=["STAFFS"], status="acknowledged", snoozed_until=DAY)
+               notify=["STAFFS"], status="acknowledged", acknowledged={"STAFFS": DAY})
     staffs = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}["STAFFS"]
     assert [f.rule for f in staffs.open_flags] == []
     later = {d.agency.code: d for d in gather(session, D("2026-06-02"), SETTINGS)}["STAFFS"]
+    # The snooze has ended: STAFFS hears of it again, as not acknowledged (the next scan
+    # ends the acknowledgement itself), and escalated again, open since 20 May.
     assert [(f.rule, f.acknowledged, f.escalated) for f in later.open_flags] == [
-        ("dual-ownership", True, False), ("unallocated", False, False)]
+        ("dual-ownership", False, True), ("unallocated", False, False)]
+
+
+def test_one_agency_acknowledging_leaves_the_others_told_and_escalated(session):
+    scenario(session)
+    raise_flag(session, "C-3", rule="dual-ownership", severity="medium", since=D("2026-05-20"),
+               notify=["STAFFS", "WMERCIA"], acknowledged={"STAFFS": D("2026-06-03")})
+    on = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}
+    assert "dual-ownership" not in [f.rule for f in on["STAFFS"].open_flags]  # quiet for STAFFS
+    [told] = [f for f in on["WMERCIA"].open_flags if f.rule == "dual-ownership"]
+    assert (told.acknowledged, told.escalated) == (False, True)  # WMERCIA said nothing
+    after = {d.agency.code: d for d in gather(session, D("2026-06-04"), SETTINGS)}
+    [again] = [f for f in after["STAFFS"].open_flags if f.rule == "dual-ownership"]
+    assert (again.acknowledged, again.escalated) == (False, True)  # the snooze ran out
+
+
+def test_an_acknowledged_flag_is_marked_and_not_escalated_for_that_agency(session):
+    scenario(session)
+    raise_flag(session, "C-3", rule="dual-ownership", severity="medium", since=D("2026-05-20"),
+               notify=["STAFFS", "WMERCIA"], acknowledged={"WMERCIA": None})
+    on = {d.agency.code: d for d in gather(session, DAY, SETTINGS)}
+    [flag] = [f for f in on["WMERCIA"].open_flags if f.rule == "dual-ownership"]
+    assert (flag.acknowledged, flag.escalated) == (True, False)
 
 
 def test_writing_the_same_day_again_updates_pending_rows_and_never_duplicates(session):
@@ -183,9 +207,19 @@ def test_a_digest_has_both_parts_and_a_subject_that_counts(session):
     write(session)
     hewell = outbox(session)[("HMP-HEWELL", "digest")]
     assert hewell.recipients == ["duty@hmp-hewell.example"]
-    assert hewell.subject == "gapwatch HMP-HEWELL 2026-06-01: 1 still open, 1 sent handoff overdue"
+    assert hewell.subject == ("gapwatch HMP-HEWELL 2026-06-01: 1 high: C-1 is released soon with "
+                              "no plan; 1 still open, 1 sent handoff overdue")
     assert '<a href="http://gapwatch.test/cases/C-1">C-1</a>' in hewell.body_html
     assert "HANDOFFS YOU SENT THAT ARE OVERDUE (1)" in hewell.body_text
+
+
+def test_the_subject_says_the_worst_thing_first(session):
+    scenario(session)
+    raise_flag(session, "C-3", rule="no-accountable-owner", severity="critical", since=DAY,
+               subject="gap:2026-06-01", notify=["STAFFS"])
+    write(session)
+    assert outbox(session)[("STAFFS", "digest")].subject.startswith(
+        "gapwatch STAFFS 2026-06-01: 1 critical: nobody responsible for C-3; ")
 
 
 def test_a_provider_whose_contract_lapsed_escalates_to_its_last_commissioner(session):

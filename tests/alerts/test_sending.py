@@ -48,7 +48,8 @@ def test_each_digest_reaches_its_agencys_addresses_with_a_text_and_an_html_part(
     ]
     [hewell] = smtp.inbox.to("duty@hmp-hewell.example")
     assert hewell["From"] == "gapwatch@alerts.example"
-    assert hewell["Subject"] == "gapwatch HMP-HEWELL 2026-06-01: 1 still open, 1 sent handoff overdue"
+    assert hewell["Subject"] == ("gapwatch HMP-HEWELL 2026-06-01: 1 high: C-1 is released soon "
+                                 "with no plan; 1 still open, 1 sent handoff overdue")
     text = hewell.get_body(("plain",)).get_content()
     html = hewell.get_body(("html",)).get_content()
     assert "C-1 Sam Example · release-unplanned" in text

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gapwatch.models import AuditEvent
-from tests.api.conftest import release_plan
+from tests.api.conftest import Api, release_plan
 from tests.support import D, event, load, person_and_case
 
 
@@ -18,9 +18,10 @@ def test_a_handoff_can_be_requested_only_from_the_tokens_own_agency(api):
     refused = api["WMIDS"].post(release_plan())  # WMIDS is the home area: it sees C-1
     assert refused.status_code == 403
     assert refused.json["detail"] == (
-        "event 0: only HMP-HEWELL can request a handoff from HMP-HEWELL; you act for WMIDS"
+        "event 0: you act for WMIDS and can ask only in its own name"
     )
     assert refused.json["errors"][0]["field"] == "from_agency"
+    assert refused.json["errors"][0]["rule"] == "request-handoff"
 
 
 @pytest.mark.parametrize("decision", [
@@ -103,15 +104,49 @@ def test_a_home_area_cannot_take_a_restricted_case_to_read_its_details(api, worl
     person_and_case(world, "C-R", opened_on=D("2026-01-10"), restricted=True)
     load(world, event("C-R", "2026-01-10", "ownership_started", agency="HMP-HEWELL",
                       role="custody"))
-    grab = event("C-R", "2026-06-10", "ownership_started", agency="WMIDS", role="supervision")
+    grab = event("C-R", "2026-06-10", "ownership_started", agency="WMIDS", role="supervision",
+                 officer="J. Smith")
     refused = api["WMIDS"].post(grab)
     assert refused.status_code == 403
-    assert "cannot start its own ownership of restricted case C-R" in refused.json["detail"]
+    assert refused.json["errors"][0]["rule"] == "take-supervision"
+    assert "is not in a gap on 2026-06-10" in refused.json["detail"]
     assert "Sam" not in api["WMIDS"].get("/cases/C-R").get_data(as_text=True)
     handed = event("C-R", "2026-06-01", "handoff_requested", from_agency="HMP-HEWELL",
                    to_agency="WMIDS", role="supervision", kind="referral")
     assert api["HMP-HEWELL"].post(handed).status_code == 200
-    assert api["WMIDS"].post(grab).status_code == 200  # asked to take it: may record the start
-    unrestricted = event("C-1", "2026-06-10", "ownership_started", agency="WMIDS",
-                         role="supervision")
-    assert api["WMIDS"].post(unrestricted).status_code == 200
+    assert api["WMIDS"].post(grab).status_code == 403  # asked to take it: it accepts instead
+    accepted = event("C-R", "2026-06-10", "handoff_accepted", to_agency="WMIDS")
+    assert api["WMIDS"].post(accepted).status_code == 200
+    assert "Sam" in api["WMIDS"].get("/cases/C-R").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("grab", [
+    # The attack of issue 11: a delivery of its own, then closing another agency's case.
+    [event("C-1", "2026-06-01", "ownership_started", agency="WARKS", role="delivery"),
+     event("C-1", "2026-06-01", "case_closed")],
+    # Supervision of its own while HMP Hewell holds the case.
+    [event("C-1", "2026-06-01", "ownership_started", agency="WMIDS", role="supervision",
+           officer="J. Smith")],
+    # A provider is never handed supervision.
+    [event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+           to_agency="CONNECT-NACRO", role="supervision", kind="referral")],
+])
+def test_self_granted_changes_are_refused_and_nothing_is_kept(api, world, tokens, grab):
+    from gapwatch import operations as ops
+    from tests.support import act
+    if grab[0]["agency" if "agency" in grab[0] else "from_agency"] == "WARKS":
+        _token, secret = act(world, ops.create_token, agency="WARKS", name="warks-system")
+        caller = Api(api["WMIDS"].client, secret)
+        load(world, event("C-1", "2026-02-01", "handoff_requested", from_agency="HMP-HEWELL",
+                          to_agency="WARKS", role="supervision", kind="referral"))
+    else:
+        caller = api[grab[0].get("from_agency") or grab[0]["agency"]]
+    before = world.execute(select(func.count()).select_from(AuditEvent)).scalar()
+    refused = caller.post(grab)
+    assert refused.status_code == 403, refused.json
+    assert refused.json["errors"][0]["rule"] in {"role-table", "take-supervision"}
+    world.rollback()
+    assert world.execute(select(func.count()).select_from(AuditEvent)).scalar() == before + 1
+    # The one new entry is the refusal itself, recorded for auditors.
+    last = world.execute(select(AuditEvent).order_by(AuditEvent.seq.desc())).scalars().first()
+    assert last.action == "api.refused"

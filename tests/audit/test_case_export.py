@@ -214,8 +214,10 @@ def test_flags_are_exported_with_every_column_and_their_lifecycle(flagged):
     stored = table_rows(flagged, Flag, Flag.case_id == data["case"]["id"])
     assert len(stored) == 1
     [flag] = data["flags"]
-    assert {k: v for k, v in flag.items() if k != "lifecycle"} == {
+    assert {k: v for k, v in flag.items() if k not in ("lifecycle", "acknowledgements")} == {
         k: v for k, v in stored[0].items() if k != "case_id"}
+    assert [(a["agency"], a["note"]) for a in flag["acknowledgements"]] == [
+        ("WMIDS", "=calling WMIDS duty officer")]
     assert [e["action"] for e in flag["lifecycle"]] == [
         "flag.opened", "flag.acknowledged", "flag.resolved"]
     entries = {e["seq"]: e for e in data["audit"]}
@@ -226,7 +228,8 @@ def test_flags_are_exported_with_every_column_and_their_lifecycle(flagged):
 @pytest.mark.parametrize(("day", "status", "lifecycle"), [
     ("2026-06-11", None, None),
     ("2026-06-12", "open", ["flag.opened"]),
-    ("2026-06-13", "acknowledged", ["flag.opened", "flag.acknowledged"]),
+    # WMIDS acknowledged; HMP-HEWELL, told too, had not: the flag stayed open.
+    ("2026-06-13", "open", ["flag.opened", "flag.acknowledged"]),
     ("2026-06-16", "resolved", ["flag.opened", "flag.acknowledged", "flag.resolved"]),
 ])
 def test_a_flag_as_it_stood(flagged, day, status, lifecycle):
@@ -236,6 +239,8 @@ def test_a_flag_as_it_stood(flagged, day, status, lifecycle):
         return
     [flag] = flags
     assert (flag["status"], [e["action"] for e in flag["lifecycle"]]) == (status, lifecycle)
+    said = [a["agency"] for a in flag["acknowledgements"]]
+    assert said == (["WMIDS"] if "flag.acknowledged" in lifecycle else [])
 
 
 def test_flag_events_in_the_csv_are_inert(flagged):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gapwatch.models import AuditEvent, Flag, Handoff, Ownership
+from gapwatch.models import AuditEvent, Flag, FlagAcknowledgement, Handoff, Ownership
 from gapwatch.queries import load_journey
 from gapwatch.scan import scan
 
@@ -48,7 +48,7 @@ def test_only_the_receiver_decides(browse, session):
     handoff = the_handoff(session)
     response = browse("hewell").post(f"/cases/C-WAIT/handoffs/{handoff.id}/accept")
     assert response.status_code == 403
-    assert "only WMIDS can accept a handoff to WMIDS; you act for HMP-HEWELL" in response.text
+    assert "only WMIDS can accept this handoff (it is the agency asked); you act for HMP-HEWELL" in response.text
     assert the_handoff(session).status == "pending"
 
 
@@ -91,7 +91,7 @@ def test_request_a_transfer_with_a_due_day(browse, session, world):
 def test_a_transfer_from_an_agency_that_holds_nothing_is_refused(browse):
     response = browse("wmids").post("/cases/C-GAP/handoffs", {
         "to_agency": "STAFFS", "role": "supervision", "kind": "transfer"})
-    assert response.status_code == 422
+    assert response.status_code == 403  # the authority table refuses it
     assert "WMIDS cannot transfer case C-GAP" in response.text
 
 
@@ -132,9 +132,31 @@ def test_acknowledge_a_flag_with_a_note_and_a_snooze(browse, session, world):
                         {"note": "calling the hostel", "snooze_until": until})
     assert done.status_code == 303
     fresh(session)
-    flag = session.get(Flag, flag.id)
-    assert (flag.status, flag.note, flag.snoozed_until.isoformat()) == (
-        "acknowledged", "calling the hostel", until)
+    ack = session.execute(select(FlagAcknowledgement)).scalar_one()
+    assert (ack.flag_id, ack.agency, ack.note, ack.snoozed_until.isoformat()) == (
+        flag.id, "WMIDS", "calling the hostel", until)
+    assert session.get(Flag, flag.id).status == "open"  # HMP-HEWELL, told too, said nothing
+
+
+def test_two_agencies_on_one_flag_each_answer_for_itself(browse, session, world):
+    """Hewell acknowledges C-GAP's gap; WMIDS still has it to act on, and is told who is on it."""
+    scan(session, world["today"])
+    flag = session.execute(select(Flag).where(Flag.rule == "no-accountable-owner")).scalar_one()
+    assert flag.notify == ["HMP-HEWELL", "WMIDS"]
+    hewell = browse("hewell")
+    assert hewell.post(f"/cases/C-GAP/flags/{flag.id}/acknowledge",
+                       {"note": "asked the OMU to call West Midlands"}).status_code == 303
+    mine = hewell.get("/dashboard/flags").text
+    assert "C-GAP" not in mine  # off Hewell's open flags...
+    assert "C-GAP" in hewell.get("/dashboard/flags?status=acknowledged").text  # ...and kept here
+    wmids = browse("wmids")
+    dashboard = wmids.get("/").text
+    today = dashboard[dashboard.index('id="today"'):dashboard.index('class="queues"')]
+    assert "C-GAP" in today and "Take supervision" in today
+    assert "HMP-HEWELL is on it: asked the OMU to call West Midlands" in dashboard
+    case = wmids.get("/cases/C-GAP").text
+    assert "HMP-HEWELL</strong> is on it: asked the OMU to call West Midlands" in case
+    assert "Still open for WMIDS." in case
 
 
 def test_close_a_case(browse, session, world):

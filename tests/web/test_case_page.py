@@ -25,7 +25,7 @@ def test_a_gap_is_said_in_words(browse, session, world):
     page = browse("wmids").get("/cases/C-GAP").text
     assert "Nobody is accountable for this person today." in page
     assert "GAP · " in page
-    assert "no-accountable-owner" in page and "Acknowledge or snooze" in page
+    assert "no-accountable-owner" in page and "Acknowledge for WMIDS or snooze" in page
 
 
 def test_the_18th_birthday_shows_when_it_is_near(browse, session, world):
