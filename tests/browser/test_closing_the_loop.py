@@ -151,3 +151,24 @@ def test_a_provider_is_offered_no_supervision_custody_or_closing(page, region):
     # Its own delivery it may hand to another provider, and only that.
     expect(page.locator("#hand-on optgroup")).to_have_count(1)
     expect(page.locator("#hand-on optgroup")).to_have_attribute("label", "delivery (a service)")
+
+
+# SQLite only: the pictures do not depend on the database (as test_screenshots.py).
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_screenshots_of_the_morning_list_and_closing_a_gap(page, region):
+    from tests.browser.conftest import screenshot
+
+    as_agency(page, region, "WMIDS")
+    expect(page.locator("#today li").first).to_contain_text("WM-1001")  # the worst first
+    screenshot(page, "morning")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "morning-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{region}/cases/WM-1001")
+    expect(page.locator("#close-gap")).to_be_visible()
+    path = screenshot(page, "close-gap-page")
+    top = page.locator("section[aria-labelledby='flags-h']").bounding_box()
+    bottom = page.locator("#close-gap").bounding_box()
+    page.screenshot(path=str(path.with_name("close-gap.png")), full_page=True, clip={
+        "x": 0, "y": top["y"] - 8, "width": 1280,
+        "height": bottom["y"] + bottom["height"] - top["y"] + 16})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from gapwatch.models import AuditEvent, Flag, FlagAcknowledgement, Handoff, Ownership
+from gapwatch.models import AuditEvent, Case, Flag, FlagAcknowledgement, Handoff, Ownership
 from gapwatch.queries import load_journey
 from gapwatch.scan import scan
 
@@ -182,3 +182,33 @@ def test_every_view_of_a_case_is_audited(browse, session, who):
 def browser_email(who: str) -> str:
     from tests.web.conftest import USERS
     return USERS[who][0]
+
+
+def test_the_home_area_takes_a_gap_from_the_page_and_the_flag_goes_at_once(browse, session, world):
+    scan(session, world["today"])
+    hewell = browse("hewell")
+    assert "Take supervision" not in hewell.get("/cases/C-GAP").text  # a prison cannot
+    refused = hewell.post("/cases/C-GAP/take", {"officer": "R. Patel"})
+    assert refused.status_code == 403 and "only a probation area or a youth service" in refused.text
+    wmids = browse("wmids")
+    page = wmids.get("/cases/C-GAP").text
+    assert "Close the gap" in page and "Take supervision for WMIDS" in page
+    missing = wmids.post("/cases/C-GAP/take", {"officer": ""})
+    assert missing.status_code == 400 and 'aria-invalid="true"' in missing.text
+    assert wmids.post("/cases/C-GAP/take", {"officer": "A. Khan"}).status_code == 303
+    fresh(session)
+    gap = session.execute(select(Flag).where(Flag.rule == "no-accountable-owner")).scalar_one()
+    assert gap.status == "resolved"
+    after = wmids.get("/cases/C-GAP").text
+    assert "Close the gap" not in after and "A. Khan" in after
+
+
+def test_only_the_accountable_owner_is_offered_and_allowed_closing(browse, session, world):
+    wmids = browse("wmids")  # C-WAIT: Hewell holds custody; WMIDS is only asked to take it
+    assert "Close the case" not in wmids.get("/cases/C-WAIT").text
+    refused = wmids.post("/cases/C-WAIT/close", {"reason": "not ours"})
+    assert refused.status_code == 403
+    assert "only the agency accountable for case C-WAIT can close it" in refused.text
+    fresh(session)
+    assert session.execute(select(Case.closed_on).where(Case.reference == "C-WAIT")).scalar() is None
+    assert "Close the case" in browse("hewell").get("/cases/C-WAIT").text
