@@ -96,7 +96,8 @@ def _refuse_readers(actor: Acting, doing: str, rule: str) -> Decision | None:
     return None
 
 
-def _same_class(role_a: str, role_b: str) -> bool:
+def same_class(role_a: str, role_b: str) -> bool:
+    """Custody and supervision answer for each other (accountable); delivery only for delivery."""
     return (role_a in ACCOUNTABLE) == (role_b in ACCOUNTABLE)
 
 
@@ -121,7 +122,7 @@ def may_request(actor: Acting, journey: Journey, day: date, *, sender: str | Non
         return _no(rule, "custody is not asked for: a prison records a reception, and a prison "
                          "holding the person transfers them to another")
     if kind == "transfer":
-        if any(_same_class(o.role, role) for o in held):
+        if any(same_class(o.role, role) for o in held):
             return _yes(rule)
         what = "accountable" if role in ACCOUNTABLE else "delivery"
         return _no(rule, f"{sender} cannot transfer case {reference}: it holds no {what} "

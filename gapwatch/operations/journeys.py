@@ -14,7 +14,6 @@ from datetime import date
 from gapwatch import authority
 from gapwatch.errors import Conflict, DomainError, InvalidInput, NotFound
 from gapwatch.models import (
-    ACCOUNTABLE_ROLES,
     Handoff,
     HandoffKind,
     HandoffStatus,
@@ -34,11 +33,6 @@ def _kind(value: str) -> HandoffKind:
 
 def _is_active(ownership: Ownership, day: date) -> bool:
     return ownership.starts_on <= day and (ownership.ends_on is None or day < ownership.ends_on)
-
-
-def _same_class(role_a: str, role_b: str) -> bool:
-    """Custody and supervision answer for each other (accountable); delivery only for delivery."""
-    return (role_a in ACCOUNTABLE_ROLES) == (role_b in ACCOUNTABLE_ROLES)
 
 
 def _require_open(state: CaseState, on: date, doing: str) -> None:
@@ -125,7 +119,7 @@ def start_ownership(
         told = uow.told_of_gap(state) if role is Role.supervision else ()
         uow.require(authority.may_start(uow.actor, journey, on, agency=agency, kind=owner.kind,
                                         role=role.value, notified=told), field="agency")
-        if role is Role.supervision and uow.actor.agency is not None and not officer:
+        if role is Role.supervision and uow.actor.agency is not None and not (officer or "").strip():
             raise InvalidInput(f"{agency} takes the case with a named officer: who will it be?",
                                field="officer")
         self_started = authority.self_started(uow.actor, journey, on, agency)
@@ -164,13 +158,13 @@ def start_ownership(
 
 def take_supervision(uow: UnitOfWork, *, case: str, on: date, agency: str,
                      officer: str | None) -> Ownership:
-    """Take supervision of a case nobody is accountable for, naming the officer who will hold it."""
-    officer = (officer or "").strip()
-    if not officer:
-        raise InvalidInput(f"{agency} takes the case with a named officer: who will it be?",
-                           field="officer")
+    """Take supervision of a case nobody is accountable for, naming the officer who will hold it.
+
+    The authority table says who may (`authority.may_take_supervision`); `start_ownership`
+    asks it, and refuses a take without an officer.
+    """
     return start_ownership(uow, case=case, on=on, agency=agency, role=Role.supervision.value,
-                           officer=officer)
+                           officer=(officer or "").strip() or None)
 
 
 def end_ownership(
@@ -187,9 +181,6 @@ def end_ownership(
     if role is not None:
         role = _role(role).value
     active = active_ownerships(uow, state, agency, on, role)
-    for held in active[:1]:
-        uow.require(authority.may_end(uow.actor, uow.journey(state), on,
-                                      _facts_of(uow.journey(state), held)), field="agency")
     if not active:
         what = f"{role} ownership" if role else "ownership"
         raise Conflict(f"{agency} has no {what} of case {case} active on {on}", field="agency")
@@ -200,6 +191,9 @@ def end_ownership(
             field="role",
         )
     ownership = active[0]
+    journey = uow.journey(state)
+    uow.require(authority.may_end(uow.actor, journey, on, _facts_of(journey, ownership)),
+                field="agency")
     before = _ownership_view(uow, ownership)
     ownership.ends_on = on
     ownership.ended_reason = reason
@@ -409,7 +403,7 @@ def _refuse_stale_transfer(
 ) -> None:
     """Refuse a transfer whose sender was replaced meanwhile: accepting it would make two owners."""
     sender_holds = any(
-        o.agency_id == handoff.from_agency_id and _same_class(o.role, handoff.role)
+        o.agency_id == handoff.from_agency_id and authority.same_class(o.role, handoff.role)
         and _is_active(o, effective_on)
         for o in state.ownerships
     )
@@ -434,7 +428,7 @@ def _withdraw_superseded(uow: UnitOfWork, state: CaseState, accepted: Handoff, o
         if (other is not accepted and other.status == HandoffStatus.pending
                 and other.kind == HandoffKind.transfer
                 and other.from_agency_id == accepted.from_agency_id
-                and _same_class(other.role, accepted.role)):
+                and authority.same_class(other.role, accepted.role)):
             _finish(uow, state, other, max(on, other.requested_on), HandoffStatus.withdrawn,
                     f"superseded by the transfer to {receiver}")
 
@@ -447,7 +441,7 @@ def _end_for_transfer(
         o
         for o in state.ownerships
         if o.agency_id == handoff.from_agency_id
-        and _same_class(o.role, handoff.role)
+        and authority.same_class(o.role, handoff.role)
         and o.starts_on <= effective_on
         and (o.ends_on is None or effective_on < o.ends_on)
     ]
