@@ -7,13 +7,14 @@ PORT ?= 5000
 
 .PHONY: run test system lint bench clean
 
-# The Python packages; the machine's own needs come from scripts/setup-system.
+# The Python packages (pip's output goes to .venv/install.log, shown when it fails); the
+# machine's own needs come from scripts/setup-system.
 $(STAMP): setup.cfg pyproject.toml
 	@PYTHON=$(PYTHON) scripts/setup-system venv
 	@echo "Setting up $(VENV) (the first time takes a minute or two)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet --upgrade pip
-	@$(BIN)/pip install --quiet -e '.[test]'
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]'; } > $(VENV)/install.log 2>&1 \
+	  || { tail -n 15 $(VENV)/install.log; echo "pip could not set up $(VENV): all its output is in $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
 # Today's scan, so the dashboard opens on today's flags (a second scan the same day changes
