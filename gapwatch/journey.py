@@ -160,10 +160,6 @@ class Journey:
         last = max((o.ends_on for o in ended), default=None)
         return [o for o in ended if o.ends_on == last]
 
-    def last_accountable_before(self, day: date) -> OwnershipFacts | None:
-        """Return the accountable ownership that ended last on or before `day`."""
-        return max(self.last_accountable(day), key=lambda o: o.id, default=None)
-
     def gaps(self, start: date, end: date) -> list[Gap]:
         """Return the owner-less intervals within `[start, end)`, clipped to the open case."""
         start = max(start, self.case.opened_on)
