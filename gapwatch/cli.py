@@ -45,14 +45,27 @@ def init_command():
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, help="0: any free port.")
+@click.option("--demo-logins", is_flag=True, help="After the address, print the demo logins.")
 @with_appcontext
-def serve_command(host: str, port: int):
+def serve_command(host: str, port: int, demo_logins: bool):
     """Serve the web app on this machine (production runs wsgi:app under gunicorn)."""
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
-    click.echo(f"gapwatch is serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    try:
+        server = make_server(host, port, current_app._get_current_object(), threaded=True)
+    except OSError as error:
+        fail(f"cannot serve on {host}:{port}: {error.strerror} (pass --port to use another)")
+    click.echo(f"gapwatch is serving on http://{host}:{server.server_port}/ (Ctrl+C to stop)")
+    if demo_logins:
+        from gapwatch.demo import print_logins
+
+        session = db.new_session(db.get_engine())
+        try:
+            print_logins(session)
+        finally:
+            session.close()
+    server.serve_forever()  # until Ctrl+C, which werkzeug turns into closing the server
 
 
 @click.group("user")
