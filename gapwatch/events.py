@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
+from gapwatch import clock
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.models import AgencyKind, HandoffKind, RiskLevel, Role, Severity
@@ -22,19 +23,16 @@ Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 def _iso_day(value: Any) -> Any:
-    """Accept a day only as a date or a YYYY-MM-DD string, never as a number of seconds."""
-    if isinstance(value, date) or value is None:
+    """Accept a day only as a date or a YYYY-MM-DD string within the days gapwatch accepts."""
+    if value is None:
         return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value) if len(value) == 10 else _not_a_day()
-        except ValueError:
-            _not_a_day()
-    _not_a_day()
-
-
-def _not_a_day():
-    raise ValueError("is not a date (YYYY-MM-DD)")
+    try:
+        if isinstance(value, date):
+            return clock.check_day(value)
+        return clock.parse_day(value) if isinstance(value, str) else clock.check_day(value)
+    except clock.DayRefused as error:
+        # pydantic names the field and the value itself: keep only what is wrong.
+        raise ValueError(error.why) from None
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]

@@ -28,6 +28,7 @@ from gapwatch.db import get_session
 from gapwatch.errors import DomainError
 from gapwatch.models import Agency, AgencyKind, Contract, Severity, User, UserRole
 from gapwatch.web.access import admins_only
+from gapwatch.web.forms import bounded_day
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Pages of other features listed in the admin menu when their blueprint is registered.
@@ -56,8 +57,8 @@ class ContractForm(FlaskForm):
     provider = SelectField("Provider", validators=[DataRequired()])
     commissioner = SelectField("Commissioner", validators=[DataRequired()])
     service = StringField("Service", validators=[DataRequired()])
-    starts_on = DateField("First day", validators=[DataRequired()])
-    ends_on = DateField("Last day (empty: open-ended)", validators=[Optional()])
+    starts_on = DateField("First day", validators=[DataRequired(), bounded_day])
+    ends_on = DateField("Last day (empty: open-ended)", validators=[Optional(), bounded_day])
 
 
 class UserForm(FlaskForm):

@@ -41,10 +41,9 @@ def auditor_required(view):
 
 
 def _day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip()) if request.args.get(name) else None
-    except ValueError:
-        return None
+    """Read the query string's day `name`; a day that does not parse is refused (400)."""
+    value = request.args.get(name, "").strip()
+    return clock.parse_day(value, name) if value else None
 
 
 def _filters() -> tuple[dict, list]:
@@ -71,7 +70,8 @@ def _filters() -> tuple[dict, list]:
 def index():
     session = get_session()
     chosen, where = _filters()
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", "").strip()
+    before = clock.parse_count(before, "before", low=1) if before else None
     query = select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE + 1)
     if before:
         query = query.where(AuditEvent.seq < before)

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from gapwatch import clock
 from gapwatch.authority import HOLDS, Offers
+
+
+def bounded_day(_form, field) -> None:
+    """Refuse a day outside the ones gapwatch accepts (clock.EARLIEST..LATEST)."""
+    if field.data is not None:
+        try:
+            clock.check_day(field.data, field.name)
+        except clock.DayRefused as error:
+            raise ValidationError(f"{field.data.isoformat()} {error.why}") from None
 
 
 class ActionForm(FlaskForm):
@@ -24,7 +34,7 @@ class RequestForm(ActionForm):
     # may still name it, and the authority table refuses one the receiver cannot hold.
     role = SelectField("Role they take", choices=list(ROLES.items()), validators=[Optional()])
     kind = SelectField("Kind", choices=list(KINDS.items()))
-    due_on = DateField("Due day (they must have taken over by)", validators=[Optional()])
+    due_on = DateField("Due day (they must have taken over by)", validators=[Optional(), bounded_day])
     reason = StringField("Note for the receiver", validators=[Optional(), Length(max=1000)])
     from_agency = SelectField("From agency", validators=[Optional()])
 
@@ -52,7 +62,7 @@ class OfficerForm(ActionForm):
 
 class AcknowledgeForm(ActionForm):
     note = TextAreaField("Note (what you are doing about it)", validators=[Optional(), Length(max=2000)])
-    snooze_until = DateField("Snooze until (optional)", validators=[Optional()])
+    snooze_until = DateField("Snooze until (optional)", validators=[Optional(), bounded_day])
 
 
 class CloseForm(ActionForm):
