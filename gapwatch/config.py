@@ -17,7 +17,19 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 8 * 3600  # a working day, counted from signing in
     SESSION_REFRESH_EACH_REQUEST = False  # no new cookie on every page; the limit is absolute
+    SESSION_IDLE_MINUTES = 30  # signed out after this long without use (ASVS 3.3.2)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
+    # Failed sign-ins, throttled (Flask-Limiter's notation); the storage is shared by every
+    # worker only when it is Redis or Memcached: memory:// counts per process (dev and tests).
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_CLIENT = "50 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    # Request bodies: the API's largest batch (1,000 events) fits in 2 MB; forms in 64 KB.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    # How many proxies in front set X-Forwarded-For/-Proto (0: none; gunicorn behind nginx: 1).
+    PROXY_COUNT = 0
     # The rules' thresholds (SPEC.md), overridable as GAPWATCH_RULE_<NAME>.
     RULE_RELEASE_WINDOW_DAYS = 28
     RULE_AGE_WINDOW_DAYS = 90
