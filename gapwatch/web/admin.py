@@ -208,7 +208,7 @@ def reset_password(user_id: int):
     email = _user_email(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        _save(f"New password set for {email}; their lockout is lifted.", ops.set_password,
+        _save(f"New password set for {email}; their sessions are ended.", ops.set_password,
               email=email, password=form.password.data)
     else:
         flash("Not saved: a new password is required.", "error")

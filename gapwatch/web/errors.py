@@ -24,6 +24,17 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", code=400, title="Form expired",
                                message=f"{error.description} Go back, reload the page and try again."), 400
 
+    @app.errorhandler(429)
+    def too_many(_error):
+        return render_template("error.html", code=429, title="Too many sign-in attempts",
+                               message="Too many sign-in attempts failed: wait a few minutes, "
+                               "then try again."), 429
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("error.html", code=413, title="Too large",
+                               message="The form sent more than this page takes."), 413
+
     @app.errorhandler(InvalidInput)
     def invalid_input(error):
         # A query string's day or number the pages cannot use: say which, never a 500.
