@@ -19,6 +19,7 @@ from gapwatch.errors import DomainError
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
 from gapwatch.models import AuditEvent
 from gapwatch.web.access import case_or_404
+from gapwatch.web.headers import policy_with_style
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 100
@@ -103,7 +104,14 @@ def export(reference: str, fmt: str):
     suffix = f"-as-of-{as_of}" if as_of else ""
     name = f"case-{case.reference}{suffix}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
-    return Response(written, mimetype=MEDIA_TYPES[fmt], headers={
+    # content_type, not mimetype: the media type already names its charset.
+    response = Response(written, content_type=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'{disposition}; filename="{name}"',
         "Cache-Control": "no-store",
     })
+    if fmt == "html":
+        # The export is one self-contained file: its own stylesheet, allowed by its hash.
+        text = written.decode() if isinstance(written, bytes) else written
+        style = text.partition("<style>")[2].partition("</style>")[0]
+        response.headers["Content-Security-Policy"] = policy_with_style(style)
+    return response
