@@ -35,8 +35,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from gapwatch import db
     from gapwatch.extensions import csrf, limiter, login_manager
+    from gapwatch.web.headers import refuse_large_forms
 
     db.init_app(app)
+    app.before_request(refuse_large_forms)  # before the CSRF check reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -12,9 +12,17 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
-from gapwatch import clock
+from gapwatch import clock, text
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.models import AgencyKind, HandoffKind, RiskLevel, Role, Severity
@@ -35,9 +43,17 @@ def _iso_day(value: Any) -> Any:
         raise ValueError(error.why) from None
 
 
+def _plain(value: str) -> str:
+    """Refuse bidirectional and other control characters (gapwatch.text)."""
+    if (why := text.problem(value)) is not None:
+        raise ValueError(why)
+    return value
+
+
 Day = Annotated[date, BeforeValidator(_iso_day)]
-Officer = Annotated[str, Field(max_length=200)]
-Reason = Annotated[str, Field(max_length=1000)]
+Plain = AfterValidator(_plain)
+Officer = Annotated[str, Field(max_length=200), Plain]
+Reason = Annotated[str, Field(max_length=1000), Plain]
 
 
 class Record(BaseModel):
@@ -47,7 +63,7 @@ class Record(BaseModel):
 class AgencyRecord(Record):
     type: Literal["agency"]
     code: Code
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), Plain]
     kind: AgencyKind
     region: Annotated[str, Field(max_length=100)] = ""
     alert_emails: list[str] = []
@@ -68,8 +84,8 @@ class ContractRecord(Record):
 class PersonRecord(Record):
     type: Literal["person"]
     reference: Code
-    given_name: Annotated[str, Field(min_length=1, max_length=100)]
-    family_name: Annotated[str, Field(min_length=1, max_length=100)]
+    given_name: Annotated[str, Field(min_length=1, max_length=100), Plain]
+    family_name: Annotated[str, Field(min_length=1, max_length=100), Plain]
     date_of_birth: Day
     home_area: Code | None = None
     restricted: bool = False
@@ -101,13 +117,13 @@ class OwnershipEnded(Event):
     event: Literal["ownership_ended"]
     agency: Code
     role: Role | None = None
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: Annotated[str, Field(max_length=500), Plain] | None = None
 
 
 class OfficerAssigned(Event):
     event: Literal["officer_assigned"]
     agency: Code
-    officer: Annotated[str, Field(min_length=1, max_length=200)]
+    officer: Annotated[str, Field(min_length=1, max_length=200), Plain]
     role: Role | None = None
 
 
@@ -130,7 +146,7 @@ class HandoffAccepted(Event):
 class HandoffRejected(Event):
     event: Literal["handoff_rejected"]
     to_agency: Code
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    reason: Annotated[str, Field(min_length=1, max_length=1000), Plain]
 
 
 class HandoffWithdrawn(Event):

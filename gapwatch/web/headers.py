@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, abort, current_app, request
 
 POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
           "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -41,6 +41,19 @@ def secure_headers(response: Response) -> Response:
     if request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
     return response
+
+
+FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_large_forms() -> None:
+    """Answer 413 to a form body above MAX_FORM_MEMORY_SIZE before anything reads it.
+
+    Werkzeug would leave such a form empty, and the page would then blame a missing CSRF token.
+    """
+    limit = current_app.config["MAX_FORM_MEMORY_SIZE"]
+    if request.mimetype in FORMS and (request.content_length or 0) > limit:
+        abort(413)
 
 
 def init_app(app: Flask) -> None:
