@@ -26,10 +26,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     from gapwatch import config
 
     config.load(app, test_config)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies, take the client's address and scheme from their headers.
+
+    The sign-in throttle counts per client address, and HSTS and secure cookies follow the
+    scheme: without this every request would seem to come from the proxy, over plain HTTP.
+    """
+    count = int(app.config["PROXY_COUNT"])
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_extensions(app: Flask) -> None:
