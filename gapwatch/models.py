@@ -71,6 +71,11 @@ class FlagStatus(StrEnum):
     resolved = "resolved"
 
 
+class TokenScope(StrEnum):
+    read = "read"  # GET the cases, journeys and flags of its agency
+    read_write = "read-write"  # and post events
+
+
 class UserRole(StrEnum):
     case_manager = "case_manager"
     auditor = "auditor"

@@ -98,3 +98,12 @@ def test_an_export_names_its_charset_once(browse):
 def test_options_lists_only_the_documented_methods(client, path, allow):
     response = client.options(path)
     assert response.status_code == 204 and response.headers["Allow"] == allow
+
+
+def test_the_token_page_makes_a_read_token_and_shows_scope_and_expiry(browse):
+    browser = browse("admin")
+    made = browser.post("/admin/tokens", {"agency": "WMIDS", "name": "reader", "scope": "read",
+                                          "expires_in_days": "30"})
+    assert made.status_code == 200, made.text
+    page = browser.get("/admin/tokens").text
+    assert "<td>read</td>" in page and "Expires" in page
