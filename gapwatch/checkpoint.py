@@ -219,6 +219,25 @@ def against_trail(session: Session, checkpoint: Checkpoint, verdict: audit.Verdi
     return None
 
 
+def latest_departure(session: Session, config, verdict: audit.Verdict) -> tuple[str, str]:
+    """For the auditors' page: ("none" | "held" | "departs", a sentence) about the latest
+    checkpoint of CHECKPOINT_DIR, checked with the public key beside it."""
+    paths = found_in(directory(config))
+    if not paths:
+        return "none", (f"No signed checkpoint in {directory(config)}: a cut tail or a rebuilt "
+                        "chain would not show. Run `gapwatch audit checkpoint` (the scheduler "
+                        "makes one daily).")
+    try:
+        latest = read(paths[-1])
+        check_signature(latest, load_public_key(paths[-1].parent / PUBLIC_KEY_FILE), paths[-1])
+    except CheckpointError as error:
+        return "departs", str(error)
+    departs = against_trail(session, latest, verdict)
+    if departs:
+        return "departs", departs
+    return "held", f"The trail still holds {latest.describe()}, signed by key {latest.key_id}."
+
+
 @dataclass(frozen=True)
 class Report:
     checked: list[tuple[Path, Checkpoint]]

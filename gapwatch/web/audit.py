@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from gapwatch import audit, clock
+from gapwatch import audit, checkpoint, clock
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
@@ -80,13 +80,16 @@ def index():
     verdict = None
     if audit.chain_head(session)[0] <= VERIFY_ON_VIEW or request.args.get("verify") == "all":
         verdict = audit.verify(session)
+    held = None
+    if verdict is not None and verdict.ok:
+        held = checkpoint.latest_departure(session, current_app.config, verdict)
     session.rollback()  # end the read, so nothing is held open while the page renders
     older = None
     if len(entries) > PAGE_SIZE:
         kept = {k: v for k, v in chosen.items() if v}
         older = url_for("audit.index", before=entries[PAGE_SIZE - 1].seq, **kept)
-    return render_template("audit/index.html", verdict=verdict, entries=entries[:PAGE_SIZE],
-                           chosen=chosen, older=older)
+    return render_template("audit/index.html", verdict=verdict, held=held,
+                           entries=entries[:PAGE_SIZE], chosen=chosen, older=older)
 
 
 @bp.route("/cases/<reference>/export.<fmt>")

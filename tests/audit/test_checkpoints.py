@@ -148,3 +148,17 @@ def test_the_daily_run_writes_a_checkpoint(app, journey, engine):
     [written] = checkpoint.found_in(Path(app.config["CHECKPOINT_DIR"]))
     assert checkpoint.read(written).entries > 0
     assert run(app, "verify").exit_code == 0
+
+
+def test_the_audit_page_says_whether_the_latest_checkpoint_is_held(app, journey, client):
+    from tests.web.conftest import add_user, sign_in
+
+    add_user(journey, "auditor")
+    sign_in(client, "auditor@inspect.example")
+    assert "No checkpoint." in client.get("/audit").text
+    make(app)
+    assert "Checkpoint held." in client.get("/audit").text
+    with tampering(journey) as session:
+        session.execute(text("DELETE FROM auditevent WHERE seq > 2"))
+    page = client.get("/audit").text
+    assert "NOT as checkpointed." in page and "were cut off its end" in page
