@@ -51,6 +51,22 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+# The longest text an entry keeps of any one value: the longest field (a flag's note) is 2,000
+# characters, and the trail is kept for ever, so what anyone sends is cut before it is written.
+MAX_TEXT = 2000
+
+
+def bounded(value: Any) -> Any:
+    """Return plain `value` with every text longer than MAX_TEXT cut, saying how long it was."""
+    if isinstance(value, dict):
+        return {bounded(k): bounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bounded(v) for v in value]
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return f"{value[:MAX_TEXT]}… [cut: {len(value):,} characters]"
+    return value
+
+
 def canonical(entry: AuditEvent | Entry) -> bytes:
     """Return the bytes an entry's hash covers."""
     content = {
@@ -93,7 +109,7 @@ class Trail:
         # records, so bulk loads keep plain rows and insert them with one executemany.
         self._pending.append({
             "at": clock.now(), "actor": actor, "action": action, "case_id": case_id,
-            "case_reference": case_reference, "detail": plain(detail or {}),
+            "case_reference": case_reference, "detail": bounded(plain(detail or {})),
         })
 
     def spill(self) -> None:

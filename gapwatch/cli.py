@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from gapwatch import db
+from gapwatch import clock, db
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError
 
@@ -29,9 +29,9 @@ def parse_day(_ctx, _param, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+        return clock.parse_day(value, "the day")
+    except DomainError as error:
+        raise click.BadParameter(error.message) from None
 
 
 @click.command("init")

@@ -71,6 +71,11 @@ class FlagStatus(StrEnum):
     resolved = "resolved"
 
 
+class TokenScope(StrEnum):
+    read = "read"  # GET the cases, journeys and flags of its agency
+    read_write = "read-write"  # and post events
+
+
 class UserRole(StrEnum):
     case_manager = "case_manager"
     auditor = "auditor"
@@ -235,8 +240,9 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
     active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = None
+    # Part of every session's id: signing out, a new password or disabling the account moves
+    # it on, and every session made before ends at its next request (server-side sign-out).
+    session_generation: int = 0
     created_at: datetime
     password_changed_at: datetime | None = None
     last_login_at: datetime | None = None
@@ -378,7 +384,9 @@ class ApiToken(SQLModel, table=True):
     agency_id: int = Field(foreign_key="agency.id", index=True)
     name: str = Field(max_length=100)
     token_hash: str = Field(max_length=64, unique=True, index=True)
+    scope: str = Field(default="read-write", max_length=16)  # "read" or "read-write"
     created_at: datetime
+    expires_at: datetime | None = None  # None: until revoked
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
 

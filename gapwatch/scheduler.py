@@ -36,7 +36,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from gapwatch import alerts, clock, db
+from gapwatch import alerts, checkpoint, clock, db
 from gapwatch.models import JobRun
 from gapwatch.scan import scan
 
@@ -180,14 +180,16 @@ def _work(engine: Engine, config: Mapping, day: date) -> None:
         with Heartbeat(engine, DAILY, day, beat):
             result = scan(session, day, config=config, keep_findings=False)
             sent = alerts.send_pending(session, config)
+            # The trail's head leaves the database once a day (gapwatch.checkpoint).
+            written, _made = checkpoint.publish(engine, config)
     except Exception as error:
         session.close()
         _finish(engine, DAILY, day, "failed", f"{type(error).__name__}: {error}")
         raise
     session.close()
     _finish(engine, DAILY, day, "done")
-    log.info("daily run of %s: %d cases, %d findings, %d digests sent", day, result.cases,
-             result.found, sent)
+    log.info("daily run of %s: %d cases, %d findings, %d digests sent, checkpoint %s", day,
+             result.cases, result.found, sent, written.name)
 
 
 def send_mail(engine: Engine, config: Mapping) -> int:

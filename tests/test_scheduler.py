@@ -36,7 +36,8 @@ def journeys(session):
 
 def start(database_url, tmp_path, **env) -> subprocess.Popen:
     environment = {**os.environ, "GAPWATCH_DATABASE_URL": database_url,
-                   "GAPWATCH_SECRET_KEY": "test", **env}
+                   "GAPWATCH_SECRET_KEY": "test", "GAPWATCH_CHECKPOINT_DIR": str(tmp_path / "cp"),
+                   "GAPWATCH_AUDIT_KEY_FILE": str(tmp_path / "audit_key.pem"), **env}
     return subprocess.Popen([GAPWATCH, "scheduler", "--once", "--day", DAY], cwd=tmp_path,
                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)

@@ -21,10 +21,9 @@ from gapwatch.models import Agency
 def _day(_ctx, _param, value: str | None) -> date:
     if value is None:
         return clock.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    from gapwatch.cli import parse_day
+
+    return parse_day(_ctx, _param, value)
 
 
 @click.group("alerts")

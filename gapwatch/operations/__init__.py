@@ -21,7 +21,13 @@ from gapwatch.operations.records import (
 )
 from gapwatch.operations.tokens import create_token, note_token_use, revoke_token
 from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, record_read, unit_of_work
-from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
+from gapwatch.operations.users import (
+    add_user,
+    attempt_login,
+    end_sessions,
+    set_active,
+    set_password,
+)
 
 __all__ = [
     "Actor",
@@ -32,6 +38,7 @@ __all__ = [
     "add_user",
     "assign_officer",
     "attempt_login",
+    "end_sessions",
     "close_case",
     "create_token",
     "end_ownership",

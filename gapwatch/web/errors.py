@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
 
+from gapwatch.errors import InvalidInput
+
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(404)
@@ -21,6 +23,23 @@ def init_app(app: Flask) -> None:
     def csrf_failed(error):
         return render_template("error.html", code=400, title="Form expired",
                                message=f"{error.description} Go back, reload the page and try again."), 400
+
+    @app.errorhandler(429)
+    def too_many(_error):
+        return render_template("error.html", code=429, title="Too many sign-in attempts",
+                               message="Too many sign-in attempts failed: wait a few minutes, "
+                               "then try again."), 429
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("error.html", code=413, title="Too large",
+                               message="The form sent more than this page takes."), 413
+
+    @app.errorhandler(InvalidInput)
+    def invalid_input(error):
+        # A query string's day or number the pages cannot use: say which, never a 500.
+        return render_template("error.html", code=400, title="Invalid input",
+                               message=f"{error.message}."), 400
 
     @app.errorhandler(500)
     def server_error(_error):
