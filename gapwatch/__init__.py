@@ -17,15 +17,17 @@ BLUEPRINTS = (
     "gapwatch.web.actions",
     "gapwatch.web.admin",
     "gapwatch.web.outbox",
+    "gapwatch.web.health",
 )
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the web application: settings, database, extensions, blueprints, commands."""
     app = Flask(__name__, instance_relative_config=True)
-    from gapwatch import config
+    from gapwatch import config, logs
 
     config.load(app, test_config)
+    logs.configure(app.config)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -35,7 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from gapwatch import db
     from gapwatch.extensions import csrf, login_manager
+    from gapwatch.web import telemetry
 
+    telemetry.init_app(app)  # first, so every request has its id before anything logs
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
