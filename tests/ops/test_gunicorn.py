@@ -84,8 +84,9 @@ def samples(text: str) -> list:
     return [s for family in text_string_to_metric_families(text) for s in family.samples]
 
 
-def test_metrics_add_up_both_workers_and_carry_no_personal_labels(served):
-    base, multiproc, _server = served
+def test_metrics_and_logs_under_gunicorn_with_two_workers(served):
+    """One gunicorn per database, started once: it takes seconds on a shared machine."""
+    base, multiproc, server = served
     sent = 1  # the fixture's first /healthz
     while len(list(multiproc.glob("counter_*.db"))) < 2:
         assert sent < 500, "one worker answered 500 requests: cannot show two workers"
@@ -112,14 +113,13 @@ def test_metrics_add_up_both_workers_and_carry_no_personal_labels(served):
             assert "@" not in value and not re.search(r"\bC-\d", value), sample
 
 
-def test_metrics_want_the_token(served):
-    base, _multiproc, _server = served
+    # Only the token opens it.
     assert get(base + "/metrics")[0] == 401
     assert get(base + "/metrics", "wrong")[0] == 401
+    json_log_lines_carry_the_request_id_of_the_response(base, server)
 
 
-def test_json_log_lines_carry_the_request_id_of_the_response(served):
-    base, _multiproc, server = served
+def json_log_lines_carry_the_request_id_of_the_response(base, server):
     _status, headers, _text = get(base + "/readyz")
     request_id = headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
