@@ -121,7 +121,10 @@ def deadline(config: Mapping) -> time:
 def daily(engine: Engine, config: Mapping, now: datetime | None = None) -> Check:
     """Today's daily scan completed by the deadline, and its digests are sent or visibly failing."""
     now = (now or clock.now()).astimezone(clock.ZONE)
-    day, due = now.date(), deadline(config)
+    try:
+        day, due = now.date(), deadline(config)
+    except ValueError as error:
+        return Check("daily", False, str(error))
     if now.time() < due:
         return Check("daily", True, f"before today's deadline ({due:%H:%M} Europe/London)")
     try:
@@ -143,7 +146,8 @@ def daily(engine: Engine, config: Mapping, now: datetime | None = None) -> Check
         return Check("daily", False, f"cannot read today's run ({db.outage_line(error)})")
     if run is None or run.status != "done":
         state = ("never started" if run is None else
-                 f"failed: {(run.error or '').splitlines()[0][:200]}" if run.status == "failed"
+                 f"failed: {next(iter((run.error or '').splitlines()), '')[:200]}"
+                 if run.status == "failed"
                  else f"{run.status} on {run.host}")
         return Check("daily", False, f"the daily scan of {day} has not completed by "
                      f"{due:%H:%M} Europe/London ({state})")

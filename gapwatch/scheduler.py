@@ -59,6 +59,7 @@ HEARTBEAT_SECONDS = 30
 STALE_SECONDS = 600
 MAIL_RETRY_MINUTES = 5
 RECHECK_SECONDS = 60
+RETRY_FAILED_MINUTES = 15
 BEAT_SECONDS = 60
 # Test-only: a process with this variable set exits right after claiming its run, as if killed
 # ("hang": it stops there instead, holding the day, until it is killed).
@@ -281,13 +282,35 @@ class Watch:
         finally:
             self.running.release()
 
+    def guarded(self, day: date | None = None) -> None:
+        """Run `daily` for the scheduler's own jobs: a failure is one log line, not a traceback
+        (the run is marked failed, or left `running` for a takeover if the database went)."""
+        try:
+            self.daily(day)
+        except Exception as error:
+            log.error("the daily run failed: %s", _one_line(error))
+
     def recheck(self) -> None:
         """Take the day over if it is due and nobody live holds it; say nothing otherwise."""
         try:
-            if due_today(self.engine, self.config) is not None:
-                self.daily()
+            due = due_today(self.engine, self.config)
+            if due is not None and self._failed_lately(due):
+                return  # a run that failed is tried again, but not every minute
         except Exception as error:
             log.warning("the re-check of the daily run failed: %s", _one_line(error))
+            return
+        if due is not None:
+            self.guarded(due)
+
+    def _failed_lately(self, day: date) -> bool:
+        wait = timedelta(minutes=float(self.config.get("SCHEDULER_RETRY_FAILED_MINUTES",
+                                                       RETRY_FAILED_MINUTES)))
+        with self.engine.connect() as connection:
+            row = connection.execute(select(JobRun.status, JobRun.finished_at).where(
+                JobRun.job == DAILY, JobRun.day == day)).first()
+        finished = _aware(row.finished_at) if row is not None else None
+        return row is not None and row.status == "failed" and finished is not None and (
+            clock.now() - finished < wait)
 
 
 def _one_line(error: BaseException) -> str:
@@ -309,7 +332,7 @@ def build(engine: Engine, config: Mapping, watch: Watch | None = None):
     hour, minute = scan_time(config)
     scheduler = BlockingScheduler(timezone=clock.ZONE)
     scheduler.add_job(
-        lambda: watch.daily(clock.today()),
+        lambda: watch.guarded(clock.today()),
         CronTrigger(hour=hour, minute=minute, timezone=clock.ZONE),
         id=DAILY, coalesce=True, misfire_grace_time=12 * 3600, max_instances=1,
     )

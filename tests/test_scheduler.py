@@ -195,3 +195,14 @@ def test_a_holder_on_this_host_is_gone_once_its_process_is(tmp_path):
     assert scheduler.holder_gone(f"{socket.gethostname()}:{dead.pid}")
     assert not scheduler.holder_gone(f"{socket.gethostname()}:{os.getpid()}")
     assert not scheduler.holder_gone(f"another-host:{dead.pid}")
+
+
+def test_the_recheck_retries_a_failed_run_but_not_every_minute(journeys, engine):
+    today = clock.today()
+    scheduler._claim_row(engine, "daily-scan", today, scheduler.timedelta(minutes=10), locked=False)
+    scheduler._finish(engine, "daily-scan", today, "failed", "OperationalError: gone")
+    config = {"SCAN_AT": "00:00", "SMTP_PORT": 1, "SMTP_TIMEOUT": 1}
+    scheduler.Watch(engine, config).recheck()
+    assert runs(journeys) == [("daily-scan", today, "failed")]  # failed a moment ago: later
+    scheduler.Watch(engine, {**config, "SCHEDULER_RETRY_FAILED_MINUTES": 0}).recheck()
+    assert runs(journeys) == [("daily-scan", today, "done")]

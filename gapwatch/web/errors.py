@@ -50,6 +50,7 @@ def init_app(app: Flask) -> None:
     def database_error(error):
         if db.is_outage(error):
             return database_unavailable(error)
+        log.error("request failed: %s", error, exc_info=error)
         return server_error(error)
 
     @app.errorhandler(500)
