@@ -272,21 +272,25 @@ class Watch:
         except Exception as error:  # the database may be restarting; the next beat will tell
             log.warning("could not record the scheduler's heartbeat: %s", db.outage_line(error))
 
-    def daily(self, day: date | None = None) -> Outcome | None:
-        """Run the daily job of `day` (default: today once due) unless this process is on it."""
+    def daily(self, day: date | None = None, *, quiet: bool = False) -> Outcome | None:
+        """Run the daily job of `day` (default: today once due) unless this process is on it;
+        `quiet`: say nothing when it is skipped (a re-check that finds the holder alive)."""
         if not self.running.acquire(blocking=False):
             return None
         try:
             target = day or due_today(self.engine, self.config)
-            return None if target is None else _report(run_daily(self.engine, self.config, target))
+            if target is None:
+                return None
+            outcome = run_daily(self.engine, self.config, target)
+            return outcome if quiet and not outcome.ran else _report(outcome)
         finally:
             self.running.release()
 
-    def guarded(self, day: date | None = None) -> None:
+    def guarded(self, day: date | None = None, *, quiet: bool = False) -> None:
         """Run `daily` for the scheduler's own jobs: a failure is one log line, not a traceback
         (the run is marked failed, or left `running` for a takeover if the database went)."""
         try:
-            self.daily(day)
+            self.daily(day, quiet=quiet)
         except Exception as error:
             log.error("the daily run failed: %s", _one_line(error))
 
@@ -300,7 +304,7 @@ class Watch:
             log.warning("the re-check of the daily run failed: %s", _one_line(error))
             return
         if due is not None:
-            self.guarded(due)
+            self.guarded(due, quiet=True)
 
     def _failed_lately(self, day: date) -> bool:
         wait = timedelta(minutes=float(self.config.get("SCHEDULER_RETRY_FAILED_MINUTES",
@@ -377,7 +381,7 @@ def once(engine: Engine, config: Mapping, watch: Watch, day: date) -> int:
                        f"after waiting {limit:.0f}s", err=True)
             return 1
         time.sleep(every)  # another process holds the day: look again, as the scheduler does
-        outcome = watch.daily(day)
+        outcome = watch.daily(day, quiet=True)
     return 0
 
 
