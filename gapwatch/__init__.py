@@ -17,16 +17,18 @@ BLUEPRINTS = (
     "gapwatch.web.actions",
     "gapwatch.web.admin",
     "gapwatch.web.outbox",
+    "gapwatch.web.health",
 )
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the web application: settings, database, extensions, blueprints, commands."""
     app = Flask(__name__, instance_relative_config=True)
-    from gapwatch import config
+    from gapwatch import config, logs
 
     config.load(app, test_config)
     trust_proxies(app)
+    logs.configure(app.config)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
@@ -49,8 +51,10 @@ def trust_proxies(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from gapwatch import db
     from gapwatch.extensions import csrf, limiter, login_manager
+    from gapwatch.web import telemetry
     from gapwatch.web.headers import refuse_large_forms
 
+    telemetry.init_app(app)  # first, so every request has its id before anything logs
     db.init_app(app)
     app.before_request(refuse_large_forms)  # before the CSRF check reads the form
     csrf.init_app(app)

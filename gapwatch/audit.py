@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from gapwatch import clock
 from gapwatch.db import advisory_lock
+from gapwatch.logs import REQUEST_ID
 from gapwatch.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -107,9 +108,12 @@ class Trail:
         """Hold an entry, stamped now, for `write` to chain and insert with the others."""
         # The domain operations' path: an ORM object per entry costs more than the change it
         # records, so bulk loads keep plain rows and insert them with one executemany.
+        detail = plain(detail or {})
+        if (request_id := REQUEST_ID.get()) is not None:
+            detail.setdefault("request_id", request_id)  # in the hashed content, like the rest
         self._pending.append({
             "at": clock.now(), "actor": actor, "action": action, "case_id": case_id,
-            "case_reference": case_reference, "detail": bounded(plain(detail or {})),
+            "case_reference": case_reference, "detail": bounded(detail),
         })
 
     def spill(self) -> None:

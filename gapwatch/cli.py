@@ -68,6 +68,28 @@ def serve_command(host: str, port: int, demo_logins: bool):
     server.serve_forever()  # until Ctrl+C, which werkzeug turns into closing the server
 
 
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON, for a machine.")
+@with_appcontext
+def doctor_command(as_json: bool):
+    """Check that gapwatch works: database, schema, scheduler, daily run, outbox, audit, mail."""
+    import json
+
+    from gapwatch import health
+
+    checks = health.doctor(db.get_engine(), current_app.config)
+    healthy = all(c.ok for c in checks)
+    if as_json:
+        click.echo(json.dumps({"ok": healthy, "checks": [c.as_json() for c in checks]}, indent=2))
+    else:
+        width = max(len(c.name) for c in checks)
+        for check in checks:
+            click.echo(f"{'ok' if check.ok else 'FAIL':<4}  {check.name:<{width}}  {check.detail}")
+        failed = [c.name for c in checks if not c.ok]
+        click.echo("all checks pass" if healthy else f"failing: {', '.join(failed)}")
+    sys.exit(0 if healthy else 1)
+
+
 @click.group("user")
 def user_group():
     """Manage user accounts."""
@@ -116,10 +138,25 @@ def commands() -> list[click.Command]:
         export_command,
         audit_group,
         token_group,
+        doctor_command,
     ]
 
 
-main = FlaskGroup(
+class Commands(FlaskGroup):
+    """The command group; a database that stops answering ends a command in one line."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            if not db.is_outage(error):
+                raise
+            fail(f"the database stopped answering ({db.outage_line(error)}); what this command "
+                 "was doing in its unfinished transaction was not kept. Run it again once the "
+                 "database is back.")
+
+
+main = Commands(
     create_app=_create_app,
     add_default_commands=False,
     help="gapwatch: finds the people on probation nobody is responsible for.",

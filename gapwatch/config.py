@@ -56,6 +56,15 @@ class Defaults:
     # and the directory they are written to (None: instance/checkpoints).
     AUDIT_KEY_FILE = None
     CHECKPOINT_DIR = None
+    # Operations (docs/operations.md).
+    DAILY_DEADLINE = "07:00"  # Europe/London: /healthz/daily fails after it without the day's run
+    HEARTBEAT_MAX_AGE_SECONDS = 300  # doctor fails when no scheduler beat for this long
+    METRICS_TOKEN = None  # /metrics answers only `Authorization: Bearer <this>`; 404 while unset
+    LOG_FORMAT = "text"  # or "json": one JSON object a line, with the request id
+
+
+# Settings read as given, never as JSON: a numeric token must stay a string.
+TEXT_SETTINGS = {"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN", "DAILY_DEADLINE", "SCAN_AT"}
 
 
 def _parse(value: str):
@@ -73,7 +82,7 @@ def load(app, test_config: dict | None) -> None:
         for key, value in os.environ.items():
             if key.startswith(ENV_PREFIX):
                 name = key[len(ENV_PREFIX) :]
-                app.config[name] = value if name in {"SECRET_KEY", "DATABASE_URL"} else _parse(value)
+                app.config[name] = value if name in TEXT_SETTINGS else _parse(value)
     else:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:

@@ -354,6 +354,15 @@ class JobRun(SQLModel, table=True):
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    scan_seconds: float | None = None  # the scan's own time, without sending the digests
+
+
+class SchedulerBeat(SQLModel, table=True):
+    """A scheduler process's sign of life, beaten on an interval: one row per process."""
+
+    process: str = Field(primary_key=True, max_length=200)  # host:pid, as JobRun.host
+    started_at: datetime
+    beat_at: datetime = Field(index=True)
 
 
 class OutboxMessage(SQLModel, table=True):

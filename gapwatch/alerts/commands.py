@@ -35,7 +35,10 @@ def alerts_group():
 @click.option("--date", "day", callback=_day, help="The digests' day (default: today, Europe/London).")
 @with_appcontext
 def send_command(day: date):
-    """Build the day's digests if the scan has not, then send every digest that is due."""
+    """Build the day's digests if the scan has not, then send every digest that is due.
+
+    Exit 1 when any digest is failing, so that cron and systemd see it.
+    """
     session = db.new_session(db.get_engine())
     try:
         written = build(session, day, current_app.config)
@@ -46,6 +49,8 @@ def send_command(day: date):
     built = "scanned and wrote the digests" if written is None else f"{written} outbox row(s) changed"
     click.echo(f"{day.isoformat()}: {built}, {sent} sent"
                + (f", {failing} failing (see /admin/outbox)" if failing else ""))
+    if failing:
+        sys.exit(1)  # cron and systemd must see that mail is not leaving
 
 
 def build(session, day: date, config) -> int | None:

@@ -103,7 +103,21 @@ def _agency_codes() -> list[tuple[str, str]]:
 def index():
     others = [(endpoint, label) for endpoint, label in ELSEWHERE
               if endpoint in current_app.view_functions]
-    return render_template("admin/index.html", others=others)
+    return render_template("admin/index.html", others=others, **_operations())
+
+
+def _operations() -> dict:
+    """What the operations panel shows: heartbeat, last completed scan, outbox, today's run."""
+    from gapwatch import db, health
+
+    engine = db.get_engine()
+    counts, oldest = health.outbox_state(get_session())
+    return {
+        "beat": health.last_beat(engine), "scan": health.last_completed_scan(engine),
+        "outbox": counts, "oldest_pending": oldest,
+        "daily": health.daily(engine, current_app.config),
+        "heartbeat": health.heartbeat(engine, current_app.config),
+    }
 
 
 @bp.route("/agencies", methods=["GET", "POST"])

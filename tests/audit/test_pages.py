@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 from sqlalchemy import func, select
 
@@ -80,7 +82,8 @@ def test_the_auditor_downloads_the_case_history(auditor, people, fmt, media, sta
     assert "case-C-1-as-of-2026-06-11" in response.headers["Content-Disposition"]
     last = people.execute(select(AuditEvent).order_by(AuditEvent.seq.desc())).scalars().first()
     assert (last.action, last.actor, last.detail) == (
-        "export.case", "user:inspector@hmip.example", {"format": fmt, "as_of": "2026-06-11"})
+        "export.case", "user:inspector@hmip.example",
+        {"format": fmt, "as_of": "2026-06-11", "request_id": ANY})
 
 
 def test_the_case_page_offers_auditors_the_exports(auditor):
