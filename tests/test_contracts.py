@@ -99,3 +99,15 @@ def test_the_command_writes_the_csv(app, commissioned, tmp_path):
 def test_the_command_names_what_is_wrong(app, commissioned, args, says):
     result = app.test_cli_runner().invoke(args=["contracts", "report", *args])
     assert result.exit_code != 0 and says in result.output
+
+
+def test_the_command_writes_a_pdf(app, commissioned, tmp_path):
+    path = tmp_path / "report.pdf"
+    result = app.test_cli_runner().invoke(args=[
+        "contracts", "report", "--from", "2026-01-01", "--to", "2026-03-31",
+        "--as-of", "2026-04-10", "--format", "pdf", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    pdf = path.read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 1500
+    refused = app.test_cli_runner().invoke(args=["contracts", "report", "--format", "pdf"])
+    assert refused.exit_code != 0 and "-o PATH" in refused.output
