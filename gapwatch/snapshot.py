@@ -168,6 +168,9 @@ def journeys_ahead(session: Session, day: date, until: date, first: int, last: i
     """Return the journeys of the cases with ids first..last open on a day of `[day, until]`,
     with every row dated up to `until`: what is known now of the days ahead. `as_of` a day
     of them gives the journey a scan of that day reads."""
+    def which(case_id):
+        return case_id.between(first, last)
+
     rows = session.connection().execute(
         select(
             Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
@@ -175,11 +178,11 @@ def journeys_ahead(session: Session, day: date, until: date, first: int, last: i
             Person.restricted, Person.reference,
         )
         .join(Person, Person.id == Case.person_id)
-        .where(Case.id.between(first, last), open_between(day, until))
+        .where(which(Case.id), open_between(day, until))
         .order_by(Case.id)
     ).all()
-    ownerships = _ownerships(session, until, first, last, known)
-    handoffs = _handoffs(session, until, first, last, known)
+    ownerships = _ownerships(session, until, which, known)
+    handoffs = _handoffs(session, until, which, known)
     return [
         Journey(CaseFacts(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
                           known[r[7]][0] if r[7] is not None else None, r[8], r[9]),
