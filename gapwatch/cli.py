@@ -120,8 +120,10 @@ def commands() -> list[click.Command]:
     """Return every command of the command line, for `create_app` to register."""
     from gapwatch.alerts.commands import alerts_group
     from gapwatch.api.commands import token_group
+    from gapwatch.contracts import contracts_group
     from gapwatch.demo import demo_command
     from gapwatch.exports.commands import audit_group, export_command
+    from gapwatch.forecast import forecast_command
     from gapwatch.importer import import_command
     from gapwatch.scan import scan_command
     from gapwatch.scheduler import scheduler_command
@@ -139,6 +141,8 @@ def commands() -> list[click.Command]:
         audit_group,
         token_group,
         doctor_command,
+        forecast_command,
+        contracts_group,
     ]
 
 

@@ -41,6 +41,7 @@ class Defaults:
     RULE_BOUNCE_WINDOW_DAYS = 90
     RULE_OVERLAP_DAYS = 7
     RULE_OVERDUE_HIGH_DAYS = 7
+    RULE_CONTRACT_WARNING_DAYS = 30
     # Scheduled jobs and alerts.
     SCAN_AT = "06:00"
     ESCALATE_AFTER_DAYS = 3

@@ -8,6 +8,7 @@ from gapwatch.rules import load_rules
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 SPEC_RULES = {"no-accountable-owner", "handoff-overdue", "release-unplanned", "age-transition",
+              "contract-ending",
               "contract-lapsed", "unallocated", "ping-pong", "dual-ownership"}
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule, severe
+from gapwatch.rules import Context, Found, rule, severe, turns
 
 ONE_DAY = timedelta(days=1)
 
@@ -47,3 +47,9 @@ def no_accountable_owner(journey: Journey, context: Context):
             "risk_level": case.risk_level,
         },
     )
+
+
+@turns(no_accountable_owner)
+def no_accountable_owner_turns(journey: Journey, context: Context):
+    """Only the journey's own days (an ownership starting or ending) open or close a gap."""
+    return ()
