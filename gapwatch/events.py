@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
+from gapwatch import identity
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.models import AgencyKind, HandoffKind, RiskLevel, Role, Severity
@@ -75,6 +76,9 @@ class PersonRecord(Record):
     date_of_birth: Day
     home_area: Code | None = None
     restricted: bool = False
+    # {"noms": "A1234BC", "crn": "X123456", "pnc": "2001/0123456F", "local:AGENCY": "..."}
+    identifiers: dict[Annotated[str, Field(max_length=40)],
+                      Annotated[str, Field(max_length=64)]] = {}
 
 
 class CaseRecord(Record):
@@ -226,6 +230,16 @@ def parse_record(data: Any) -> Record:
 def preload(uow: ops.UnitOfWork, records: list[Record]) -> None:
     """Load the persons and cases a batch of records names, in two queries, before applying it."""
     uow.preload_persons(r.reference for r in records if r.type == "person")
+    ops.preload_identifiers(uow, [pair for r in records if r.type == "person"
+                                  for pair in _identifier_pairs(r.identifiers)])
+
+
+def _identifier_pairs(identifiers: dict) -> list[tuple[str, str]]:
+    """Return the valid ones of a record's identifiers; applying it names what is wrong."""
+    try:
+        return list(identity.normalise_all(identifiers).items())
+    except InvalidInput:
+        return []
     uow.preload_cases(r.case if r.type == "event" else r.reference
                       for r in records if r.type in ("event", "case"))
 

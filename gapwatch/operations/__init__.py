@@ -1,6 +1,13 @@
 """The one write path: every change to gapwatch's records goes through these operations."""
 
 from gapwatch.operations.flags import acknowledge_flag
+from gapwatch.operations.identity import (
+    decide_proposal,
+    link_persons,
+    preload_identifiers,
+    save_identifiers,
+    unlink_persons,
+)
 from gapwatch.operations.journeys import (
     accept_handoff,
     assign_officer,
@@ -24,6 +31,11 @@ from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, record_read, 
 from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
 
 __all__ = [
+    "unlink_persons",
+    "save_identifiers",
+    "preload_identifiers",
+    "link_persons",
+    "decide_proposal",
     "Actor",
     "CaseState",
     "UnitOfWork",
