@@ -228,10 +228,12 @@ def parse_record(data: Any) -> Record:
 
 
 def preload(uow: ops.UnitOfWork, records: list[Record]) -> None:
-    """Load the persons and cases a batch of records names, in two queries, before applying it."""
+    """Load the persons, identifiers and cases a batch of records names, before applying it."""
     uow.preload_persons(r.reference for r in records if r.type == "person")
     ops.preload_identifiers(uow, [pair for r in records if r.type == "person"
                                   for pair in _identifier_pairs(r.identifiers)])
+    uow.preload_cases(r.case if r.type == "event" else r.reference
+                      for r in records if r.type in ("event", "case"))
 
 
 def _identifier_pairs(identifiers: dict) -> list[tuple[str, str]]:
@@ -240,8 +242,6 @@ def _identifier_pairs(identifiers: dict) -> list[tuple[str, str]]:
         return list(identity.normalise_all(identifiers).items())
     except InvalidInput:
         return []
-    uow.preload_cases(r.case if r.type == "event" else r.reference
-                      for r in records if r.type in ("event", "case"))
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -17,41 +17,9 @@ import string
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-GIVEN = """Oliver Jack Harry George Noah Charlie Jacob Alfie Freddie Oscar Leo Logan Archie Theo
-Thomas James Joshua Henry William Max Lucas Ethan Arthur Mason Isaac Harrison Teddy Finley
-Daniel Riley Edward Joseph Alexander Adam Reggie Samuel Jaxon Sebastian Elijah Harley Toby
-Arlo Dylan Jude Benjamin Rory Tommy Jake Louie Carter Jenson Hugo Bobby Frankie Ollie Zachary
-David Albie Lewis Luca Ronnie Jackson Matthew Alex Harvey Reuben Jayden Caleb Hunter Theodore
-Nathan Blake Luke Elliot Roman Stanley Dexter Michael Elliott Tyler Ryan Ellis Finn Albert
-Kai Liam Callum Louis Aaron Ezra Leon Connor Grayson Jamie Aiden Gabriel Mohammed Muhammad Amir
-Imran Usman Bilal Hamza Yusuf Ibrahim Ali Omar Kieran Dean Gary Wayne Darren Lee Craig Jason
-Mark Paul Stephen Kevin Anthony Christopher Andrew Richard Robert John Peter Neil Martin Simon
-Olivia Amelia Isla Ava Emily Isabella Mia Poppy Ella Lily Sophia Grace Evie Scarlett Ruby
-Chloe Sophie Florence Freya Daisy Phoebe Alice Sienna Ivy Matilda Evelyn Harper Millie Rosie
-Jessica Layla Elsie Willow Charlotte Lucy Hannah Megan Lauren Jade Kelly Stacey Leanne Gemma
-Kirsty Aisha Fatima Zara Amira Maryam Hollie Bethany Courtney Chantelle Shannon Demi Paige
-Abigail Eleanor Zoe Holly Katie Amy Rebecca Emma Sarah Laura Rachel Nicola Natalie Donna
-Michelle Tracey Joanne Lisa Claire Kerry Samantha Victoria Danielle Jordan Reece Marcus Jamal
-Tyrone Shane Kyle Declan Brandon Corey Jordan Levi Tristan Cameron Ashley Bradley Jack""".split()
+GIVEN = ["Oliver", "Jack", "Harry", "George", "Noah", "Charlie", "Jacob", "Alfie", "Freddie", "Oscar", "Leo", "Logan", "Archie", "Theo", "Thomas", "James", "Joshua", "Henry", "William", "Max", "Lucas", "Ethan", "Arthur", "Mason", "Isaac", "Harrison", "Teddy", "Finley", "Daniel", "Riley", "Edward", "Joseph", "Alexander", "Adam", "Reggie", "Samuel", "Jaxon", "Sebastian", "Elijah", "Harley", "Toby", "Arlo", "Dylan", "Jude", "Benjamin", "Rory", "Tommy", "Jake", "Louie", "Carter", "Jenson", "Hugo", "Bobby", "Frankie", "Ollie", "Zachary", "David", "Albie", "Lewis", "Luca", "Ronnie", "Jackson", "Matthew", "Alex", "Harvey", "Reuben", "Jayden", "Caleb", "Hunter", "Theodore", "Nathan", "Blake", "Luke", "Elliot", "Roman", "Stanley", "Dexter", "Michael", "Elliott", "Tyler", "Ryan", "Ellis", "Finn", "Albert", "Kai", "Liam", "Callum", "Louis", "Aaron", "Ezra", "Leon", "Connor", "Grayson", "Jamie", "Aiden", "Gabriel", "Mohammed", "Muhammad", "Amir", "Imran", "Usman", "Bilal", "Hamza", "Yusuf", "Ibrahim", "Ali", "Omar", "Kieran", "Dean", "Gary", "Wayne", "Darren", "Lee", "Craig", "Jason", "Mark", "Paul", "Stephen", "Kevin", "Anthony", "Christopher", "Andrew", "Richard", "Robert", "John", "Peter", "Neil", "Martin", "Simon", "Olivia", "Amelia", "Isla", "Ava", "Emily", "Isabella", "Mia", "Poppy", "Ella", "Lily", "Sophia", "Grace", "Evie", "Scarlett", "Ruby", "Chloe", "Sophie", "Florence", "Freya", "Daisy", "Phoebe", "Alice", "Sienna", "Ivy", "Matilda", "Evelyn", "Harper", "Millie", "Rosie", "Jessica", "Layla", "Elsie", "Willow", "Charlotte", "Lucy", "Hannah", "Megan", "Lauren", "Jade", "Kelly", "Stacey", "Leanne", "Gemma", "Kirsty", "Aisha", "Fatima", "Zara", "Amira", "Maryam", "Hollie", "Bethany", "Courtney", "Chantelle", "Shannon", "Demi", "Paige", "Abigail", "Eleanor", "Zoe", "Holly", "Katie", "Amy", "Rebecca", "Emma", "Sarah", "Laura", "Rachel", "Nicola", "Natalie", "Donna", "Michelle", "Tracey", "Joanne", "Lisa", "Claire", "Kerry", "Samantha", "Victoria", "Danielle", "Jordan", "Reece", "Marcus", "Jamal", "Tyrone", "Shane", "Kyle", "Declan", "Brandon", "Corey", "Jordan", "Levi", "Tristan", "Cameron", "Ashley", "Bradley", "Jack"]
 
-FAMILY = """Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
-Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Patel Jackson Wood
-Turner Martin Cooper Hill Ward Morris Moore Clark Lee King Baker Harrison Morgan Allen James
-Scott Phillips Watson Davis Parker Price Bennett Young Griffiths Mitchell Kelly Cook Carter
-Richardson Bailey Collins Bell Shaw Murphy Miller Cox Richards Khan Marshall Anderson Simpson
-Ellis Adams Singh Begum Wilkinson Foster Chapman Powell Webb Rogers Gray Mason Ali Hunt Hussain
-Campbell Matthews Owen Palmer Holmes Mills Barnes Knight Lloyd Butler Russell Barker Fisher
-Stevens Jenkins Murray Dixon Harvey Graham Pearson Ahmed Fletcher Walsh Kaur Gibson Howard
-Andrews Stewart Elliott Reynolds Saunders Payne Fox Ford Pearce Day Brooks West Lawrence Cole
-Atkinson Bradley Spencer Gill Dawson Ball Burton OBrien Watts Rose Booth Perry Ryan Grant
-Wells Armstrong Francis Rees Hayes Hart Hudson Newman Barrett Webster Hunter Gregory Carr Lowe
-Page Marsh Riley Dennis Simmons Hamilton Chambers Holland Johnston Dean Sharp Burns Rahman
-Iqbal Mahmood Akhtar Hussein Malik Sharma Chauhan Mistry Gordon Byrne Doyle Quinn Whitehouse
-Bissell Tromans Hadley Bayliss Cartwright Bourne Hingley Nock Pritchard Tolley Bowen Sidhu
-Bains Sandhu Dhillon Gayle Campbell Francis Brathwaite Forde Clements Marriott Sargent Yates
-Holt Tucker Kemp Bates Dale Moss Pugh Vaughan Oakley Stokes Buckley Talbot Jarvis Lamb Mann
-Sutton Whitfield Cotterill Bickley Wootton Mansell Fellows Onions Woodhall Haywood Cadwallader
-Nicholls Jeffries Rowley Timmins Lowbridge Hickman Plant Shelley Bird Cope Fenton Horton""".split()
+FAMILY = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson", "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall", "Lewis", "Harris", "Clarke", "Patel", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward", "Morris", "Moore", "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen", "James", "Scott", "Phillips", "Watson", "Davis", "Parker", "Price", "Bennett", "Young", "Griffiths", "Mitchell", "Kelly", "Cook", "Carter", "Richardson", "Bailey", "Collins", "Bell", "Shaw", "Murphy", "Miller", "Cox", "Richards", "Khan", "Marshall", "Anderson", "Simpson", "Ellis", "Adams", "Singh", "Begum", "Wilkinson", "Foster", "Chapman", "Powell", "Webb", "Rogers", "Gray", "Mason", "Ali", "Hunt", "Hussain", "Campbell", "Matthews", "Owen", "Palmer", "Holmes", "Mills", "Barnes", "Knight", "Lloyd", "Butler", "Russell", "Barker", "Fisher", "Stevens", "Jenkins", "Murray", "Dixon", "Harvey", "Graham", "Pearson", "Ahmed", "Fletcher", "Walsh", "Kaur", "Gibson", "Howard", "Andrews", "Stewart", "Elliott", "Reynolds", "Saunders", "Payne", "Fox", "Ford", "Pearce", "Day", "Brooks", "West", "Lawrence", "Cole", "Atkinson", "Bradley", "Spencer", "Gill", "Dawson", "Ball", "Burton", "OBrien", "Watts", "Rose", "Booth", "Perry", "Ryan", "Grant", "Wells", "Armstrong", "Francis", "Rees", "Hayes", "Hart", "Hudson", "Newman", "Barrett", "Webster", "Hunter", "Gregory", "Carr", "Lowe", "Page", "Marsh", "Riley", "Dennis", "Simmons", "Hamilton", "Chambers", "Holland", "Johnston", "Dean", "Sharp", "Burns", "Rahman", "Iqbal", "Mahmood", "Akhtar", "Hussein", "Malik", "Sharma", "Chauhan", "Mistry", "Gordon", "Byrne", "Doyle", "Quinn", "Whitehouse", "Bissell", "Tromans", "Hadley", "Bayliss", "Cartwright", "Bourne", "Hingley", "Nock", "Pritchard", "Tolley", "Bowen", "Sidhu", "Bains", "Sandhu", "Dhillon", "Gayle", "Campbell", "Francis", "Brathwaite", "Forde", "Clements", "Marriott", "Sargent", "Yates", "Holt", "Tucker", "Kemp", "Bates", "Dale", "Moss", "Pugh", "Vaughan", "Oakley", "Stokes", "Buckley", "Talbot", "Jarvis", "Lamb", "Mann", "Sutton", "Whitfield", "Cotterill", "Bickley", "Wootton", "Mansell", "Fellows", "Onions", "Woodhall", "Haywood", "Cadwallader", "Nicholls", "Jeffries", "Rowley", "Timmins", "Lowbridge", "Hickman", "Plant", "Shelley", "Bird", "Cope", "Fenton", "Horton"]
 
 # Zipf-like weights: the n-th name is drawn with weight 1 / (n + 10).
 _GIVEN_WEIGHTS = [1 / (n + 10) for n in range(len(GIVEN))]

@@ -5,6 +5,7 @@ from gapwatch.operations.identity import (
     decide_proposal,
     link_persons,
     preload_identifiers,
+    record_linkage,
     save_identifiers,
     unlink_persons,
 )
@@ -31,6 +32,7 @@ from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, record_read, 
 from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
 
 __all__ = [
+    "record_linkage",
     "unlink_persons",
     "save_identifiers",
     "preload_identifiers",

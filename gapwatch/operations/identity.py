@@ -21,10 +21,11 @@ from datetime import date
 
 from sqlalchemy import or_, select, tuple_
 
-from gapwatch import identity
+from gapwatch import clock, identity
 from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gapwatch.models import (
     Case,
+    LinkModel,
     LinkProposal,
     Ownership,
     Person,
@@ -172,6 +173,13 @@ def _link_if_apart(uow: UnitOfWork, first: Person, second: Person, on: date, *, 
                       proposal_id=proposal.id if proposal else None)
     uow.audit("person.linked", link=link.id, persons=[a.reference, b.reference], on=on,
               reason=reason, proposal=proposal.id if proposal else None)
+    if proposal is None:
+        open_one = uow.session.execute(select(LinkProposal).where(
+            LinkProposal.person_a_id == a.id, LinkProposal.person_b_id == b.id,
+            LinkProposal.status == ProposalStatus.open.value)).scalar_one_or_none()
+        if open_one is not None:  # linked directly: the question it asked is answered
+            open_one.status, open_one.decided_on = ProposalStatus.confirmed.value, on
+            open_one.decided_by, open_one.note = uow.actor.name, f"linked: {reason}"
     return link
 
 
@@ -248,3 +256,74 @@ def decide_proposal(uow: UnitOfWork, *, proposal_id: int, confirm: bool, on: dat
         _link_if_apart(uow, a, b, on, proposal=proposal, reason=note or (
             f"confirmed proposal {proposal.id} (probability {proposal.probability:.3f})"))
     return proposal
+
+
+def groups(session) -> dict[int, frozenset[int]]:
+    """Return, for every linked person, the ids of all the persons linked with them (and them)."""
+    import networkx as nx
+
+    graph = nx.Graph(session.execute(
+        select(PersonLink.person_a_id, PersonLink.person_b_id)
+        .where(PersonLink.unlinked_on.is_(None))
+    ).all())
+    found = {}
+    for group in nx.connected_components(graph):
+        frozen = frozenset(group)
+        found.update(dict.fromkeys(frozen, frozen))
+    return found
+
+
+def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, threshold: float,
+                   splink_version: str, on: date) -> dict:
+    """Keep a trained model as the next version and reconcile the proposals with its pairs.
+
+    A pair already linked (directly or through others) or already decided is left alone; an
+    open proposal is rescored by this model; a new pair is proposed; an open proposal this
+    model no longer scores above the threshold lapses.
+    """
+    uow.require_agency(None, "link person records")
+    top = uow.session.execute(select(LinkModel.version).order_by(LinkModel.version.desc())
+                              .limit(1)).scalar()
+    saved = uow.insert(LinkModel, id=uow.new_id(LinkModel), version=(top or 0) + 1,
+                       trained_at=clock.now(), persons=persons, threshold=threshold,
+                       splink_version=splink_version, model=model)
+    linked = groups(uow.session)
+    known = {(p.person_a_id, p.person_b_id): p for p in uow.session.execute(
+        select(LinkProposal)).scalars()}
+    counts = {"proposed": 0, "rescored": 0, "lapsed": 0, "already_linked": 0, "decided": 0}
+    seen = set()
+    for pair in pairs:
+        a, b = sorted((pair.left, pair.right))
+        seen.add((a, b))
+        if b in linked.get(a, ()):
+            counts["already_linked"] += 1
+            continue  # an open proposal of a linked pair is closed below, as lapsed
+        values = {"probability": pair.probability, "match_weight": pair.match_weight,
+                  "reasons": [r.as_json() for r in pair.reasons], "model_id": saved.id}
+        proposal = known.get((a, b))
+        if proposal is None:
+            uow.insert(LinkProposal, id=uow.new_id(LinkProposal), person_a_id=a, person_b_id=b,
+                       status=ProposalStatus.open.value, proposed_on=on, **values)
+            counts["proposed"] += 1
+        elif proposal.status == ProposalStatus.open:
+            for key, value in values.items():
+                setattr(proposal, key, value)
+            counts["rescored"] += 1
+        else:
+            counts["decided"] += 1
+    for key, proposal in known.items():
+        a, b = key
+        if proposal.status != ProposalStatus.open:
+            continue
+        if b in linked.get(a, ()):
+            note = "the persons are linked"
+        elif key not in seen:
+            note = f"model {saved.version} no longer scores the pair above {threshold}"
+        else:
+            continue
+        proposal.status, proposal.decided_on = ProposalStatus.lapsed.value, on
+        proposal.decided_by, proposal.note = uow.actor.name, note
+        counts["lapsed"] += 1
+    uow.audit("link.run", model_version=saved.version, persons=persons, threshold=threshold,
+              on=on, **counts)
+    return {"model_version": saved.version, **counts}

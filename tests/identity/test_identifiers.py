@@ -105,9 +105,9 @@ def test_the_database_refuses_a_second_holder_of_a_value(session):
     """The unique (scheme, value) constraint backs up the operation's own check."""
     region(session)
     load(session, person("P-1", noms="A1234BC"), person("P-2"))
-    with pytest.raises(Exception, match="(?i)unique"):
-        with ops.unit_of_work(session, ops.Actor.system("test")) as uow:
-            p2 = uow.person("P-2")
-            uow.insert(PersonIdentifier, id=uow.new_id(PersonIdentifier), person_id=p2.id,
-                       scheme="noms", value="A1234BC")
-            uow.session.flush()
+    with (pytest.raises(Exception, match="(?i)unique"),
+          ops.unit_of_work(session, ops.Actor.system("test")) as uow):
+        p2 = uow.person("P-2")
+        uow.insert(PersonIdentifier, id=uow.new_id(PersonIdentifier), person_id=p2.id,
+                   scheme="noms", value="A1234BC")
+        uow.session.flush()
