@@ -284,9 +284,10 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
     uow.require_agency(None, "link person records")
     top = uow.session.execute(select(LinkModel.version).order_by(LinkModel.version.desc())
                               .limit(1)).scalar()
-    saved = uow.insert(LinkModel, id=uow.new_id(LinkModel), version=(top or 0) + 1,
-                       trained_at=clock.now(), persons=persons, threshold=threshold,
-                       splink_version=splink_version, model=model)
+    saved = LinkModel(id=uow.new_id(LinkModel), version=(top or 0) + 1, trained_at=clock.now(),
+                      persons=persons, threshold=threshold, splink_version=splink_version,
+                      model=model)
+    uow.session.add(saved)
     linked = groups(uow.session)
     known = {(p.person_a_id, p.person_b_id): p for p in uow.session.execute(
         select(LinkProposal)).scalars()}
