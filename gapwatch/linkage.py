@@ -19,8 +19,11 @@ runs `link` and records what it finds.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -34,7 +37,12 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("unique_id", "given_name", "family_name", "date_of_birth", "home_area", "pnc",
            "noms", "crn")
-THRESHOLD = 0.9
+THRESHOLD = 0.5
+# Random pairs for the u probabilities; records sampled for EM.
+U_PAIRS = 2e6
+EM_RECORDS = 50_000
+# The model scored with when there are too few persons to train on (`gapwatch.linking`).
+SHIPPED = Path(__file__).with_name("linkage_model.json")
 # One pair in this many is a twin, before training: a starting value EM refines.
 PRIOR = 1e-5
 
@@ -181,6 +189,7 @@ class Linkage:
     model: dict
     pairs: list[Scored] = field(default_factory=list)
     persons: int = 0
+    trained_on: int = 0
     seconds: dict = field(default_factory=dict)
 
 
@@ -219,32 +228,71 @@ def _reasons(row: dict, levels: dict[str, dict[int, str]]) -> tuple[Reason, ...]
     return tuple(reasons)
 
 
+def shipped() -> Trained:
+    """Return the model shipped with gapwatch, trained on a synthetic region (bench/link_bench.py)."""
+    kept = json.loads(SHIPPED.read_text())
+    return Trained(kept["model"], kept["persons"])
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A model trained earlier, and on how many persons (to rescale its prior)."""
+
+    model: dict
+    persons: int
+
+    def for_persons(self, persons: int) -> dict:
+        """Return the model for a population of `persons`.
+
+        Twin pairs grow with the records and all pairs with their square, so the chance that
+        two random records are one person shrinks as 1/n: the trained prior is scaled to `persons`.
+        """
+        prior = self.model["probability_two_random_records_match"]
+        scaled = min(0.5, prior * self.persons / max(persons, 2))
+        return {**self.model, "probability_two_random_records_match": scaled}
+
+
 def link(rows: list[dict], *, threshold: float = THRESHOLD, seed: int = 1,
+         trained: Trained | None = None,
          connection: duckdb.DuckDBPyConnection | None = None) -> Linkage:
-    """Train a model on these person rows and return the pairs scored above `threshold`.
+    """Score these person rows' candidate pairs and return those above `threshold`.
 
-    Each row has the `COLUMNS`, dates as YYYY-MM-DD text. Training is deterministic for a seed.
+    Without `trained`, train a model on the rows themselves (deterministic for a seed); with
+    it, score with that model. Each row has the `COLUMNS`, dates as YYYY-MM-DD text.
     """
-    import time
-
     timings = {}
     started = time.perf_counter()
     db_api = DuckDBAPI(connection or duckdb.connect())
     persons = db_api.register(_table(rows), dataset_display_name="persons")
+    if trained is not None:
+        linker = Linker(persons, trained.for_persons(len(rows)), log_level=logging.WARNING)
+        return _predict(linker, threshold, len(rows), timings, trained.persons)
     linker = Linker(persons, settings(), log_level=logging.WARNING)
+    _train(linker, len(rows), seed)
+    timings["training"] = time.perf_counter() - started
+    return _predict(linker, threshold, len(rows), timings, len(rows))
+
+
+def _train(linker: Linker, persons: int, seed: int) -> None:
+    """Estimate the prior, u from random pairs, then m by EM in two blocked sessions."""
     training = linker.training
     training.estimate_probability_two_random_records_match(
         [block_on("date_of_birth", "given_name", "family_name"), block_on("pnc"),
          block_on("noms"), block_on("crn")],
         recall=0.7,
     )
-    training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed, num_chunks=1)
-    proportion = min(1.0, max(0.01, 50_000 / max(len(rows), 1)))
+    training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed, num_chunks=1)
+    # EM on a sample of the records: enough pairs to learn from, whatever the population.
+    proportion = min(1.0, max(0.01, EM_RECORDS / max(persons, 1)))
+    # Blocked on the date of birth, EM learns the names' levels; on the names, the date's.
     training.estimate_parameters_using_expectation_maximisation(
         block_on("date_of_birth"), record_sample_proportion=proportion)
     training.estimate_parameters_using_expectation_maximisation(
         block_on("given_name", "family_name"), record_sample_proportion=proportion)
-    timings["training"] = time.perf_counter() - started
+
+
+def _predict(linker: Linker, threshold: float, persons: int, timings: dict,
+             trained_on: int) -> Linkage:
     started = time.perf_counter()
     predictions = linker.inference.predict(threshold_match_probability=threshold)
     model = linker.misc.save_model_to_json()
@@ -255,7 +303,8 @@ def link(rows: list[dict], *, threshold: float = THRESHOLD, seed: int = 1,
         for r in predictions.as_record_list()
     ]
     timings["prediction"] = time.perf_counter() - started
-    return Linkage(model=model, pairs=pairs, persons=len(rows), seconds=timings)
+    return Linkage(model=model, pairs=pairs, persons=persons, trained_on=trained_on,
+                   seconds=timings)
 
 
 SPLINK_VERSION = splink.__version__

@@ -460,7 +460,8 @@ class LinkModel(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     version: int = Field(unique=True)
     trained_at: datetime
-    persons: int
+    persons: int  # scored by this run
+    trained_on: int  # persons the model was trained on (fewer than it scored: the shipped model)
     threshold: float
     splink_version: str = Field(max_length=32)
     model: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -274,7 +274,7 @@ def groups(session) -> dict[int, frozenset[int]]:
 
 
 def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, threshold: float,
-                   splink_version: str, on: date) -> dict:
+                   splink_version: str, on: date, trained_on: int | None = None) -> dict:
     """Keep a trained model as the next version and reconcile the proposals with its pairs.
 
     A pair already linked (directly or through others) or already decided is left alone; an
@@ -285,7 +285,8 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
     top = uow.session.execute(select(LinkModel.version).order_by(LinkModel.version.desc())
                               .limit(1)).scalar()
     saved = LinkModel(id=uow.new_id(LinkModel), version=(top or 0) + 1, trained_at=clock.now(),
-                      persons=persons, threshold=threshold, splink_version=splink_version,
+                      persons=persons, trained_on=trained_on or persons, threshold=threshold,
+                      splink_version=splink_version,
                       model=model)
     uow.session.add(saved)
     linked = groups(uow.session)
@@ -325,6 +326,6 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
         proposal.status, proposal.decided_on = ProposalStatus.lapsed.value, on
         proposal.decided_by, proposal.note = uow.actor.name, note
         counts["lapsed"] += 1
-    uow.audit("link.run", model_version=saved.version, persons=persons, threshold=threshold,
-              on=on, **counts)
+    uow.audit("link.run", model_version=saved.version, persons=persons,
+              trained_on=saved.trained_on, threshold=threshold, on=on, **counts)
     return {"model_version": saved.version, **counts}

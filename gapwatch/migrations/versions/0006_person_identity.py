@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('trained_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('persons', sa.Integer(), nullable=False),
+    sa.Column('trained_on', sa.Integer(), nullable=False),
     sa.Column('threshold', sa.Float(), nullable=False),
     sa.Column('splink_version', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('model', sa.JSON(), nullable=False),
