@@ -17,6 +17,7 @@ BLUEPRINTS = (
     "gapwatch.web.actions",
     "gapwatch.web.admin",
     "gapwatch.web.outbox",
+    "gapwatch.web.links",
 )
 
 
