@@ -137,7 +137,16 @@ def settings() -> SettingsCreator:
             _identifier("pnc", "PNC id"),
             _identifier("noms", "prison number"),
             _identifier("crn", "case reference number"),
-            cl.ExactMatch("home_area").configure(term_frequency_adjustments=True),
+            cl.CustomComparison(
+                output_column_name="home_area",
+                comparison_description="home area",
+                comparison_levels=[
+                    cll.NullLevel("home_area"),
+                    cll.ExactMatchLevel("home_area", term_frequency_adjustments=True)
+                    .configure(label_for_charts="the same home area"),
+                    cll.ElseLevel().configure(label_for_charts="different home areas"),
+                ],
+            ),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("date_of_birth"),

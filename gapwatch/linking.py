@@ -122,3 +122,15 @@ def link_command(as_json: bool):
     click.echo(f"model {summary['model_version']}: {summary['persons']} persons, "
                f"{summary['proposed']} proposed, {summary['rescored']} rescored, "
                f"{summary['lapsed']} lapsed, {len(proposals)} open, in {summary['seconds']} s")
+
+
+def run_scheduled(engine, config: Mapping) -> dict | None:
+    """Link afresh, as the scheduler's daily `link` job (at `LINK_AT`, before the scan)."""
+    session = db.new_session(engine)
+    try:
+        return run(session, on=clock.today(), config=config)
+    except click.ClickException as refused:
+        log.warning("linking skipped: %s", refused.message)
+        return None
+    finally:
+        session.close()

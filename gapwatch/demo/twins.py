@@ -57,10 +57,12 @@ def family_name(rng: random.Random) -> str:
     return name
 
 
-def pnc(rng: random.Random, born: date) -> str:
+def pnc(rng: random.Random, born: date, number: int) -> str:
+    """Return a valid PNC id, unique for `number` (below ten million)."""
     from gapwatch.identity import pnc_check_letter
 
-    year, serial = str(min(born.year + 18 + rng.randint(0, 20), 2026)), f"{rng.randrange(10**7):07d}"
+    year = str(min(born.year + 18 + rng.randint(0, 20), 2026))
+    serial = f"{number * 7919 % 10**7:07d}"  # 7919 is prime to 10**7: one serial per number
     return f"{year}/{serial}{pnc_check_letter(year, serial)}"
 
 
@@ -75,7 +77,7 @@ def identifiers(rng: random.Random, number: int, born: date, source: str) -> dic
         elif scheme == "crn" and rng.random() < 0.95:
             found["crn"] = f"{letters[number % 26]}{number // 26 % 1000000:06d}"
         elif scheme == "pnc" and rng.random() < 0.5:
-            found["pnc"] = pnc(rng, born)
+            found["pnc"] = pnc(rng, born, number)
     return found
 
 
@@ -168,10 +170,10 @@ def population(persons: int, seed: int, twin_share: float = 0.1
             continue
         born = today - timedelta(days=rng.randint(18 * 365 + 5, 65 * 365))
         records.append(someone(rng, number, reference, born, rng.choice(AREAS), source))
-    return records, _closed(pairs)
+    return records, closed(pairs)
 
 
-def _closed(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def closed(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Return every pair of records of one person (a twin of a twin is a twin of both)."""
     import networkx as nx
 

@@ -76,3 +76,15 @@ def test_a_model_is_trained_from_the_data_with_em_and_term_frequencies():
     trained = [lv for lv in names["comparison_levels"] if not lv.get("is_null_level")]
     assert all(0 < lv["m_probability"] <= 1 and 0 < lv["u_probability"] <= 1 for lv in trained)
     assert any(lv.get("tf_adjustment_column") == "full_name" for lv in trained)
+
+
+def test_the_scheduler_links_afresh_each_morning_before_the_scan(app, engine, session):
+    from gapwatch import linking, scheduler
+
+    jobs = scheduler.build(engine, {"LINK_AT": "05:30", "SCAN_AT": "06:00"})
+    link_job = jobs.get_job("link")
+    assert (str(link_job.trigger.fields[5]), str(link_job.trigger.fields[6])) == ("5", "30")
+    region(session)
+    load_population(session, 60)
+    assert linking.run_scheduled(engine, app.config)["model_version"] == 1
+    assert session.execute(select(LinkModel.trained_on)).scalar_one() > 60  # the shipped one
