@@ -37,10 +37,12 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("unique_id", "given_name", "family_name", "date_of_birth", "home_area", "pnc",
            "noms", "crn")
-THRESHOLD = 0.5
+THRESHOLD = 0.2
 # Random pairs for the u probabilities; records sampled for EM.
 U_PAIRS = 2e6
 EM_RECORDS = 50_000
+# Known pairs needed before their m probabilities replace EM's.
+MIN_LABELS = 100
 # The model scored with when there are too few persons to train on (`gapwatch.linking`).
 SHIPPED = Path(__file__).with_name("linkage_model.json")
 # One pair in this many is a twin, before training: a starting value EM refines.
@@ -262,12 +264,15 @@ class Trained:
 
 
 def link(rows: list[dict], *, threshold: float = THRESHOLD, seed: int = 1,
-         trained: Trained | None = None,
+         trained: Trained | None = None, labels: list[tuple[int, int]] = (),
          connection: duckdb.DuckDBPyConnection | None = None) -> Linkage:
     """Score these person rows' candidate pairs and return those above `threshold`.
 
     Without `trained`, train a model on the rows themselves (deterministic for a seed); with
-    it, score with that model. Each row has the `COLUMNS`, dates as YYYY-MM-DD text.
+    it, score with that model. `labels` are pairs of row ids known to be one person (linked
+    by an identifier or confirmed by people); with `MIN_LABELS` of them or more, the m
+    probabilities are taken from them after EM. Each row has the `COLUMNS`, dates as
+    YYYY-MM-DD text.
     """
     timings = {}
     started = time.perf_counter()
@@ -278,6 +283,16 @@ def link(rows: list[dict], *, threshold: float = THRESHOLD, seed: int = 1,
         return _predict(linker, threshold, len(rows), timings, trained.persons)
     linker = Linker(persons, settings(), log_level=logging.WARNING)
     _train(linker, len(rows), seed)
+    if len(labels) >= MIN_LABELS:
+        # EM blocked on the names cannot tell a twin whose birth date was mistyped from a
+        # namesake (only the home area is left to compare): known pairs can.
+        known = db_api.register(pa.table({
+            "source_dataset_l": ["persons"] * len(labels),
+            "unique_id_l": [int(a) for a, _b in labels],
+            "source_dataset_r": ["persons"] * len(labels),
+            "unique_id_r": [int(b) for _a, b in labels],
+        }), dataset_display_name="labels")
+        linker.training.estimate_m_from_pairwise_labels(known)
     timings["training"] = time.perf_counter() - started
     return _predict(linker, threshold, len(rows), timings, len(rows))
 

@@ -32,6 +32,7 @@ from gapwatch.models import (
     LinkProposal,
     Person,
     PersonIdentifier,
+    PersonLink,
     ProposalStatus,
 )
 
@@ -62,6 +63,15 @@ def person_rows(session: Session) -> list[dict]:
     return list(rows.values())
 
 
+def known_pairs(session: Session) -> list[tuple[int, int]]:
+    """Return the pairs of persons linked today: by an identifier, or confirmed by people."""
+    pairs = session.connection().execute(
+        select(PersonLink.person_a_id, PersonLink.person_b_id)
+        .where(PersonLink.unlinked_on.is_(None))).all()
+    session.rollback()
+    return [tuple(p) for p in pairs]
+
+
 def run(session: Session, *, on: date, config: Mapping | None = None) -> dict:
     """Link afresh: train on every person, then record the model and the proposals."""
     config = config or {}
@@ -73,7 +83,8 @@ def run(session: Session, *, on: date, config: Mapping | None = None) -> dict:
         raise click.ClickException(f"linking needs two persons or more; there are {len(rows)}")
     small = len(rows) < int(config.get("LINK_TRAIN_MIN", TRAIN_MIN))
     found = linkage.link(rows, threshold=threshold, seed=int(config.get("LINK_SEED", 1)),
-                         trained=linkage.shipped() if small else None)
+                         trained=linkage.shipped() if small else None,
+                         labels=known_pairs(session))
     with ops.unit_of_work(session, ACTOR) as uow:
         summary = ops.record_linkage(
             uow, model=found.model, pairs=found.pairs, persons=len(rows), threshold=threshold,

@@ -217,7 +217,10 @@ def birthday(today: date, story: Story) -> date:
     """Return the date of birth that gives the story's age or 18th birthday."""
     if story.turns_18_in is not None:
         return born_turning_18(today + timedelta(days=story.turns_18_in))
-    return today - timedelta(days=round(story.age * 365.25) + 100)
+    # A few days apart by given name: two people of one age are rarely born on the same day
+    # (the linkage would rightly find them suspicious), and a twin record keeps its birthday.
+    spread = sum(map(ord, story.name.split(" ", 1)[0])) % 97
+    return today - timedelta(days=round(story.age * 365.25) + 100 + spread)
 
 
 def story_records(today: date, story: Story) -> list[dict]:
