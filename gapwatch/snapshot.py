@@ -154,4 +154,4 @@ def _journeys(session: Session, day: date, which, known) -> list[Journey]:
         if _changed_after(day, held, asked):
             journey = journey.as_of(day)
         journeys.append(journey)
-    return linked.join(session, day, journeys, Case.id.between(first, last))
+    return linked.join(session, day, journeys, which(Case.id))
