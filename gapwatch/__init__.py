@@ -18,6 +18,7 @@ BLUEPRINTS = (
     "gapwatch.web.admin",
     "gapwatch.web.outbox",
     "gapwatch.web.health",
+    "gapwatch.web.links",
 )
 
 

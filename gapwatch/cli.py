@@ -125,6 +125,7 @@ def commands() -> list[click.Command]:
     from gapwatch.exports.commands import audit_group, export_command
     from gapwatch.forecast import forecast_command
     from gapwatch.importer import import_command
+    from gapwatch.linking import link_command
     from gapwatch.scan import scan_command
     from gapwatch.scheduler import scheduler_command
 
@@ -135,6 +136,7 @@ def commands() -> list[click.Command]:
         serve_command,
         user_group,
         scan_command,
+        link_command,
         scheduler_command,
         alerts_group,
         export_command,

@@ -22,7 +22,7 @@ from pydantic import (
     ValidationError,
 )
 
-from gapwatch import clock, text
+from gapwatch import clock, identity, text
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.models import AgencyKind, HandoffKind, RiskLevel, Role, Severity
@@ -89,6 +89,9 @@ class PersonRecord(Record):
     date_of_birth: Day
     home_area: Code | None = None
     restricted: bool = False
+    # {"noms": "A1234BC", "crn": "X123456", "pnc": "2001/0123456F", "local:AGENCY": "..."}
+    identifiers: dict[Annotated[str, Field(max_length=40)],
+                      Annotated[str, Field(max_length=64)]] = {}
 
 
 class CaseRecord(Record):
@@ -238,10 +241,20 @@ def parse_record(data: Any) -> Record:
 
 
 def preload(uow: ops.UnitOfWork, records: list[Record]) -> None:
-    """Load the persons and cases a batch of records names, in two queries, before applying it."""
+    """Load the persons, identifiers and cases a batch of records names, before applying it."""
     uow.preload_persons(r.reference for r in records if r.type == "person")
+    ops.preload_identifiers(uow, [pair for r in records if r.type == "person"
+                                  for pair in _identifier_pairs(r.identifiers)])
     uow.preload_cases(r.case if r.type == "event" else r.reference
                       for r in records if r.type in ("event", "case"))
+
+
+def _identifier_pairs(identifiers: dict) -> list[tuple[str, str]]:
+    """Return the valid ones of a record's identifiers; applying it names what is wrong."""
+    try:
+        return list(identity.normalise_all(identifiers).items())
+    except InvalidInput:
+        return []
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -18,6 +18,16 @@ ACCOUNTABLE = frozenset({"custody", "supervision"})
 
 
 @dataclass(frozen=True, slots=True)
+class Twin:
+    """An open proposal that the case's person may be `person` too."""
+
+    proposal: int
+    person: str
+    probability: float
+    proposed_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFacts:
     id: int
     reference: str
@@ -29,6 +39,11 @@ class CaseFacts:
     home_area: str | None
     restricted: bool = False
     person: str = ""
+    # Linked records (`gapwatch.linked`): the other cases read into this journey, or the case
+    # whose journey this one is read into, and the open proposals that this person is another.
+    linked: tuple[str, ...] = ()
+    linked_into: str | None = None
+    twins: tuple[Twin, ...] = ()
 
     def is_open_on(self, day: date) -> bool:
         return self.opened_on <= day and (self.closed_on is None or day < self.closed_on)

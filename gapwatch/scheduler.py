@@ -4,6 +4,9 @@
 import). The daily run (at `SCAN_AT`, Europe/London) scans the day, which writes the digests in
 the same transaction, then sends what is due; every `MAIL_RETRY_MINUTES` minutes the outbox is
 tried again. A scheduler that starts after `SCAN_AT` without the day's run done runs it at once.
+At `LINK_AT` (05:30) the `link` job scores the person records afresh (`gapwatch.linking`), so
+the scan after it flags the day's possible twins; it claims no day, so a second scheduler would
+run it again, which only rescores the same proposals.
 
 The daily run claims its (job, day) in the database before it starts, so schedulers on two hosts
 run it once:
@@ -48,7 +51,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from gapwatch import alerts, checkpoint, clock, db, health
+from gapwatch import alerts, checkpoint, clock, db, health, linking
 from gapwatch.models import JobRun
 from gapwatch.scan import scan
 
@@ -341,6 +344,12 @@ def build(engine: Engine, config: Mapping, watch: Watch | None = None):
         lambda: watch.guarded(clock.today()),
         CronTrigger(hour=hour, minute=minute, timezone=clock.ZONE),
         id=DAILY, coalesce=True, misfire_grace_time=12 * 3600, max_instances=1,
+    )
+    link_hour, link_minute = str(config.get("LINK_AT", "05:30")).split(":")
+    scheduler.add_job(
+        lambda: linking.run_scheduled(engine, config),
+        CronTrigger(hour=int(link_hour), minute=int(link_minute), timezone=clock.ZONE),
+        id="link", coalesce=True, misfire_grace_time=12 * 3600, max_instances=1,
     )
     scheduler.add_job(
         watch.recheck,

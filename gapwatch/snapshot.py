@@ -6,7 +6,8 @@ id range with two more), so memory stays flat
 however many cases there are, and never one query per case. Rows dated after the day are left
 out in the query; what was decided or ended later is undone by `Journey.as_of`. Queries go straight to the session's connection (Core rows, no ORM
 loading), which halves the cost of reading. The id ranges
-(`ranges`) also let several processes read a day's journeys side by side.
+(`ranges`) also let several processes read a day's journeys side by side. The cases of linked
+persons are read as one journey, and the open proposals of each person noted (`gapwatch.linked`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
+from gapwatch import linked
 from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
 from gapwatch.models import Agency, Case, Contract, Handoff, Ownership, Person
 from gapwatch.rules import Contract as ContractFacts
@@ -160,7 +162,7 @@ def _journeys(session: Session, day: date, which, known) -> list[Journey]:
         if _changed_after(day, held, asked):
             journey = journey.as_of(day)
         journeys.append(journey)
-    return journeys
+    return linked.join(session, day, journeys, which(Case.id))
 
 
 def journeys_ahead(session: Session, day: date, until: date, first: int, last: int,

@@ -2,9 +2,11 @@
 
 Without options it loads the curated journeys of `journeys.py`, each meant to show one rule of
 SPEC.md (or a healthy journey), dated around today. `--cases N --seed S` loads N synthetic cases
-instead (`synthetic.py`). Either way the region's agencies, contracts and one demo user of
-every role are created, and the logins are printed, each with its agency and role
-(`--no-logins` leaves them to `gapwatch serve --demo-logins`, as `make run` does).
+instead (`synthetic.py`), 5% of them a second record of an earlier case's person (`twins.py`).
+Either way the region's agencies, contracts and one demo user of every role are created, the
+persons are linked (`gapwatch link`: possible twins proposed for review), and the logins are
+printed, each with its agency and role (`--no-logins` leaves them to `gapwatch serve
+--demo-logins`, as `make run` does).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import time
 from collections.abc import Callable, Iterable
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
-from gapwatch import clock, db
+from gapwatch import clock, db, linking
 from gapwatch import operations as ops
 from gapwatch.demo import region
 from gapwatch.demo.journeys import curated_records
@@ -134,7 +137,14 @@ def _load(session: Session, cases: int | None, seed: int) -> None:
     if cases is None:
         count = apply_all(session, curated_records(clock.today()))
         click.echo(f"Loaded the West Midlands demo region: {count} records.")
-        return
+    else:
+        _load_synthetic(session, cases, seed)
+    found = linking.run(session, on=clock.today(), config=current_app.config)
+    click.echo(f"Linked {found['persons']:,} persons: {found['proposed']:,} possible twins "
+               f"proposed for review (model {found['model_version']}, {found['seconds']} s).")
+
+
+def _load_synthetic(session: Session, cases: int, seed: int) -> None:
 
     def progress(done: int, records: int, seconds: float) -> None:
         if done % 10_000 == 0 or done == cases:

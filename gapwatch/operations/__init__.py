@@ -1,6 +1,14 @@
 """The one write path: every change to gapwatch's records goes through these operations."""
 
 from gapwatch.operations.flags import acknowledge_flag
+from gapwatch.operations.identity import (
+    decide_proposal,
+    link_persons,
+    preload_identifiers,
+    record_linkage,
+    save_identifiers,
+    unlink_persons,
+)
 from gapwatch.operations.journeys import (
     accept_handoff,
     assign_officer,
@@ -30,6 +38,12 @@ from gapwatch.operations.users import (
 )
 
 __all__ = [
+    "record_linkage",
+    "unlink_persons",
+    "save_identifiers",
+    "preload_identifiers",
+    "link_persons",
+    "decide_proposal",
     "Actor",
     "CaseState",
     "UnitOfWork",
