@@ -26,7 +26,7 @@ run: $(STAMP)
 	@$(BIN)/gapwatch scan > instance/scan.txt && echo "$$(tail -n 1 instance/scan.txt) (the list: instance/scan.txt)"
 	@$(BIN)/gapwatch serve --host 127.0.0.1 --port $(PORT) --demo-logins
 
-# Debian's chromium for the browser tests and wrk for bench/web_bench.py, installed if missing.
+# Debian's chromium for the browser tests, redis-server for the throttle's, and wrk for bench/web_bench.py, installed if missing.
 system:
 	@PYTHON=$(PYTHON) scripts/setup-system
 
