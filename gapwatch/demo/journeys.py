@@ -185,6 +185,10 @@ STORIES = [
           turns_18_in=-200, steps=(start(-600, "YOS-WORCS", S, "N. Hughes"),
                                    ask(-230, "YOS-WORCS", "WMERCIA", S, T, due=-200),
                                    accept(-220, "WMERCIA", "D. Hall"))),
+    Story("WM-1034", "Kelly Ward", "STAFFS", "medium", "contract-ending: Nacro mentors her, its contract with Staffordshire ends in 20 days",
+          age=29, steps=(start(-120, "STAFFS", S, "R. Patel"),
+                         ask(-100, "STAFFS", "CONNECT-NACRO", D, R, reason="Connect mentoring"),
+                         accept(-98, "CONNECT-NACRO", "S. Lloyd (volunteer mentor)"))),
 ]
 
 
