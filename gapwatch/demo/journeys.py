@@ -187,6 +187,10 @@ STORIES = [
           turns_18_in=-200, steps=(start(-600, "YOS-WORCS", S, "N. Hughes"),
                                    ask(-230, "YOS-WORCS", "WMERCIA", S, T, due=-200),
                                    accept(-220, "WMERCIA", "D. Hall"))),
+    Story("WM-1038", "Kelly Ward", "STAFFS", "medium", "contract-ending: Nacro mentors her, its contract with Staffordshire ends in 20 days",
+          age=29, steps=(start(-120, "STAFFS", S, "R. Patel"),
+                         ask(-100, "STAFFS", "CONNECT-NACRO", D, R, reason="Connect mentoring"),
+                         accept(-98, "CONNECT-NACRO", "S. Lloyd (volunteer mentor)"))),
     # -- one person, two records (docs/identity.md) ---------------------------------------
     Story("WM-1034", "Jamal Brennan", "WMIDS", "medium", "possible-same-person: Hewell's record; West Midlands knows him as Jamal Brenan (WM-1035)",
           age=29, release=120, identifiers=(("noms", "A4821KB"),),

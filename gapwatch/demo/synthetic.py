@@ -126,6 +126,13 @@ def lapsed(rng, home):
             accept(asked + 1, "CONNECT-SOVA", officer(rng))], None, None
 
 
+def ending(rng, home):
+    begun = -rng.randint(30, 300)
+    asked = rng.randint(begun, -2)
+    return [start(begun, "STAFFS", S, officer(rng)), ask(asked, "STAFFS", "CONNECT-NACRO", D, R),
+            accept(asked + 1, "CONNECT-NACRO", officer(rng))], None, None
+
+
 def unallocated(rng, home):
     return [start(-rng.randint(5, 60), home, S)], None, None
 
@@ -148,7 +155,7 @@ def dual(rng, home):
 SCENARIOS = [
     (38, supervised), (18, in_custody), (14, released), (4, planned_release), (6, youth),
     (8, closed), (2, no_owner), (2.5, overdue), (1.5, unplanned_release), (1, age_gap),
-    (0.5, lapsed), (3, unallocated), (0.5, ping_pong), (1, dual),
+    (0.5, lapsed), (3, unallocated), (0.5, ping_pong), (1, dual), (0.5, ending),
 ]
 
 
