@@ -21,8 +21,8 @@ from datetime import date
 
 from sqlalchemy import or_, select, tuple_
 
-from gapwatch import clock, identity
-from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gapwatch import authority, clock, identity
+from gapwatch.errors import Conflict, InvalidInput, NotFound
 from gapwatch.models import (
     Case,
     LinkModel,
@@ -134,24 +134,19 @@ def _active_link(uow: UnitOfWork, a: Person, b: Person) -> PersonLink | None:
 
 
 def require_may_link(uow: UnitOfWork, persons: list[Person], on: date, doing: str) -> None:
-    """Refuse unless the actor is an admin or the system, or their agency holds a case of one."""
+    """Refuse unless the authority table lets the actor link these persons (`may_link`)."""
     actor = uow.actor
-    if actor.read_only:
-        raise Forbidden(f"{actor.name} has read-only access and cannot {doing}")
-    if actor.agency is None:
-        return
-    agency = uow.agency(actor.agency)
-    holds = uow.session.execute(
-        select(Ownership.id)
-        .join(Case, Case.id == Ownership.case_id)
-        .where(Case.person_id.in_([p.id for p in persons]), Ownership.agency_id == agency.id,
-               active_on(on))
-        .limit(1)
-    ).first()
-    if holds is None:
-        names = " or ".join(p.reference for p in persons)
-        raise Forbidden(f"only an admin or an agency holding a case of {names} can {doing}; "
-                        f"{actor.agency} holds none on {on}")
+    holds = None
+    if actor.agency is not None and not actor.read_only:
+        holds = uow.session.execute(
+            select(Ownership.id)
+            .join(Case, Case.id == Ownership.case_id)
+            .where(Case.person_id.in_([p.id for p in persons]),
+                   Ownership.agency_id == uow.agency(actor.agency).id, active_on(on))
+            .limit(1)
+        ).first()
+    uow.require(authority.may_link(actor, holds_a_case=holds is not None, day=on, doing=doing,
+                                   persons=" or ".join(p.reference for p in persons)))
 
 
 def _reason(reason: str | None, what: str) -> str:
