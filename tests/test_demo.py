@@ -58,7 +58,9 @@ def test_demo_loads_the_region_into_an_empty_database_and_prints_the_logins(app,
 def test_demo_no_logins_loads_quietly(app, session):
     result = demo(app, "--no-logins")
     assert result.exit_code == 0, result.output
-    assert re.fullmatch(r"Loaded the West Midlands demo region: \d+ records\.\n", result.output)
+    assert re.fullmatch(r"Loaded the West Midlands demo region: \d+ records\.\n"
+                        r"Linked \d+ persons: 1 possible twins proposed for review "
+                        r"\(model \d+, [\d.]+ s\)\.\n", result.output)
     assert counts(session)["User"] == len(region.logins())
 
 
