@@ -123,7 +123,7 @@ def test_a_done_day_is_not_due_again(journeys, engine):
 def test_the_schedule_is_built_without_starting(engine):
     built = scheduler.build(engine, {"SCAN_AT": "06:30", "MAIL_RETRY_MINUTES": 5})
     jobs = {job.id: job for job in built.get_jobs()}
-    assert set(jobs) == {"daily-scan", "daily-recheck", "heartbeat", "mail-retry"}
+    assert set(jobs) == {"daily-scan", "daily-recheck", "heartbeat", "link", "mail-retry"}
     assert str(jobs["daily-scan"].trigger.timezone) == "Europe/London"
     assert "hour='6', minute='30'" in str(jobs["daily-scan"].trigger)
     assert not built.running
@@ -198,11 +198,13 @@ def test_a_holder_on_this_host_is_gone_once_its_process_is(tmp_path):
     assert not scheduler.holder_gone(f"another-host:{dead.pid}")
 
 
-def test_the_recheck_retries_a_failed_run_but_not_every_minute(journeys, engine):
+def test_the_recheck_retries_a_failed_run_but_not_every_minute(journeys, engine, tmp_path):
     today = clock.today()
     scheduler._claim_row(engine, "daily-scan", today, scheduler.timedelta(minutes=10), locked=False)
     scheduler._finish(engine, "daily-scan", today, "failed", "OperationalError: gone")
-    config = {"SCAN_AT": "00:00", "SMTP_PORT": 1, "SMTP_TIMEOUT": 1}
+    config = {"SCAN_AT": "00:00", "SMTP_PORT": 1, "SMTP_TIMEOUT": 1,
+              "AUDIT_KEY_FILE": str(tmp_path / "audit_key.pem"),
+              "CHECKPOINT_DIR": str(tmp_path / "checkpoints")}
     scheduler.Watch(engine, config).recheck()
     assert runs(journeys) == [("daily-scan", today, "failed")]  # failed a moment ago: later
     scheduler.Watch(engine, {**config, "SCHEDULER_RETRY_FAILED_MINUTES": 0}).recheck()

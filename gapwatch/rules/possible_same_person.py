@@ -15,7 +15,7 @@ person's details do not travel in it.
 from __future__ import annotations
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule
+from gapwatch.rules import Context, Found, rule, turns
 
 
 @rule("possible-same-person", "The person may be recorded twice")
@@ -32,3 +32,10 @@ def possible_same_person(journey: Journey, context: Context):
             evidence={"proposal": twin.proposal, "other_person": twin.person,
                       "probability": round(twin.probability, 4)},
         )
+
+
+@turns(possible_same_person)
+def possible_same_person_turns(journey: Journey, context: Context):
+    """No day of its own: a proposal is made or decided by someone, and who is told changes
+    only on the journey's own dates (an ownership starting or ending), which the engine adds."""
+    return ()

@@ -103,7 +103,7 @@ def _url(rule, people) -> str:
     first = lambda model: people.execute(select(model.id).limit(1)).scalar()  # noqa: E731
     values = {"reference": "C-1", "code": "WMIDS", "rest": "cases", "handoff_id": first(Handoff),
               "ownership_id": first(Ownership), "flag_id": first(Flag), "user_id": first(User),
-              "token_id": 1, "message": 1}
+              "token_id": 1, "message": 1, "proposal_id": 1, "verdict": "confirm"}
     missing = rule.arguments - set(values)
     assert not missing, f"{rule.rule}: add a value for {missing} to this test"
     return rule.build({name: values[name] for name in rule.arguments})[1]

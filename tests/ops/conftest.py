@@ -52,7 +52,13 @@ def environment(database_url: str, **more) -> dict:
 
 
 def gapwatch(database_url: str, *args: str, cwd, timeout: float = 120, **more):
-    """Run `gapwatch ARGS` as a process; return (exit status, stdout, stderr)."""
+    """Run `gapwatch ARGS` as a process; return (exit status, stdout, stderr).
+
+    Its audit key and checkpoints are the test's own (in `cwd`): the defaults are in the
+    project's instance/, which other tests' processes share.
+    """
+    more.setdefault("AUDIT_KEY_FILE", os.path.join(cwd, "audit_signing_key.pem"))
+    more.setdefault("CHECKPOINT_DIR", os.path.join(cwd, "checkpoints"))
     done = subprocess.run([GAPWATCH, *args], cwd=cwd, env=environment(database_url, **more),
                           capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr

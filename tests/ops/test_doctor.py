@@ -141,8 +141,8 @@ def backup_and_restore(database_url: str, tmp_path, backend: str) -> tuple[str, 
 
 def test_the_restore_drill(journeys, database_url, tmp_path, smtp, backend):
     run_the_day(database_url, tmp_path, smtp)
-    code, before, _err = gapwatch(database_url, "audit", "verify", cwd=tmp_path)
-    assert code == 0 and "chain intact" in before, before
+    code, before, err = gapwatch(database_url, "audit", "verify", cwd=tmp_path)
+    assert code == 0 and "chain intact" in before, before + err
     restored, drop = backup_and_restore(database_url, tmp_path, backend)
     try:
         code, report = doctor(restored, tmp_path, smtp, "--json")
