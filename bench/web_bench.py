@@ -211,7 +211,7 @@ def main() -> None:
                         help="also acknowledge this many open flags a second (real writes)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        raise SystemExit("this bench needs wrk: apt-get install wrk")
+        raise SystemExit("this bench needs wrk: scripts/setup-system wrk installs it")
     accounts = prepare(args.database_url, args.users, args.sample)
     written: list[int] = []
     if args.writes_per_second:

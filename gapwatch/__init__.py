@@ -17,35 +17,58 @@ BLUEPRINTS = (
     "gapwatch.web.actions",
     "gapwatch.web.admin",
     "gapwatch.web.outbox",
+    "gapwatch.web.health",
+    "gapwatch.web.links",
 )
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the web application: settings, database, extensions, blueprints, commands."""
     app = Flask(__name__, instance_relative_config=True)
-    from gapwatch import config
+    from gapwatch import config, logs
 
     config.load(app, test_config)
+    trust_proxies(app)
+    logs.configure(app.config)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     return app
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies, take the client's address and scheme from their headers.
+
+    The sign-in throttle counts per client address, and HSTS and secure cookies follow the
+    scheme: without this every request would seem to come from the proxy, over plain HTTP.
+    """
+    count = int(app.config["PROXY_COUNT"])
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
 def register_extensions(app: Flask) -> None:
     from gapwatch import db
-    from gapwatch.extensions import csrf, login_manager
+    from gapwatch.extensions import csrf, limiter, login_manager
+    from gapwatch.web import telemetry
+    from gapwatch.web.headers import refuse_large_forms
 
+    telemetry.init_app(app)  # first, so every request has its id before anything logs
     db.init_app(app)
+    app.before_request(refuse_large_forms)  # before the CSRF check reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from gapwatch.web import errors
+    from gapwatch.web import errors, headers
     from gapwatch.web.access import refuse_read_only_writes
 
     errors.init_app(app)
+    headers.init_app(app)
     # Auditors read everything and change nothing, whichever blueprint a form posts to.
     app.before_request(refuse_read_only_writes)
     for name in BLUEPRINTS:

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from gapwatch import clock
 from gapwatch.db import advisory_lock
+from gapwatch.logs import REQUEST_ID
 from gapwatch.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -49,6 +50,22 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+# The longest text an entry keeps of any one value: the longest field (a flag's note) is 2,000
+# characters, and the trail is kept for ever, so what anyone sends is cut before it is written.
+MAX_TEXT = 2000
+
+
+def bounded(value: Any) -> Any:
+    """Return plain `value` with every text longer than MAX_TEXT cut, saying how long it was."""
+    if isinstance(value, dict):
+        return {bounded(k): bounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bounded(v) for v in value]
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return f"{value[:MAX_TEXT]}… [cut: {len(value):,} characters]"
+    return value
 
 
 def canonical(entry: AuditEvent | Entry) -> bytes:
@@ -91,9 +108,12 @@ class Trail:
         """Hold an entry, stamped now, for `write` to chain and insert with the others."""
         # The domain operations' path: an ORM object per entry costs more than the change it
         # records, so bulk loads keep plain rows and insert them with one executemany.
+        detail = plain(detail or {})
+        if (request_id := REQUEST_ID.get()) is not None:
+            detail.setdefault("request_id", request_id)  # in the hashed content, like the rest
         self._pending.append({
             "at": clock.now(), "actor": actor, "action": action, "case_id": case_id,
-            "case_reference": case_reference, "detail": plain(detail or {}),
+            "case_reference": case_reference, "detail": bounded(detail),
         })
 
     def spill(self) -> None:

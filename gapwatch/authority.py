@@ -76,12 +76,7 @@ def in_gap(journey: Journey, day: date) -> bool:
 
 def last_accountable(journey: Journey, day: date) -> set[str]:
     """Return the agencies whose accountable ownership ended last on or before `day`."""
-    ended = [o for o in journey.ownerships
-             if o.accountable and o.ends_on is not None and o.starts_on < o.ends_on <= day]
-    if not ended:
-        return set()
-    last = max(o.ends_on for o in ended)
-    return {o.agency for o in ended if o.ends_on == last}
+    return {o.agency for o in journey.last_accountable(day)}
 
 
 def holders(journey: Journey, day: date, *, accountable: bool | None = None) -> set[str]:
@@ -272,6 +267,20 @@ def may_acknowledge(actor: Acting, notify: Collection[str]) -> Decision:
         return _yes(rule)
     told = ", ".join(notify) or "nobody"
     return _no(rule, f"this flag tells {told}; you act for {actor.agency}")
+
+
+def may_link(actor: Acting, *, holds_a_case: bool, persons: str, day: date,
+             doing: str = "link these records") -> Decision:
+    """Link two person records, or decide a proposal about them: an administrator or the
+    system, or an agency holding a case of either person on the day (`holds_a_case`)."""
+    rule = "link-persons"
+    refused = _refuse_readers(actor, doing, rule)
+    if refused is not None:
+        return refused
+    if actor.agency is None or holds_a_case:
+        return _yes(rule)
+    return _no(rule, f"only an admin or an agency holding a case of {persons} can {doing}; "
+                     f"{actor.agency} holds none on {day}")
 
 
 def may_open_details(agency: str | None, journey: Journey, day: date, *,

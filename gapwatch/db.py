@@ -10,6 +10,8 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -17,6 +19,24 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Set while a write transaction begins: SQLite then takes its write lock at BEGIN, so two
 # writers queue on the busy timeout instead of failing when one upgrades a stale snapshot.
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+
+
+# What a database that is down, restarting or unreachable raises: answered 503, not 500.
+OUTAGE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Tell whether `error` means the database is unreachable rather than a fault of ours."""
+    if isinstance(error, OUTAGE):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+def outage_line(error: BaseException) -> str:
+    """Say what the database answered in one line, without the SQL or its parameters."""
+    origin = getattr(error, "orig", None) or error
+    first = str(origin).strip().splitlines()
+    return f"{type(origin).__name__}: {first[0] if first else 'no message'}"
 
 
 def is_sqlite(engine_or_session) -> bool:

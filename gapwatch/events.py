@@ -12,8 +12,17 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
+from gapwatch import clock, identity, text
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.models import AgencyKind, HandoffKind, RiskLevel, Role, Severity
@@ -22,24 +31,29 @@ Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 def _iso_day(value: Any) -> Any:
-    """Accept a day only as a date or a YYYY-MM-DD string, never as a number of seconds."""
-    if isinstance(value, date) or value is None:
+    """Accept a day only as a date or a YYYY-MM-DD string within the days gapwatch accepts."""
+    if value is None:
         return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value) if len(value) == 10 else _not_a_day()
-        except ValueError:
-            _not_a_day()
-    _not_a_day()
+    try:
+        if isinstance(value, date):
+            return clock.check_day(value)
+        return clock.parse_day(value) if isinstance(value, str) else clock.check_day(value)
+    except clock.DayRefused as error:
+        # pydantic names the field and the value itself: keep only what is wrong.
+        raise ValueError(error.why) from None
 
 
-def _not_a_day():
-    raise ValueError("is not a date (YYYY-MM-DD)")
+def _plain(value: str) -> str:
+    """Refuse bidirectional and other control characters (gapwatch.text)."""
+    if (why := text.problem(value)) is not None:
+        raise ValueError(why)
+    return value
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
-Officer = Annotated[str, Field(max_length=200)]
-Reason = Annotated[str, Field(max_length=1000)]
+Plain = AfterValidator(_plain)
+Officer = Annotated[str, Field(max_length=200), Plain]
+Reason = Annotated[str, Field(max_length=1000), Plain]
 
 
 class Record(BaseModel):
@@ -49,7 +63,7 @@ class Record(BaseModel):
 class AgencyRecord(Record):
     type: Literal["agency"]
     code: Code
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), Plain]
     kind: AgencyKind
     region: Annotated[str, Field(max_length=100)] = ""
     alert_emails: list[str] = []
@@ -70,11 +84,14 @@ class ContractRecord(Record):
 class PersonRecord(Record):
     type: Literal["person"]
     reference: Code
-    given_name: Annotated[str, Field(min_length=1, max_length=100)]
-    family_name: Annotated[str, Field(min_length=1, max_length=100)]
+    given_name: Annotated[str, Field(min_length=1, max_length=100), Plain]
+    family_name: Annotated[str, Field(min_length=1, max_length=100), Plain]
     date_of_birth: Day
     home_area: Code | None = None
     restricted: bool = False
+    # {"noms": "A1234BC", "crn": "X123456", "pnc": "2001/0123456F", "local:AGENCY": "..."}
+    identifiers: dict[Annotated[str, Field(max_length=40)],
+                      Annotated[str, Field(max_length=64)]] = {}
 
 
 class CaseRecord(Record):
@@ -103,13 +120,13 @@ class OwnershipEnded(Event):
     event: Literal["ownership_ended"]
     agency: Code
     role: Role | None = None
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: Annotated[str, Field(max_length=500), Plain] | None = None
 
 
 class OfficerAssigned(Event):
     event: Literal["officer_assigned"]
     agency: Code
-    officer: Annotated[str, Field(min_length=1, max_length=200)]
+    officer: Annotated[str, Field(min_length=1, max_length=200), Plain]
     role: Role | None = None
 
 
@@ -132,7 +149,7 @@ class HandoffAccepted(Event):
 class HandoffRejected(Event):
     event: Literal["handoff_rejected"]
     to_agency: Code
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    reason: Annotated[str, Field(min_length=1, max_length=1000), Plain]
 
 
 class HandoffWithdrawn(Event):
@@ -224,10 +241,20 @@ def parse_record(data: Any) -> Record:
 
 
 def preload(uow: ops.UnitOfWork, records: list[Record]) -> None:
-    """Load the persons and cases a batch of records names, in two queries, before applying it."""
+    """Load the persons, identifiers and cases a batch of records names, before applying it."""
     uow.preload_persons(r.reference for r in records if r.type == "person")
+    ops.preload_identifiers(uow, [pair for r in records if r.type == "person"
+                                  for pair in _identifier_pairs(r.identifiers)])
     uow.preload_cases(r.case if r.type == "event" else r.reference
                       for r in records if r.type in ("event", "case"))
+
+
+def _identifier_pairs(identifiers: dict) -> list[tuple[str, str]]:
+    """Return the valid ones of a record's identifiers; applying it names what is wrong."""
+    try:
+        return list(identity.normalise_all(identifiers).items())
+    except InvalidInput:
+        return []
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from gapwatch import clock, snapshot, tally
 from gapwatch import operations as ops
-from gapwatch.models import Flag
+from gapwatch.models import Case, Flag
 from gapwatch.rules import Context
 from gapwatch.scan import (
     _FLAG_COLUMNS,
@@ -44,6 +44,15 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     context = Context(day=day, contracts=snapshot.contracts(session, known))
     rulebook = Rulebook.configured(current_app.config if has_app_context() else None)
     journeys = snapshot.journeys_of(session, day, ids, known)
+    # A change to one record of a linked person changes the journey its group's lead case
+    # holds for the rules (`gapwatch.linked`): check the lead too.
+    leads = {j.case.linked_into for j in journeys if j.case.linked_into} - set(references.values())
+    if leads:
+        found = dict(session.connection().execute(
+            select(Case.id, Case.reference).where(Case.reference.in_(sorted(leads)))).all())
+        references.update(found)
+        ids = sorted({*ids, *found})
+        journeys += snapshot.journeys_of(session, day, sorted(found), known)
     findings = [f for journey in journeys for f in rulebook.findings(journey, context)]
     is_open = {journey.case.id for journey in journeys}
     rows = _flags_of(session, ids)

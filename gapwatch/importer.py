@@ -77,6 +77,8 @@ def _csv_value(column: str, value: str):
         if value.startswith("["):
             return json.loads(value)
         return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
+    if column == "identifiers":
+        return json.loads(value)  # an object: {"noms": "A1234BC", ...}
     return value
 
 

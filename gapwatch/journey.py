@@ -18,6 +18,16 @@ ACCOUNTABLE = frozenset({"custody", "supervision"})
 
 
 @dataclass(frozen=True, slots=True)
+class Twin:
+    """An open proposal that the case's person may be `person` too."""
+
+    proposal: int
+    person: str
+    probability: float
+    proposed_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFacts:
     id: int
     reference: str
@@ -29,6 +39,11 @@ class CaseFacts:
     home_area: str | None
     restricted: bool = False
     person: str = ""
+    # Linked records (`gapwatch.linked`): the other cases read into this journey, or the case
+    # whose journey this one is read into, and the open proposals that this person is another.
+    linked: tuple[str, ...] = ()
+    linked_into: str | None = None
+    twins: tuple[Twin, ...] = ()
 
     def is_open_on(self, day: date) -> bool:
         return self.opened_on <= day and (self.closed_on is None or day < self.closed_on)
@@ -52,6 +67,11 @@ class OwnershipFacts:
     @property
     def accountable(self) -> bool:
         return self.role in ACCOUNTABLE
+
+    @property
+    def covers_a_day(self) -> bool:
+        """Whether the range holds a day: one that starts and ends on the same day covers none."""
+        return self.ends_on is None or self.starts_on < self.ends_on
 
     def is_active_on(self, day: date) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day < self.ends_on)
@@ -142,10 +162,18 @@ class Journey:
         """Return the custody and supervision ownerships active on `day`."""
         return self.active_on(day, roles=ACCOUNTABLE)
 
-    def last_accountable_before(self, day: date) -> OwnershipFacts | None:
-        """Return the accountable ownership that ended last on or before `day`."""
-        ended = [o for o in self.ownerships if o.accountable and o.ends_on and o.ends_on <= day]
-        return max(ended, key=lambda o: (o.ends_on, o.id), default=None)
+    def last_accountable(self, day: date) -> list[OwnershipFacts]:
+        """Return the accountable ownerships that ended on the latest end day on or before `day`.
+
+        Several end together when, say, a prison's custody and an area's supervision both end
+        on the day of release; an ownership that covered no day was never accountable.
+        """
+        ended = [
+            o for o in self.ownerships
+            if o.accountable and o.covers_a_day and o.ends_on is not None and o.ends_on <= day
+        ]
+        last = max((o.ends_on for o in ended), default=None)
+        return [o for o in ended if o.ends_on == last]
 
     def gaps(self, start: date, end: date) -> list[Gap]:
         """Return the owner-less intervals within `[start, end)`, clipped to the open case."""
@@ -157,7 +185,8 @@ class Journey:
         covered = sorted(
             (max(o.starts_on, start), min(o.ends_on or end, end))
             for o in self.ownerships
-            if o.accountable and o.starts_on < end and (o.ends_on is None or o.ends_on > start)
+            if o.accountable and o.covers_a_day
+            and o.starts_on < end and (o.ends_on is None or o.ends_on > start)
         )
         gaps, cursor = [], start
         for begin, finish in covered:

@@ -71,6 +71,11 @@ class FlagStatus(StrEnum):
     resolved = "resolved"
 
 
+class TokenScope(StrEnum):
+    read = "read"  # GET the cases, journeys and flags of its agency
+    read_write = "read-write"  # and post events
+
+
 class UserRole(StrEnum):
     case_manager = "case_manager"
     auditor = "auditor"
@@ -235,8 +240,9 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     agency_id: int | None = Field(default=None, foreign_key="agency.id")
     active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = None
+    # Part of every session's id: signing out, a new password or disabling the account moves
+    # it on, and every session made before ends at its next request (server-side sign-out).
+    session_generation: int = 0
     created_at: datetime
     password_changed_at: datetime | None = None
     last_login_at: datetime | None = None
@@ -348,6 +354,15 @@ class JobRun(SQLModel, table=True):
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    scan_seconds: float | None = None  # the scan's own time, without sending the digests
+
+
+class SchedulerBeat(SQLModel, table=True):
+    """A scheduler process's sign of life, beaten on an interval: one row per process."""
+
+    process: str = Field(primary_key=True, max_length=200)  # host:pid, as JobRun.host
+    started_at: datetime
+    beat_at: datetime = Field(index=True)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -378,7 +393,9 @@ class ApiToken(SQLModel, table=True):
     agency_id: int = Field(foreign_key="agency.id", index=True)
     name: str = Field(max_length=100)
     token_hash: str = Field(max_length=64, unique=True, index=True)
+    scope: str = Field(default="read-write", max_length=16)  # "read" or "read-write"
     created_at: datetime
+    expires_at: datetime | None = None  # None: until revoked
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
 
@@ -404,3 +421,95 @@ class ImportBatch(SQLModel, table=True):
     records: int
     imported_at: datetime
     actor: str = Field(max_length=300)
+
+
+class PersonIdentifier(SQLModel, table=True):
+    """An identifier another system knows a person by (`gapwatch.identity`): one value per scheme.
+
+    A (scheme, value) pair names one person only, and a person holds one value of a scheme.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("scheme", "value"),
+        UniqueConstraint("person_id", "scheme"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    scheme: str = Field(max_length=40)
+    value: str = Field(max_length=64)
+    person: Person = _refers_to("Person", "PersonIdentifier.person_id")
+
+
+class PersonLink(SQLModel, table=True):
+    """Two person records known to be one person; `unlinked_on` set once the link is undone.
+
+    A link never changes either record: the rules read the journeys of linked persons as one.
+    `person_a_id` is always the lower id. Undoing a link keeps its row; linking again adds one.
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_personlink_active",
+            "person_a_id",
+            "person_b_id",
+            unique=True,
+            sqlite_where=text("unlinked_on IS NULL"),
+            postgresql_where=text("unlinked_on IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_a_id: int = Field(foreign_key="person.id", index=True)
+    person_b_id: int = Field(foreign_key="person.id", index=True)
+    linked_on: date
+    linked_by: str = Field(max_length=300)
+    reason: str = Field(max_length=1000)
+    proposal_id: int | None = Field(default=None, foreign_key="linkproposal.id")
+    unlinked_on: date | None = None
+    unlinked_by: str | None = Field(default=None, max_length=300)
+    unlink_reason: str | None = Field(default=None, max_length=1000)
+
+
+class LinkModel(SQLModel, table=True):
+    """One trained Splink model (its JSON), kept so that every proposal's score can be explained."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    trained_at: datetime
+    persons: int  # scored by this run
+    trained_on: int  # persons the model was trained on (fewer than it scored: the shipped model)
+    threshold: float
+    splink_version: str = Field(max_length=32)
+    model: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProposalStatus(StrEnum):
+    open = "open"
+    confirmed = "confirmed"
+    rejected = "rejected"
+    lapsed = "lapsed"
+
+
+class LinkProposal(SQLModel, table=True):
+    """A pair of persons Splink scored above the threshold: open until someone decides it.
+
+    One row per pair (`person_a_id` the lower id). A later run rescores an open proposal; a pair
+    it no longer finds lapses; a decided pair is never proposed again.
+    """
+
+    __table_args__ = (UniqueConstraint("person_a_id", "person_b_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_a_id: int = Field(foreign_key="person.id", index=True)
+    person_b_id: int = Field(foreign_key="person.id", index=True)
+    probability: float
+    match_weight: float
+    # Each comparison's level and partial match weight, as the model scored the pair.
+    reasons: list = Field(default_factory=list, sa_column=_json_list())
+    model_id: int = Field(foreign_key="linkmodel.id")
+    status: str = Field(default=ProposalStatus.open.value, max_length=16, index=True)
+    proposed_on: date
+    decided_on: date | None = None
+    decided_by: str | None = Field(default=None, max_length=300)
+    note: str | None = Field(default=None, max_length=1000)

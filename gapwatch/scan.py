@@ -95,6 +95,8 @@ class Rulebook:
         return cls(tuple((r, r.settings(settings)) for r in load_rules()))
 
     def findings(self, journey, context: Context) -> list[Finding]:
+        if journey.case.linked_into:
+            return []  # read into its linked twin's journey (gapwatch.linked)
         found = []
         for each, settings in self.rules:
             found.extend(each.run(journey, context, settings))

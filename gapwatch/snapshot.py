@@ -6,7 +6,8 @@ id range with two more), so memory stays flat
 however many cases there are, and never one query per case. Rows dated after the day are left
 out in the query; what was decided or ended later is undone by `Journey.as_of`. Queries go straight to the session's connection (Core rows, no ORM
 loading), which halves the cost of reading. The id ranges
-(`ranges`) also let several processes read a day's journeys side by side.
+(`ranges`) also let several processes read a day's journeys side by side. The cases of linked
+persons are read as one journey, and the open proposals of each person noted (`gapwatch.linked`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
+from gapwatch import linked
 from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
 from gapwatch.models import Agency, Case, Contract, Handoff, Ownership, Person
 from gapwatch.rules import Contract as ContractFacts
@@ -107,17 +109,25 @@ def _changed_after(day: date, ownerships: list, handoffs: list) -> bool:
     return any(h.decided_on is not None and h.decided_on > day for h in handoffs)
 
 
-def ranges(session: Session, day: date, size: int = CHUNK) -> Iterator[tuple[int, int]]:
-    """Yield (first id, last id) ranges holding `size` cases open on `day` each (the last fewer)."""
+def open_between(first: date, last: date):
+    """Return the WHERE clause of the cases open on at least one day of `[first, last]`."""
+    return (Case.opened_on <= last) & or_(Case.closed_on.is_(None), Case.closed_on > first)
+
+
+def ranges(session: Session, day: date, size: int = CHUNK, *,
+           where=None) -> Iterator[tuple[int, int]]:
+    """Yield (first id, last id) ranges holding `size` cases open on `day` each (the last fewer),
+    or `size` cases of the WHERE clause `where`."""
+    clause = open_on(day) if where is None else where
     after = 0
     while True:
         first = session.connection().execute(
-            select(Case.id).where(Case.id > after, open_on(day)).order_by(Case.id).limit(1)
+            select(Case.id).where(Case.id > after, clause).order_by(Case.id).limit(1)
         ).scalar()
         if first is None:
             return
         last = session.connection().execute(
-            select(Case.id).where(Case.id >= first, open_on(day)).order_by(Case.id)
+            select(Case.id).where(Case.id >= first, clause).order_by(Case.id)
             .offset(size - 1).limit(1)
         ).scalar()
         if last is None:
@@ -152,4 +162,32 @@ def _journeys(session: Session, day: date, which, known) -> list[Journey]:
         if _changed_after(day, held, asked):
             journey = journey.as_of(day)
         journeys.append(journey)
-    return journeys
+    return linked.join(session, day, journeys, which(Case.id))
+
+
+def journeys_ahead(session: Session, day: date, until: date, first: int, last: int,
+                   known) -> list[Journey]:
+    """Return the journeys of the cases with ids first..last open on a day of `[day, until]`,
+    with every row dated up to `until`: what is known now of the days ahead. `as_of` a day
+    of them gives the journey a scan of that day reads."""
+    def which(case_id):
+        return case_id.between(first, last)
+
+    rows = session.connection().execute(
+        select(
+            Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
+            Case.expected_release_on, Person.date_of_birth, Person.home_area_id,
+            Person.restricted, Person.reference,
+        )
+        .join(Person, Person.id == Case.person_id)
+        .where(which(Case.id), open_between(day, until))
+        .order_by(Case.id)
+    ).all()
+    ownerships = _ownerships(session, until, which, known)
+    handoffs = _handoffs(session, until, which, known)
+    return [
+        Journey(CaseFacts(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                          known[r[7]][0] if r[7] is not None else None, r[8], r[9]),
+                ownerships.get(r[0], []), handoffs.get(r[0], []))
+        for r in rows
+    ]

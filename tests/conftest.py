@@ -115,6 +115,8 @@ def app(database_url, tmp_path):
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
         "BASE_URL": "http://gapwatch.test",
+        "AUDIT_KEY_FILE": str(tmp_path / "keys" / "audit_signing_key.pem"),
+        "CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
     })
     app.instance_path = str(tmp_path / "instance")
     yield app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import func, select
@@ -42,9 +44,24 @@ def test_demo_loads_the_region_into_an_empty_database_and_prints_the_logins(app,
     assert loaded["Case"] == len(STORIES)
     assert loaded["User"] == len(region.logins())
     assert f"password for all: {region.PASSWORD}" in result.output
-    for email, _role, _agency in region.logins():
-        assert email in result.output
-    assert "case managers: omu@hewell.example" in result.output
+    lines = {line.split()[0]: " ".join(line.split()[1:]) for line in result.output.splitlines()
+             if line.startswith("  ")}
+    assert list(lines) == [email for email, _role, _agency in region.logins()]
+    assert lines["omu@hewell.example"] == "HMP Hewell (HMP-HEWELL) case manager"
+    assert lines["yos@worcestershire.example"] == (
+        "Worcestershire Youth Offending Service (YOS-WORCS) case manager")
+    assert lines["iccp@yss.example"] == "Youth Support Services (YSS) case manager"
+    assert (lines[region.AUDITOR], lines[region.ADMIN]) == ("no agency auditor",
+                                                            "no agency administrator")
+
+
+def test_demo_no_logins_loads_quietly(app, session):
+    result = demo(app, "--no-logins")
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"Loaded the West Midlands demo region: \d+ records\.\n"
+                        r"Linked \d+ persons: 1 possible twins proposed for review "
+                        r"\(model \d+, [\d.]+ s\)\.\n", result.output)
+    assert counts(session)["User"] == len(region.logins())
 
 
 def test_demo_if_empty_a_second_time_changes_nothing(app, session):
@@ -78,7 +95,7 @@ def test_the_printed_logins_work(app, session, email, page):
     signed_in = session.execute(
         select(AuditEvent.detail).where(AuditEvent.action == "login.succeeded")
     ).scalars().all()
-    assert signed_in == [{"email": email}]
+    assert signed_in == [{"email": email, "request_id": ANY}]  # the sign-in request's id
     wrong = app.test_client().post("/login", data={"email": email, "password": "not-it-at-all"})
     assert wrong.status_code == 200  # the form again, with an error
 

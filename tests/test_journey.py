@@ -118,3 +118,28 @@ def test_effective_on_is_the_later_of_decision_and_due_day():
     assert handoff(1, "A", "B", "2026-05-01", "accepted", "2026-06-12", "2026-06-10").effective_on == D("2026-06-12")
     assert handoff(1, "A", "B", "2026-05-01", "accepted", "2026-05-03").effective_on == D("2026-05-03")
     assert handoff(1, "A", "B", "2026-05-01").effective_on is None
+
+
+def test_an_ownership_that_starts_and_ends_the_same_day_covers_no_day():
+    journey = Journey(
+        CASE,
+        [ownership(1, "HMP-HEWELL", "custody", "2026-01-10", "2026-02-01"),
+         ownership(2, "WMIDS", "supervision", "2026-02-03", "2026-02-03")],
+        [],
+    )
+    assert journey.gaps(D("2026-01-10"), D("2026-02-10")) == [Gap(D("2026-02-01"), D("2026-02-10"))]
+    assert journey.accountable_on(D("2026-02-03")) == []
+    assert [o.agency for o in journey.last_accountable(D("2026-02-05"))] == ["HMP-HEWELL"]
+
+
+def test_the_last_accountable_owners_are_all_those_that_ended_on_the_latest_day():
+    journey = Journey(
+        CASE,
+        [ownership(1, "HMP-HEWELL", "custody", "2026-01-10", "2026-03-01"),
+         ownership(2, "WMERCIA", "supervision", "2026-01-12", "2026-02-20"),
+         ownership(3, "WMIDS", "supervision", "2026-02-20", "2026-03-01")],
+        [],
+    )
+    assert journey.last_accountable(D("2026-02-28")) == [journey.ownerships[1]]
+    assert [o.agency for o in journey.last_accountable(D("2026-03-01"))] == ["HMP-HEWELL", "WMIDS"]
+    assert journey.last_accountable(D("2026-01-20")) == []

@@ -8,7 +8,9 @@ from gapwatch.rules import load_rules
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 SPEC_RULES = {"no-accountable-owner", "handoff-overdue", "release-unplanned", "age-transition",
-              "contract-lapsed", "unallocated", "ping-pong", "dual-ownership"}
+              "contract-ending",
+              "contract-lapsed", "unallocated", "ping-pong", "dual-ownership",
+              "possible-same-person"}  # the last: issue 16 (docs/identity.md)
 
 
 def test_every_rule_of_the_spec_is_registered():

@@ -21,10 +21,9 @@ from gapwatch.models import Agency
 def _day(_ctx, _param, value: str | None) -> date:
     if value is None:
         return clock.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    from gapwatch.cli import parse_day
+
+    return parse_day(_ctx, _param, value)
 
 
 @click.group("alerts")
@@ -36,7 +35,10 @@ def alerts_group():
 @click.option("--date", "day", callback=_day, help="The digests' day (default: today, Europe/London).")
 @with_appcontext
 def send_command(day: date):
-    """Build the day's digests if the scan has not, then send every digest that is due."""
+    """Build the day's digests if the scan has not, then send every digest that is due.
+
+    Exit 1 when any digest is failing, so that cron and systemd see it.
+    """
     session = db.new_session(db.get_engine())
     try:
         written = build(session, day, current_app.config)
@@ -47,6 +49,8 @@ def send_command(day: date):
     built = "scanned and wrote the digests" if written is None else f"{written} outbox row(s) changed"
     click.echo(f"{day.isoformat()}: {built}, {sent} sent"
                + (f", {failing} failing (see /admin/outbox)" if failing else ""))
+    if failing:
+        sys.exit(1)  # cron and systemd must see that mail is not leaving
 
 
 def build(session, day: date, config) -> int | None:

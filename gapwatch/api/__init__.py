@@ -8,7 +8,7 @@ Every error is problem details (`problems`).
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from gapwatch.api import cases, events, flags, openapi, problems
@@ -36,9 +36,8 @@ def _exempt_from_csrf(_state) -> None:
         csrf.exempt(blueprint)
 
 
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(rest: str):
-    """Answer a path the API does not have, or a method a path does not take, as a problem."""
+def _allowed() -> list[str]:
+    """Return the documented methods the request's path takes (none: the API has no such path)."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
     allowed = []
     for method in ("GET", "POST"):
@@ -48,6 +47,26 @@ def unknown(rest: str):
             continue
         if endpoint != "api.unknown":
             allowed.append(method)
+    return allowed
+
+
+@bp.before_request
+def _answer_options():
+    """Answer OPTIONS with the methods the OpenAPI document names, not every one routed."""
+    if request.method != "OPTIONS":
+        return None
+    allowed = _allowed()
+    if not allowed:
+        raise Problem(404, "Not found",
+                      f"the API has no {request.path}; see /api/v1/openapi.json for what it has")
+    methods = allowed + (["HEAD"] if "GET" in allowed else []) + ["OPTIONS"]
+    return Response(status=204, headers={"Allow": ", ".join(methods)})
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(rest: str):
+    """Answer a path the API does not have, or a method a path does not take, as a problem."""
+    allowed = _allowed()
     if allowed:
         raise Problem(405, "Method not allowed",
                       f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}",

@@ -1,8 +1,9 @@
 """Who is calling: the bearer token of an agency's system, checked on every API request.
 
 No cookies and no login session: each request carries `Authorization: Bearer <token>`. A
-missing, unknown or revoked token is a 401 with `WWW-Authenticate: Bearer`. The token's actor
-acts for its agency only (`gapwatch.operations.tokens.token_actor`).
+missing, unknown, revoked or expired token is a 401 with `WWW-Authenticate: Bearer`. The token's
+actor acts for its agency only (`gapwatch.operations.tokens.token_actor`); a token of scope
+`read` may only read: anything else it asks is a 403 naming the scope it would need.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from gapwatch import operations as ops
 from gapwatch.api.problems import Problem
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
-from gapwatch.models import Agency, ApiToken
-from gapwatch.operations.tokens import find_token, token_actor
+from gapwatch.models import Agency, ApiToken, TokenScope
+from gapwatch.operations.tokens import expired, find_token, token_actor
 
 REALM = 'Bearer realm="gapwatch"'
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,22 @@ def authenticate() -> Caller:
     if found is None or not found[1].active:
         raise _unauthorized("the API token is unknown or has been revoked",
                             f'{REALM}, error="invalid_token"')
+    if expired(found[0]):
+        raise _unauthorized(f"the API token expired on {found[0].expires_at:%Y-%m-%d %H:%M} UTC; "
+                            "ask an administrator for a new one", f'{REALM}, error="invalid_token"')
     return Caller(*found)
+
+
+def require_scope(caller: Caller) -> None:
+    """Refuse anything but a read to a token of scope `read`."""
+    if request.method not in READS and caller.token.scope != TokenScope.read_write:
+        raise Problem(403, "Not allowed",
+                      f"token {caller.token.name!r} has scope {caller.token.scope!r}: it may only "
+                      "read; posting needs a token of scope 'read-write'",
+                      headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", '
+                                                   'scope="read-write"'},
+                      errors=[{"index": None, "field": "Authorization",
+                               "message": "the token's scope is read"}])
 
 
 def token_required(view):
@@ -58,6 +75,7 @@ def token_required(view):
     def wrapped(*args, **kwargs):
         g.caller = authenticate()
         try:
+            require_scope(g.caller)
             return view(*args, **kwargs)
         except DomainError as error:
             problem = Problem.of(error)

@@ -19,6 +19,7 @@ from gapwatch.db import get_session
 from gapwatch.errors import NotFound
 from gapwatch.journey import Gap, HandoffFacts, Journey, OwnershipFacts
 from gapwatch.models import Person
+from gapwatch.operations.identity import identifiers_of
 from gapwatch.queries import load_journeys
 from gapwatch.web.access import INVOLVED_CASE_BY_REFERENCE
 
@@ -65,7 +66,8 @@ def _person_json(journey: Journey, caller: Caller, today) -> dict:
         return person
     row = get_session().execute(select(Person).where(Person.reference == facts.person)).scalar_one()
     return {**person, "details_shown": True, "given_name": row.given_name,
-            "family_name": row.family_name, "date_of_birth": row.date_of_birth.isoformat()}
+            "family_name": row.family_name, "date_of_birth": row.date_of_birth.isoformat(),
+            "identifiers": identifiers_of(get_session(), [row.id])[row.id]}
 
 
 def case_json(journey: Journey, caller: Caller, today) -> dict:

@@ -198,6 +198,13 @@ def _earlier(uow: ops.UnitOfWork, caller: Caller, key: str, digest: str) -> Resp
 @token_required
 def post():
     caller: Caller = g.caller
+    if request.mimetype != "application/json":
+        raise Problem(415, "Unsupported media type",
+                      f"send the events as JSON (Content-Type: application/json), not "
+                      f"{request.mimetype or 'a body without a type'}",
+                      headers={"Accept-Post": "application/json"},
+                      errors=[{"index": None, "field": "Content-Type",
+                               "message": "must be application/json"}])
     raw = request.get_data(cache=False)
     digest = hashlib.sha256(raw).hexdigest()
     refuse_unknown_parameters()

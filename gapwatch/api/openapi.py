@@ -68,9 +68,11 @@ def record_schemas() -> dict:
         "required": ["reference", "home_area", "restricted", "details_shown"],
         "properties": {"reference": TEXT, "home_area": MAYBE_TEXT, "restricted": {"type": "boolean"},
                        "details_shown": {"type": "boolean"}, "given_name": TEXT,
-                       "family_name": TEXT, "date_of_birth": DAY},
-        "description": "A restricted person's names and birth date are shown only to an agency "
-                       "that owns the case today.",
+                       "family_name": TEXT, "date_of_birth": DAY,
+                       "identifiers": {"type": "object", "additionalProperties": TEXT,
+                                       "description": "By scheme: noms, crn, pnc, local:AGENCY"}},
+        "description": "A restricted person's names, birth date and identifiers are shown only "
+                       "to an agency that owns the case today.",
     }
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     many = lambda name: {"type": "array", "items": ref(name)}  # noqa: E731
@@ -120,10 +122,13 @@ def record_schemas() -> dict:
 
 PROBLEMS = {
     "BadRequest": (400, "Malformed input: not JSON, an unknown key, a date that does not parse."),
-    "Unauthorized": (401, "No bearer token, or one that is unknown or revoked."),
-    "Forbidden": (403, "The token's agency may not do this (another agency's side of a journey)."),
+    "Unauthorized": (401, "No bearer token, or one that is unknown, revoked or expired."),
+    "Forbidden": (403, "The token's agency may not do this (another agency's side of a journey), "
+                       "or the token's scope is `read` and the call writes."),
     "NotFound": (404, "No such case, or not one the token's agency is involved in."),
     "Conflict": (409, "The journey's state does not allow it: already decided, already pending."),
+    "TooLarge": (413, "The body is larger than the API takes (MAX_CONTENT_LENGTH, 2 MB)."),
+    "UnsupportedMediaType": (415, "The body is not sent as `application/json`."),
     "Refused": (422, "A well-formed request the domain refuses, or an Idempotency-Key reused "
                      "with another body."),
 }
@@ -161,7 +166,8 @@ def problem_responses() -> dict:
 
 def _errors(*names: str) -> dict:
     statuses = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403",
-                "NotFound": "404", "Conflict": "409", "Refused": "422"}
+                "NotFound": "404", "Conflict": "409", "TooLarge": "413",
+                "UnsupportedMediaType": "415", "Refused": "422"}
     return {statuses[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
 
 
@@ -195,6 +201,7 @@ def paths() -> dict:
     return {
         "/events": {"post": {
             "operationId": "postEvents",
+            "security": [{"bearer": ["read-write"]}],
             "summary": "Apply one event or a list of events, all or nothing.",
             "description": "The events of the bulk import, carried out as the token's agency "
                            "through the domain operations in one transaction. The first refused "
@@ -221,7 +228,7 @@ def paths() -> dict:
                             "description": "`true` when this is the stored first answer.",
                             "schema": TEXT}}},
                 **_errors("BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
-                          "Refused"),
+                          "TooLarge", "UnsupportedMediaType", "Refused"),
             },
         }},
         "/cases/{reference}": {"get": {
@@ -261,11 +268,16 @@ def document() -> dict:
                            "agency. Errors are RFC 9457 problem details.",
         },
         "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": ["read"]}],
         "paths": paths(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "`gapwatch token create --agency CODE`"}},
+                                           "description": (
+                                               "`gapwatch token create --agency CODE [--scope "
+                                               "read|read-write] [--expires-in-days N]`. Scope "
+                                               "`read` may only GET; posting events needs "
+                                               "`read-write` (else 403, insufficient_scope). "
+                                               "An expired token is a 401.")}},
             "schemas": {**event_schemas(), **record_schemas()},
             "responses": problem_responses(),
         },

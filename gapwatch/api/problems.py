@@ -13,6 +13,7 @@ import logging
 from flask import Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from gapwatch import db
 from gapwatch.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ SLUGS = {
     415: "unsupported-media-type",
     422: "refused",
     500: "server-error",
+    503: "unavailable",
 }
 
 
@@ -111,6 +113,14 @@ def register(bp) -> None:
 
     @bp.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if db.is_outage(error):
+            log.warning("database unavailable: %s", db.outage_line(error))
+            session = g.pop("db", None)
+            if session is not None:
+                session.invalidate()  # the connection is broken: drop it, never reuse it
+            return Problem(503, "Service unavailable", "The database is not answering just "
+                           "now; nothing was saved. Try again in a minute.",
+                           headers={"Retry-After": "30"}).response()
         log.exception("API request failed: %s", error)
         session = g.get("db")
         if session is not None:

@@ -2,8 +2,11 @@
 
 Without options it loads the curated journeys of `journeys.py`, each meant to show one rule of
 SPEC.md (or a healthy journey), dated around today. `--cases N --seed S` loads N synthetic cases
-instead (`synthetic.py`). Either way the region's agencies, contracts and one demo user of
-every role are created, and the logins are printed.
+instead (`synthetic.py`), 5% of them a second record of an earlier case's person (`twins.py`).
+Either way the region's agencies, contracts and one demo user of every role are created, the
+persons are linked (`gapwatch link`: possible twins proposed for review), and the logins are
+printed, each with its agency and role (`--no-logins` leaves them to `gapwatch serve
+--demo-logins`, as `make run` does).
 """
 
 from __future__ import annotations
@@ -12,19 +15,20 @@ import time
 from collections.abc import Callable, Iterable
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
-from gapwatch import clock, db
+from gapwatch import clock, db, linking
 from gapwatch import operations as ops
 from gapwatch.demo import region
 from gapwatch.demo.journeys import curated_records
 from gapwatch.demo.synthetic import synthetic_cases
 from gapwatch.errors import DomainError
 from gapwatch.events import apply_record, chunks, parse_record, preload
-from gapwatch.models import Agency
+from gapwatch.models import Agency, User
 
 ACTOR = ops.Actor.system("demo")
 CASES_PER_UNIT = 1000
@@ -73,23 +77,41 @@ def load_synthetic(
     return records
 
 
-def print_logins() -> None:
+ROLE_NAMES = {"case_manager": "case manager", "auditor": "auditor", "admin": "administrator"}
+
+
+def print_logins(session: Session) -> None:
+    """Print the demo logins the database holds, each with its agency's name and code and role."""
+    emails = [email for email, _role, _agency in region.logins()]
+    held = {
+        row.email: row
+        for row in session.execute(
+            select(User.email, User.role, Agency.name, Agency.code)
+            .outerjoin(Agency, User.agency_id == Agency.id)
+            .where(User.email.in_(emails))
+        )
+    }
+    if not held:
+        click.echo("This database holds no demo logins (`gapwatch demo` loads them).")
+        return
     click.echo(f"Demo logins (password for all: {region.PASSWORD}):")
-    managers = [email for email, role, _agency in region.logins() if role == "case_manager"]
-    click.echo(f"  case managers: {' '.join(managers)}")
-    click.echo(f"  auditor:       {region.AUDITOR}")
-    click.echo(f"  admin:         {region.ADMIN}")
+    for email in (e for e in emails if e in held):
+        row = held[email]
+        agency = "no agency" if row.code is None else (
+            row.name if row.name.endswith(f"({row.code})") else f"{row.name} ({row.code})")
+        click.echo(f"  {email:<28} {agency:<52} {ROLE_NAMES.get(row.role, row.role)}")
 
 
 @click.command("demo")
 @click.option("--if-empty", is_flag=True,
               help="Load only into a database without agencies; print the logins either way.")
+@click.option("--no-logins", is_flag=True, help="Do not print the demo logins.")
 @click.option("--cases", type=click.IntRange(min=1), default=None,
               help="Load N synthetic cases instead of the curated journeys.")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Seed of the synthetic cases: the same seed gives the same cases.")
 @with_appcontext
-def demo_command(if_empty: bool, cases: int | None, seed: int):
+def demo_command(if_empty: bool, no_logins: bool, cases: int | None, seed: int):
     """Load the West Midlands demo region and print its logins."""
     session = db.new_session(db.get_engine())
     try:
@@ -102,11 +124,12 @@ def demo_command(if_empty: bool, cases: int | None, seed: int):
             click.echo("The database already has data; the demo was not loaded.")
         else:
             _load(session, cases, seed)
+        if not no_logins:
+            print_logins(session)
     except DomainError as error:
         raise click.ClickException(f"the demo could not be loaded: {error.message}") from None
     finally:
         session.close()
-    print_logins()
 
 
 def _load(session: Session, cases: int | None, seed: int) -> None:
@@ -114,7 +137,14 @@ def _load(session: Session, cases: int | None, seed: int) -> None:
     if cases is None:
         count = apply_all(session, curated_records(clock.today()))
         click.echo(f"Loaded the West Midlands demo region: {count} records.")
-        return
+    else:
+        _load_synthetic(session, cases, seed)
+    found = linking.run(session, on=clock.today(), config=current_app.config)
+    click.echo(f"Linked {found['persons']:,} persons: {found['proposed']:,} possible twins "
+               f"proposed for review (model {found['model_version']}, {found['seconds']} s).")
+
+
+def _load_synthetic(session: Session, cases: int, seed: int) -> None:
 
     def progress(done: int, records: int, seconds: float) -> None:
         if done % 10_000 == 0 or done == cases:

@@ -23,12 +23,14 @@ class Story:
     turns_18_in: int | None = None  # days until the 18th birthday (negative: already 18)
     release: int | None = None  # expected release, days from today
     restricted: bool = False
+    identifiers: tuple = ()  # (scheme, value) pairs
+    opened: int | None = None  # the case's opening day, when it is not its first step's
 
     @property
     def rule(self) -> str | None:
         """The rule this journey is meant to trip today (None for a healthy journey)."""
         head = self.shows.split(":", 1)[0].split(" (")[0]
-        return None if head.startswith("healthy") else head
+        return None if head.startswith(("healthy", "linked")) else head
 
     @property
     def severity(self) -> str | None:
@@ -185,6 +187,22 @@ STORIES = [
           turns_18_in=-200, steps=(start(-600, "YOS-WORCS", S, "N. Hughes"),
                                    ask(-230, "YOS-WORCS", "WMERCIA", S, T, due=-200),
                                    accept(-220, "WMERCIA", "D. Hall"))),
+    Story("WM-1038", "Kelly Ward", "STAFFS", "medium", "contract-ending: Nacro mentors her, its contract with Staffordshire ends in 20 days",
+          age=29, steps=(start(-120, "STAFFS", S, "R. Patel"),
+                         ask(-100, "STAFFS", "CONNECT-NACRO", D, R, reason="Connect mentoring"),
+                         accept(-98, "CONNECT-NACRO", "S. Lloyd (volunteer mentor)"))),
+    # -- one person, two records (docs/identity.md) ---------------------------------------
+    Story("WM-1034", "Jamal Brennan", "WMIDS", "medium", "possible-same-person: Hewell's record; West Midlands knows him as Jamal Brenan (WM-1035)",
+          age=29, release=120, identifiers=(("noms", "A4821KB"),),
+          steps=(start(-60, "HMP-HEWELL", C, "R. Patel"),)),
+    Story("WM-1035", "Jamal Brenan", "WMIDS", "medium", "possible-same-person: West Midlands' record of Jamal Brennan (WM-1034), from his last order",
+          age=29, identifiers=(("crn", "D482113"),), steps=(start(-400, "WMIDS", S, "J. Smith"),)),
+    Story("WM-1036", "Shane Willetts", "WARKS", "medium", "dual-ownership: Warwickshire and Staffordshire each supervise one of his two records (WM-1037), linked by one PNC id",
+          age=31, identifiers=(("crn", "F223344"), ("pnc", "2013/0456789G")),
+          steps=(start(-200, "WARKS", S, "E. Wright"),)),
+    Story("WM-1037", "Shane Willets", "STAFFS", "medium", "linked: Staffordshire's record of Shane Willetts (WM-1036), read into his journey",
+          age=31, identifiers=(("crn", "G334455"), ("pnc", "2013/0456789G")),
+          steps=(start(-40, "STAFFS", S, "H. Clarke"),)),
 ]
 
 
@@ -203,18 +221,22 @@ def birthday(today: date, story: Story) -> date:
     """Return the date of birth that gives the story's age or 18th birthday."""
     if story.turns_18_in is not None:
         return born_turning_18(today + timedelta(days=story.turns_18_in))
-    return today - timedelta(days=round(story.age * 365.25) + 100)
+    # A few days apart by given name: two people of one age are rarely born on the same day
+    # (the linkage would rightly find them suspicious), and a twin record keeps its birthday.
+    spread = sum(map(ord, story.name.split(" ", 1)[0])) % 97
+    return today - timedelta(days=round(story.age * 365.25) + 100 + spread)
 
 
 def story_records(today: date, story: Story) -> list[dict]:
     """Return one story as import records: the person, the case and its events in order."""
     given, family = story.name.split(" ", 1)
     person = f"P-{story.reference.split('-', 1)[1]}"
-    opened = min(day for day, _name, _values in story.steps)
+    opened = min([day for day, _name, _values in story.steps]
+                 + ([story.opened] if story.opened is not None else []))
     records = [
         {"type": "person", "reference": person, "given_name": given, "family_name": family,
          "date_of_birth": birthday(today, story).isoformat(), "home_area": story.home,
-         "restricted": story.restricted},
+         "restricted": story.restricted, "identifiers": dict(story.identifiers)},
         {"type": "case", "reference": story.reference, "person": person,
          "opened_on": _iso(today, opened), "risk_level": story.risk,
          "expected_release_on": _iso(today, story.release)},

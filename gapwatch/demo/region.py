@@ -37,6 +37,8 @@ CONTRACTS = [
     ("CONNECT-NACRO", "HMP-HEWELL", "Connect mentoring", -700, None),
     # Lapsed twenty days ago while SOVA still mentors a West Mercia case (WM-1007).
     ("CONNECT-SOVA", "WMERCIA", "Connect mentoring", -700, -20),
+    # Ends in twenty days while Nacro still mentors Staffordshire cases (WM-1038).
+    ("CONNECT-NACRO", "STAFFS", "Connect mentoring", -365, 20),
 ]
 
 AUDITOR = "inspector@hmip.example"

@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from gapwatch.demo import twins
 from gapwatch.demo.journeys import (
     C,
     D,
@@ -125,6 +126,13 @@ def lapsed(rng, home):
             accept(asked + 1, "CONNECT-SOVA", officer(rng))], None, None
 
 
+def ending(rng, home):
+    begun = -rng.randint(30, 300)
+    asked = rng.randint(begun, -2)
+    return [start(begun, "STAFFS", S, officer(rng)), ask(asked, "STAFFS", "CONNECT-NACRO", D, R),
+            accept(asked + 1, "CONNECT-NACRO", officer(rng))], None, None
+
+
 def unallocated(rng, home):
     return [start(-rng.randint(5, 60), home, S)], None, None
 
@@ -147,7 +155,7 @@ def dual(rng, home):
 SCENARIOS = [
     (38, supervised), (18, in_custody), (14, released), (4, planned_release), (6, youth),
     (8, closed), (2, no_owner), (2.5, overdue), (1.5, unplanned_release), (1, age_gap),
-    (0.5, lapsed), (3, unallocated), (0.5, ping_pong), (1, dual),
+    (0.5, lapsed), (3, unallocated), (0.5, ping_pong), (1, dual), (0.5, ending),
 ]
 
 
@@ -182,8 +190,53 @@ def case_records(today: date, rng: random.Random, number: int) -> list[dict]:
     return records
 
 
-def synthetic_cases(today: date, cases: int, seed: int) -> Iterator[list[dict]]:
-    """Yield the records of each of `cases` synthetic cases, the same for the same seed."""
-    rng = random.Random(seed)
+TWIN_SHARE = 0.05
+SOURCE = {"custody": "prison", "supervision": "probation", "delivery": "provider"}
+
+
+def _source(records: list[dict]) -> str:
+    """Return the kind of agency whose record this is: the case's first owner's."""
+    roles = [r.get("role") for r in records if r.get("event") == "ownership_started"]
+    return SOURCE.get(roles[0] if roles else "supervision", "probation")
+
+
+def synthetic_cases(today: date, cases: int, seed: int,
+                    twin_share: float = TWIN_SHARE) -> Iterator[list[dict]]:
+    """Yield the records of each of `cases` synthetic cases, the same for the same seed.
+
+    A `twin_share` of the cases belong to a second record of an earlier case's person, typed
+    with realistic noise (`twins.twin_of`); who is whose follows from the seed alone
+    (`twin_pairs`), never from the database. The twins draw from a random stream of their
+    own, so the journeys are the same with or without them.
+    """
+    for records, _original in _twinned(today, cases, seed, twin_share):
+        yield records
+
+
+def twin_pairs(today: date, cases: int, seed: int,
+               twin_share: float = TWIN_SHARE) -> set[tuple[str, str]]:
+    """Return every pair of person references that are one person in `synthetic_cases`."""
+    pairs = {(original, records[0]["reference"])
+             for records, original in _twinned(today, cases, seed, twin_share) if original}
+    return twins.closed(pairs)
+
+
+def _twinned(today: date, cases: int, seed: int, twin_share: float):
+    rng, noise = random.Random(seed), random.Random(f"twins:{seed}")
+    recent: list[twins.Someone] = []
     for number in range(1, cases + 1):
-        yield case_records(today, rng, number)
+        records = case_records(today, rng, number)
+        person, source = records[0], _source(records)
+        born = date.fromisoformat(person["date_of_birth"])
+        chosen = twins.Someone(person["reference"], person["given_name"], person["family_name"],
+                               born, person["home_area"],
+                               twins.identifiers(noise, number, born, source))
+        original = None
+        youth = any(r.get("agency") == "YOS-WORCS" for r in records)
+        if recent and not youth and noise.random() < twin_share:
+            first = recent[noise.randrange(max(0, len(recent) - 1000), len(recent))]
+            chosen, original = twins.twin_of(noise, first, number, person["reference"],
+                                             source), first.reference
+        records[0] = chosen.record(person["restricted"])
+        recent.append(chosen)
+        yield records, original

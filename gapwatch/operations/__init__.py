@@ -1,6 +1,14 @@
 """The one write path: every change to gapwatch's records goes through these operations."""
 
 from gapwatch.operations.flags import acknowledge_flag
+from gapwatch.operations.identity import (
+    decide_proposal,
+    link_persons,
+    preload_identifiers,
+    record_linkage,
+    save_identifiers,
+    unlink_persons,
+)
 from gapwatch.operations.journeys import (
     accept_handoff,
     assign_officer,
@@ -21,9 +29,21 @@ from gapwatch.operations.records import (
 )
 from gapwatch.operations.tokens import create_token, note_token_use, revoke_token
 from gapwatch.operations.unit import Actor, CaseState, UnitOfWork, record_read, unit_of_work
-from gapwatch.operations.users import add_user, attempt_login, set_active, set_password
+from gapwatch.operations.users import (
+    add_user,
+    attempt_login,
+    end_sessions,
+    set_active,
+    set_password,
+)
 
 __all__ = [
+    "record_linkage",
+    "unlink_persons",
+    "save_identifiers",
+    "preload_identifiers",
+    "link_persons",
+    "decide_proposal",
     "Actor",
     "CaseState",
     "UnitOfWork",
@@ -32,6 +52,7 @@ __all__ = [
     "add_user",
     "assign_officer",
     "attempt_login",
+    "end_sessions",
     "close_case",
     "create_token",
     "end_ownership",

@@ -13,8 +13,10 @@ from datetime import date
 
 from sqlalchemy import select
 
+from gapwatch import clock
 from gapwatch.errors import Conflict, DomainError, InvalidInput
 from gapwatch.models import Agency, AgencyKind, Case, Contract, Person, RiskLevel
+from gapwatch.operations.identity import save_identifiers
 from gapwatch.operations.unit import CaseState, UnitOfWork, choice
 
 AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
@@ -133,8 +135,12 @@ def save_person(
     date_of_birth: date,
     home_area: str | None = None,
     restricted: bool = False,
+    identifiers: dict[str, str] | None = None,
 ) -> Person:
-    """Create the person `reference`, or update their details."""
+    """Create the person `reference`, or update their details and identifiers.
+
+    An identifier another person already holds links the two (`operations.identity`).
+    """
     uow.require_agency(None, "manage persons")
     if not reference:
         raise InvalidInput("a person needs a reference", field="reference")
@@ -156,6 +162,8 @@ def save_person(
         person = uow.insert(Person, id=uow.new_id(Person), reference=reference, **values)
         uow.remember_person(person)
         uow.audit("person.created", person=reference, after=_person_view(values, home_area))
+        save_identifiers(uow, person=person, identifiers=identifiers, on=clock.today(),
+                         is_new=True)
         return person
     changes = _changes(person, values)
     if changes:
@@ -164,6 +172,7 @@ def save_person(
             setattr(person, key, new)
         uow.audit("person.updated", person=reference, before=before,
                   after={k: new for k, (_old, new) in changes.items()})
+    save_identifiers(uow, person=person, identifiers=identifiers, on=clock.today())
     return person
 
 

@@ -2,7 +2,9 @@
 
 A token is a random secret shown once, when it is created; only its SHA-256 is stored, so a
 copy of the database cannot be replayed against the API. A token acts for exactly one agency
-(`token_actor`), so the journey operations themselves refuse what that agency may not do.
+(`token_actor`), so the journey operations themselves refuse what that agency may not do. Its
+scope says whether it only reads (`read`) or also posts events (`read-write`), and it expires
+after `expires_in_days` (a year unless chosen otherwise).
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from gapwatch import clock
 from gapwatch.errors import Conflict, InvalidInput, NotFound
-from gapwatch.models import Agency, ApiToken
-from gapwatch.operations.unit import Actor, UnitOfWork
+from gapwatch.models import Agency, ApiToken, TokenScope
+from gapwatch.operations.unit import Actor, UnitOfWork, choice
 
 PREFIX = "gw_"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+DEFAULT_DAYS = 365
+MAX_DAYS = 3 * 365
 
 
 def token_hash(secret: str) -> str:
@@ -28,8 +33,13 @@ def token_hash(secret: str) -> str:
 
 
 def token_actor(token: ApiToken, agency_code: str) -> Actor:
-    """Return the actor a token acts as: its agency, and nothing more."""
-    return Actor(name=f"token:{agency_code}/{token.name}", agency=agency_code, token=True)
+    """Return the actor a token acts as: its agency, and nothing more (nor writes, if it reads)."""
+    return Actor(name=f"token:{agency_code}/{token.name}", agency=agency_code, token=True,
+                 read_only=token.scope != TokenScope.read_write)
+
+
+def expired(token: ApiToken) -> bool:
+    return token.expires_at is not None and token.expires_at <= clock.now()
 
 
 def _active_named(uow: UnitOfWork, name: str) -> ApiToken | None:
@@ -38,9 +48,15 @@ def _active_named(uow: UnitOfWork, name: str) -> ApiToken | None:
     ).scalar_one_or_none()
 
 
-def create_token(uow: UnitOfWork, *, agency: str, name: str | None = None) -> tuple[ApiToken, str]:
+def create_token(uow: UnitOfWork, *, agency: str, name: str | None = None,
+                 scope: str = TokenScope.read_write.value,
+                 expires_in_days: int = DEFAULT_DAYS) -> tuple[ApiToken, str]:
     """Create a token for `agency`; return it with its secret, which is never stored."""
     uow.require_agency(None, "manage API tokens")
+    scope = choice(scope, TokenScope, "scope").value
+    if not isinstance(expires_in_days, int) or not 1 <= expires_in_days <= MAX_DAYS:
+        raise InvalidInput(f"a token expires after 1 to {MAX_DAYS} days, not {expires_in_days!r}",
+                           field="expires_in_days")
     owner = uow.agency(agency)
     if not owner.active:
         raise Conflict(f"agency {agency} is inactive and cannot be given a token", field="agency")
@@ -55,12 +71,14 @@ def create_token(uow: UnitOfWork, *, agency: str, name: str | None = None) -> tu
     if _active_named(uow, name) is not None:
         raise Conflict(f"an active token named {name!r} already exists", field="name")
     secret = PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
     token = ApiToken(
         id=token_id, agency_id=owner.id, name=name, token_hash=token_hash(secret),
-        created_at=clock.now(),
+        scope=scope, created_at=now, expires_at=now + timedelta(days=expires_in_days),
     )
     uow.session.add(token)
-    uow.audit("token.created", token=token_id, name=name, agency=agency)
+    uow.audit("token.created", token=token_id, name=name, agency=agency, scope=scope,
+              expires_at=token.expires_at)
     return token, secret
 
 
@@ -86,7 +104,7 @@ def note_token_use(uow: UnitOfWork, *, token: ApiToken) -> None:
 
 
 def find_token(session: Session, secret: str) -> tuple[ApiToken, Agency] | None:
-    """Return the unrevoked token with this secret and its agency, or None."""
+    """Return the unrevoked token with this secret and its agency (expired or not), or None."""
     if not secret.startswith(PREFIX):
         return None
     row = session.execute(

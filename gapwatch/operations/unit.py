@@ -70,6 +70,8 @@ class UnitOfWork:
         # their flags are brought up to date before the commit (`gapwatch.follow`).
         self.touched: dict[int, tuple[str, date]] = {}
         self.actions: list[str] = []
+        # Who holds each (scheme, value) identifier looked up so far (None: nobody).
+        self.held: dict[tuple[str, str], int | None] = {}
 
     # -- agencies -------------------------------------------------------------------------
     def agencies(self) -> dict[str, Agency]:

@@ -1,9 +1,16 @@
-"""The operations on user accounts: create, disable, reset a password, record a login."""
+"""The operations on user accounts: create, disable, reset a password, record a login.
+
+Passwords follow ASVS 4.0 section 2.1: 12 to 128 characters of any kind, no composition rules,
+and none of the common passwords of `gapwatch/data/common_passwords.txt`. Repeated failures are
+throttled per account and per client by the sign-in page (`gapwatch.web.auth`), not locked:
+a lockout would let anyone lock the only administrator out.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from functools import cache
+from importlib import resources
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,21 +21,47 @@ from gapwatch.models import User, UserRole
 from gapwatch.operations.unit import UnitOfWork, choice
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-MIN_PASSWORD = 10
-LOCK_AFTER_FAILURES = 5
-LOCK_MINUTES = 15
+MAX_EMAIL = 254  # RFC 5321's longest address; longer input is cut before it is audited
+MIN_PASSWORD = 12
+MAX_PASSWORD = 128
 
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(
-            f"a password needs at least {MIN_PASSWORD} characters", field="password"
-        )
+@cache
+def common_passwords() -> frozenset[str]:
+    """Return the blocklist, read once from the package's data file."""
+    text = resources.files("gapwatch").joinpath("data/common_passwords.txt").read_text("utf-8")
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+@cache
+def _dummy_hash() -> str:
+    # Checked against when the account is unknown, so that a sign-in costs the same either way
+    # and its timing does not tell which emails have accounts.
+    return generate_password_hash("no account has this password")
+
+
+def check_password(password: str) -> None:
+    """Refuse a password outside ASVS 2.1's policy, saying which rule it breaks."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters", field="password")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD} characters", field="password")
+    folded = password.casefold()
+    if folded in common_passwords() or len(set(folded)) == 1:
+        raise InvalidInput("that password is one of the most common ones: choose another",
+                           field="password")
+
+
+def bounded_email(email: str | None) -> str:
+    """Return the email as compared and audited: trimmed, lower case, at most MAX_EMAIL long."""
+    return (email or "").strip().lower()[:MAX_EMAIL]
 
 
 def find_user(uow: UnitOfWork, email: str) -> User | None:
     return uow.session.exec(
-        select(User).where(User.email == email.strip().lower())
+        select(User).where(User.email == bounded_email(email))
     ).scalar_one_or_none()
 
 
@@ -44,7 +77,7 @@ def add_user(
     if role == UserRole.case_manager and not agency:
         raise InvalidInput("a case manager needs an agency (--agency CODE)", field="agency")
     home = uow.agency(agency) if agency else None
-    _check_password(password)
+    check_password(password)
     if find_user(uow, email) is not None:
         raise Conflict(f"a user {email} already exists", field="email")
     user = User(
@@ -69,46 +102,48 @@ def _user(uow: UnitOfWork, email: str) -> User:
 
 
 def set_password(uow: UnitOfWork, *, email: str, password: str) -> User:
-    """Set a user's password and lift any lockout."""
+    """Set a user's password; every session the user had ends."""
     user = _user(uow, email)
-    _check_password(password)
+    check_password(password)
     user.password_hash = generate_password_hash(password)
     user.password_changed_at = clock.now()
-    user.failed_logins = 0
-    user.locked_until = None
+    user.session_generation += 1
     uow.audit("user.password_set", email=user.email)
     return user
 
 
 def set_active(uow: UnitOfWork, *, email: str, active: bool) -> User:
+    """Enable or disable an account; disabling ends every session the user had."""
     uow.require_agency(None, "manage users")
     user = _user(uow, email)
     if user.active != active:
         user.active = active
+        user.session_generation += 1
         uow.audit("user.enabled" if active else "user.disabled", email=user.email)
     return user
 
 
+def end_sessions(uow: UnitOfWork, *, user_id: int) -> None:
+    """Sign the user out everywhere: every session made so far stops at its next request."""
+    user = uow.session.get(User, user_id)
+    if user is not None:
+        user.session_generation += 1
+        uow.audit("user.signed_out", email=user.email)
+
+
 def attempt_login(uow: UnitOfWork, *, email: str, password: str) -> User | None:
-    """Check a password, counting failures in the database so a lockout holds across workers."""
-    user = find_user(uow, email or "")
-    now = clock.now()
+    """Check a password at the same cost whether or not the account exists."""
+    email, password = bounded_email(email), password or ""
+    user = find_user(uow, email) if EMAIL.fullmatch(email) else None
+    if len(password) > MAX_PASSWORD:
+        password = ""  # no account has it; hashing a megabyte would cost more than a check
     if user is None or not user.active:
-        uow.audit("login.failed", email=(email or "").strip().lower(), why="unknown or disabled")
+        check_password_hash(_dummy_hash(), password)
+        uow.audit("login.failed", email=email, why="unknown or disabled")
         return None
-    if user.locked_until is not None and user.locked_until > now:
-        uow.audit("login.refused", email=user.email, why="locked", until=user.locked_until)
+    if not check_password_hash(user.password_hash, password):
+        uow.audit("login.failed", email=user.email, why="wrong password")
         return None
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        if user.failed_logins >= LOCK_AFTER_FAILURES:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
-        uow.audit("login.failed", email=user.email, why="wrong password",
-                  locked_until=user.locked_until)
-        return None
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = clock.now()
     uow.audit("login.succeeded", email=user.email)
     return user

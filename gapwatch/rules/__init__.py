@@ -8,6 +8,17 @@ config key `RULE_OVERLAP_DAYS`, falling back to the default given to the decorat
 
 Adding a rule is adding a module to this package. Rules of other packages register through the
 entry point group `gapwatch.rules`, each entry naming a decorated function.
+
+**When can a rule's answer next change?** Next to its check, a rule names its *turning points*
+with `@turns(check)`: a pure function of the same arguments returning the days after
+`context.day` on which, the journey unchanged, the rule's findings about it could appear,
+disappear, or change severity, `since`, who to tell or evidence (a due day + 1, a release window
+opening, an 18th birthday, a contract's end + 1...). Days of the journey's own rows that lie
+ahead (an ownership that starts or ends later, a later decision or allocation, the case opening
+or closing) are the engine's to add: `next_changes` combines both for a journey. Between two
+consecutive turning points every rule says the same as on the first (only a message may name
+the day); the forecast, and a scan that re-checks only the cases whose day has come, rely on it.
+A rule that names no turning points is taken to change every day.
 """
 
 from __future__ import annotations
@@ -15,9 +26,9 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from importlib.metadata import entry_points
 from types import MappingProxyType
 
@@ -103,6 +114,7 @@ class Rule:
     check: Callable[..., Iterable[Found]]
     thresholds: Mapping[str, int]
     doc: str
+    turning_points: Callable[..., Iterable[date]] | None = None
 
     def settings(self, config: Mapping) -> dict[str, int]:
         """Return this rule's thresholds, each overridden by config key `RULE_<NAME>` if set."""
@@ -139,6 +151,16 @@ def rule(code: str, title: str, **thresholds: int) -> Callable:
     return mark
 
 
+def turns(check: Callable) -> Callable:
+    """Name `points` as the turning points of the rule `check` (see the module's docstring)."""
+
+    def mark(points: Callable) -> Callable:
+        check.gapwatch_rule = replace(check.gapwatch_rule, turning_points=points)
+        return points
+
+    return mark
+
+
 def _rules_of(module) -> list[Rule]:
     return [v.gapwatch_rule for v in vars(module).values() if hasattr(v, "gapwatch_rule")]
 
@@ -164,3 +186,95 @@ def load_rules() -> list[Rule]:
 
 def severe(risk_level: str) -> bool:
     return risk_level in SEVERE_RISKS
+
+
+# -- when can the answers next change -------------------------------------------------------------
+ONE_DAY = timedelta(days=1)
+Rules = Iterable[tuple[Rule, Mapping[str, int]]]
+
+
+def journey_days(journey: Journey, day: date) -> list[date]:
+    """Return the days after `day` of the journey's own rows: on each, `as_of` tells a new story."""
+    case = journey.case
+    days = {case.opened_on, case.closed_on}
+    for o in journey.ownerships:
+        days.update((o.starts_on, o.ends_on, o.allocated_on))
+    for h in journey.handoffs:
+        days.update((h.requested_on, h.decided_on))
+    return sorted(d for d in days if d is not None and d > day)
+
+
+def _stand(journey: Journey, day: date, ahead: list[date]) -> Journey:
+    """Return the journey as of `day`, not copying it when nothing of it lies after `day`."""
+    return journey.as_of(day) if ahead and ahead[-1] > day else journey
+
+
+def findings_of(rule: Rule, settings: Mapping[str, int], journey: Journey, context: Context,
+                ) -> list[Finding]:
+    """Return one rule's findings on a journey as it stands at the end of `context.day`."""
+    return rule.run(journey, context, settings) if journey.case.is_open_on(context.day) else []
+
+
+def segments(journey: Journey, day: date, until: date) -> Iterable[tuple[date, date, Journey]]:
+    """Yield (first day, last day, journey as it stands) for the stretches of `[day, until]`
+    between the journey's own rows: within one, the journey as of any of its days is the same."""
+    later = journey_days(journey, day)
+    ahead = [d for d in later if d <= until]
+    starts = [day, *ahead]
+    for first, following in zip(starts, [*ahead, until + ONE_DAY], strict=True):
+        yield first, following - ONE_DAY, _stand(journey, first, later)
+
+
+def rule_turns(journey: Journey, context: Context, rules: Rules, until: date,
+               ) -> dict[date, set[int]]:
+    """Return the days of `(context.day, until]` on which a rule's answer may change, each with
+    the indexes (in `rules`) of the rules that may change on it; on the journey's own days, all."""
+    rules = list(rules)
+    everyone = set(range(len(rules)))
+    changes: dict[date, set[int]] = {}
+    for first, last, standing in segments(journey, context.day, until):
+        if first > context.day:
+            changes[first] = set(everyone)
+        here = replace(context, day=first)
+        for index, (each, settings) in enumerate(rules):
+            if each.turning_points is None:
+                days = (first + ONE_DAY * n for n in range(1, (last - first).days + 1))
+            else:
+                days = each.turning_points(standing, here, **settings)
+            for point in days:
+                if first < point <= last:
+                    changes.setdefault(point, set()).add(index)
+    return changes
+
+
+def next_changes(journey: Journey, context: Context, rules: Rules, until: date) -> list[date]:
+    """Return the days of `(context.day, until]` on which any rule's finding about the journey
+    could appear, go or change, nothing else happening: the journey's own later days, and
+    every rule's turning points."""
+    return sorted(rule_turns(journey, context, rules, until))
+
+
+def next_change(journey: Journey, context: Context, rules: Rules,
+                within: timedelta = timedelta(days=3660)) -> date | None:
+    """Return the first day after `context.day` on which any rule's answer could change
+    (None: not within `within`, ten years unless told)."""
+    return min(next_changes(journey, context, rules, context.day + within), default=None)
+
+
+def findings_ahead(journey: Journey, context: Context, rules: Rules, until: date,
+                   ) -> Iterator[tuple[date, list[Finding]]]:
+    """Yield (day, findings of every rule on the journey as of that day) for `context.day` and
+    each later turning point up to `until`; on the days between, the findings are the last
+    ones yielded. Each rule is evaluated again only on its own turning points."""
+    rules = list(rules)
+    changes = rule_turns(journey, context, rules, until)
+    ahead = journey_days(journey, context.day)
+    standing = _stand(journey, context.day, ahead)
+    current = [findings_of(r, s, standing, context) for r, s in rules]
+    yield context.day, [f for each in current for f in each]
+    for day in sorted(changes):
+        here = replace(context, day=day)
+        standing = _stand(journey, day, ahead)
+        for index in changes[day]:
+            current[index] = findings_of(*rules[index], standing, here)
+        yield day, [f for each in current for f in each]

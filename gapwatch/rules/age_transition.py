@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule
+from gapwatch.rules import Context, Found, rule, turns
 
 PLANNED = frozenset({"pending", "accepted"})
 
@@ -62,3 +62,10 @@ def age_transition(journey: Journey, context: Context, *, age_window_days: int):
                 "eighteenth_birthday": adult_on,
             },
         )
+
+
+@turns(age_transition)
+def age_transition_turns(journey: Journey, context: Context, *, age_window_days: int):
+    """The window opens 90 days before the 18th birthday; on the birthday, the flag turns high."""
+    adult_on = eighteenth_birthday(journey.case.date_of_birth)
+    return (adult_on - timedelta(days=age_window_days), adult_on)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule
+from gapwatch.rules import Context, Found, rule, turns
 
 DELIVERY = frozenset({"delivery"})
 
@@ -55,3 +55,13 @@ def contract_lapsed(journey: Journey, context: Context):
                 "last_contract_ended_on": max(ended) if ended else None,
             },
         )
+
+
+@turns(contract_lapsed)
+def contract_lapsed_turns(journey: Journey, context: Context):
+    """A contract of a delivering provider starts covering, or stops the day after it ends."""
+    for provider in {o.agency for o in journey.ownerships if o.role == "delivery"}:
+        for contract in context.contracts_of(provider):
+            yield contract.starts_on
+            if contract.ends_on is not None:
+                yield contract.ends_on + timedelta(days=1)

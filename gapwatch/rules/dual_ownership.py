@@ -16,7 +16,7 @@ from datetime import timedelta
 from itertools import combinations
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule
+from gapwatch.rules import Context, Found, rule, turns
 
 
 @rule("dual-ownership", "Two agencies hold the same role at once", overlap_days=7)
@@ -48,3 +48,12 @@ def dual_ownership(journey: Journey, context: Context, *, overlap_days: int):
                 "shared_from": shared_from,
             },
         )
+
+
+@turns(dual_ownership)
+def dual_ownership_turns(journey: Journey, context: Context, *, overlap_days: int):
+    """Two ownerships of one role begin to count as dual on their overlap's 7th day."""
+    held = [o for o in journey.ownerships if o.accountable]
+    for first, second in combinations(held, 2):
+        if first.role == second.role and first.agency != second.agency:
+            yield max(first.starts_on, second.starts_on) + timedelta(days=overlap_days - 1)

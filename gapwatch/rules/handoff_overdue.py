@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule
+from gapwatch.rules import Context, Found, rule, turns
 
 
 @rule("handoff-overdue", "A handoff is unanswered after its due day", overdue_high_days=7)
@@ -39,3 +39,12 @@ def handoff_overdue(journey: Journey, context: Context, *, overdue_high_days: in
                 "due_on": handoff.due_on,
             },
         )
+
+
+@turns(handoff_overdue)
+def handoff_overdue_turns(journey: Journey, context: Context, *, overdue_high_days: int):
+    """A pending handoff is overdue the day after its due day, and high 7 days after it."""
+    for handoff in journey.pending():
+        if handoff.due_on is not None:
+            yield handoff.due_on + timedelta(days=1)
+            yield handoff.due_on + timedelta(days=overdue_high_days)

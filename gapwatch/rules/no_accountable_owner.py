@@ -6,7 +6,10 @@ for the person. The flag is about one gap, named by the day it began; it resolve
 accountable ownership is active again.
 
 - **Severity**: `high`; `critical` when the case's risk is `high` or `very_high`.
-- **Tells**: the agency that was last accountable (if any) and the person's home area.
+- **Tells**: the agencies that were last accountable, every one whose custody or supervision
+  ended on that last day (a prison and an area can end together), and the person's home area.
+  An ownership that started and ended on the same day (recorded in error) covered no day: it
+  neither ends a gap nor counts as a last owner.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule, severe
+from gapwatch.rules import Context, Found, rule, severe, turns
 
 ONE_DAY = timedelta(days=1)
 
@@ -26,21 +29,27 @@ def no_accountable_owner(journey: Journey, context: Context):
         return
     case = journey.case
     since = journey.gaps(case.opened_on, day + ONE_DAY)[-1].starts_on
-    last = journey.last_accountable_before(day)
-    if last is None:
+    last = journey.last_accountable(day)
+    if not last:
         story = "no custody or supervision ownership has been recorded since the case opened"
     else:
-        story = f"{last.agency}'s {last.role} ended on {last.ends_on} and nobody took over"
+        ended = " and ".join(f"{o.agency}'s {o.role}" for o in last)
+        story = f"{ended} ended on {last[0].ends_on} and nobody took over"
     yield Found(
         subject=f"gap:{since.isoformat()}",
         severity="critical" if severe(case.risk_level) else "high",
         since=since,
-        notify=(last.agency if last else None, case.home_area),
+        notify=(*(o.agency for o in last), case.home_area),
         message=f"Nobody is accountable for this person since {since}: {story}.",
         evidence={
             "gap_starts_on": since,
-            "last_owner": last.agency if last else None,
-            "last_role": last.role if last else None,
+            "last_owners": [{"agency": o.agency, "role": o.role} for o in last],
             "risk_level": case.risk_level,
         },
     )
+
+
+@turns(no_accountable_owner)
+def no_accountable_owner_turns(journey: Journey, context: Context):
+    """Only the journey's own days (an ownership starting or ending) open or close a gap."""
+    return ()

@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule
+from gapwatch.rules import Context, Found, rule, turns
 
 DECIDED = frozenset({"accepted", "rejected"})
 BOUNCES = 3
@@ -67,3 +67,11 @@ def ping_pong(journey: Journey, context: Context, *, bounce_window_days: int):
                 ],
             },
         )
+
+
+@turns(ping_pong)
+def ping_pong_turns(journey: Journey, context: Context, *, bounce_window_days: int):
+    """A decision leaves the 90-day window on its 91st day (the day it enters is the journey's)."""
+    for h in journey.handoffs:
+        if h.status in DECIDED and h.from_agency and h.decided_on is not None:
+            yield h.decided_on + timedelta(days=bounce_window_days + 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule
+from gapwatch.rules import Context, Found, rule, turns
 
 PLANNED = frozenset({"pending", "accepted"})
 
@@ -49,3 +49,12 @@ def release_unplanned(journey: Journey, context: Context, *, release_window_days
                 "home_area": case.home_area,
             },
         )
+
+
+@turns(release_unplanned)
+def release_unplanned_turns(journey: Journey, context: Context, *, release_window_days: int):
+    """The window opens 28 days before the expected release and closes the day after it."""
+    release = journey.case.expected_release_on
+    if release is not None:
+        yield release - timedelta(days=release_window_days)
+        yield release + timedelta(days=1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gapwatch.journey import Journey
-from gapwatch.rules import Context, Found, rule, severe
+from gapwatch.rules import Context, Found, rule, severe, turns
 
 
 @rule("unallocated", "No officer has been allocated", allocation_days=5)
@@ -43,3 +43,11 @@ def unallocated(journey: Journey, context: Context, *, allocation_days: int):
                 "risk_level": case.risk_level,
             },
         )
+
+
+@turns(unallocated)
+def unallocated_turns(journey: Journey, context: Context, *, allocation_days: int):
+    """An ownership with no officer counts as unallocated from its 5th day."""
+    for ownership in journey.ownerships:
+        if ownership.accountable and not ownership.officer and ownership.allocated_on is None:
+            yield ownership.starts_on + timedelta(days=allocation_days)

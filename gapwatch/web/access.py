@@ -8,7 +8,7 @@ not exist for them: a 404, in pages and in search alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from flask import abort, g, request
 from flask_login import UserMixin, current_user
@@ -41,14 +41,11 @@ class Account(UserMixin):
     @classmethod
     def of(cls, user: User, agency: Agency | None) -> Account:
         return cls(user.id, user.email, user.role, user.agency_id,
-                   agency.code if agency else None, cls.stamp_of(user.password_changed_at))
-
-    @staticmethod
-    def stamp_of(password_changed_at: datetime | None) -> str:
-        return password_changed_at.isoformat() if password_changed_at else ""
+                   agency.code if agency else None, str(user.session_generation))
 
     def get_id(self) -> str:
-        # Changing the password changes the id, which ends every other session of the user.
+        # The user's session generation is part of the id: signing out, a new password or
+        # disabling the account moves it on, which ends every session of the user.
         return f"{self.id}:{self.stamp}"
 
     @property

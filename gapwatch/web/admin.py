@@ -20,7 +20,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from gapwatch import operations as ops
@@ -28,6 +28,7 @@ from gapwatch.db import get_session
 from gapwatch.errors import DomainError
 from gapwatch.models import Agency, AgencyKind, Contract, Severity, User, UserRole
 from gapwatch.web.access import admins_only
+from gapwatch.web.forms import bounded_day, plain_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Pages of other features listed in the admin menu when their blueprint is registered.
@@ -39,32 +40,35 @@ def _addresses(text: str | None) -> list[str]:
 
 
 class AgencyForm(FlaskForm):
-    code = StringField("Code (capitals, digits, hyphens)", validators=[DataRequired()])
-    name = StringField("Name", validators=[DataRequired()])
+    code = StringField("Code (capitals, digits, hyphens)", validators=[DataRequired(), Length(max=32)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200), plain_text])
     kind = SelectField("Kind", choices=[(k.value, k.value) for k in AgencyKind])
-    region = StringField("Region", validators=[Optional()])
-    alert_emails = StringField("Duty inbox addresses (comma-separated)", validators=[Optional()])
+    region = StringField("Region", validators=[Optional(), Length(max=100), plain_text])
+    alert_emails = StringField("Duty inbox addresses (comma-separated)",
+                               validators=[Optional(), Length(max=2000)])
     alert_severities = SelectMultipleField(
         "Severities in the daily digest", choices=[(s.value, s.value) for s in Severity],
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
     )
-    escalation_emails = StringField("Escalation addresses (comma-separated)", validators=[Optional()])
+    escalation_emails = StringField("Escalation addresses (comma-separated)",
+                                    validators=[Optional(), Length(max=2000)])
     active = BooleanField("Active (can take cases)", default=True)
 
 
 class ContractForm(FlaskForm):
     provider = SelectField("Provider", validators=[DataRequired()])
     commissioner = SelectField("Commissioner", validators=[DataRequired()])
-    service = StringField("Service", validators=[DataRequired()])
-    starts_on = DateField("First day", validators=[DataRequired()])
-    ends_on = DateField("Last day (empty: open-ended)", validators=[Optional()])
+    service = StringField("Service", validators=[DataRequired(), Length(max=100), plain_text])
+    starts_on = DateField("First day", validators=[DataRequired(), bounded_day])
+    ends_on = DateField("Last day (empty: open-ended)", validators=[Optional(), bounded_day])
 
 
 class UserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired()])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     role = SelectField("Role", choices=[(r.value, r.value.replace("_", " ")) for r in UserRole])
     agency = SelectField("Agency (case managers)", validators=[Optional()])
-    password = PasswordField("First password (at least 10 characters)", validators=[DataRequired()])
+    password = PasswordField("First password (12 to 128 characters, not a common one)",
+                             validators=[DataRequired()])
 
 
 class PasswordResetForm(FlaskForm):
@@ -99,7 +103,21 @@ def _agency_codes() -> list[tuple[str, str]]:
 def index():
     others = [(endpoint, label) for endpoint, label in ELSEWHERE
               if endpoint in current_app.view_functions]
-    return render_template("admin/index.html", others=others)
+    return render_template("admin/index.html", others=others, **_operations())
+
+
+def _operations() -> dict:
+    """What the operations panel shows: heartbeat, last completed scan, outbox, today's run."""
+    from gapwatch import db, health
+
+    engine = db.get_engine()
+    counts, oldest = health.outbox_state(get_session())
+    return {
+        "beat": health.last_beat(engine), "scan": health.last_completed_scan(engine),
+        "outbox": counts, "oldest_pending": oldest,
+        "daily": health.daily(engine, current_app.config),
+        "heartbeat": health.heartbeat(engine, current_app.config),
+    }
 
 
 @bp.route("/agencies", methods=["GET", "POST"])
@@ -207,7 +225,7 @@ def reset_password(user_id: int):
     email = _user_email(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        _save(f"New password set for {email}; their lockout is lifted.", ops.set_password,
+        _save(f"New password set for {email}; their sessions are ended.", ops.set_password,
               email=email, password=form.password.data)
     else:
         flash("Not saved: a new password is required.", "error")

@@ -9,16 +9,17 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from gapwatch import audit, clock
+from gapwatch import audit, checkpoint, clock
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
 from gapwatch.models import AuditEvent
 from gapwatch.web.access import case_or_404
+from gapwatch.web.headers import policy_with_style
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 100
@@ -41,10 +42,9 @@ def auditor_required(view):
 
 
 def _day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip()) if request.args.get(name) else None
-    except ValueError:
-        return None
+    """Read the query string's day `name`; a day that does not parse is refused (400)."""
+    value = request.args.get(name, "").strip()
+    return clock.parse_day(value, name) if value else None
 
 
 def _filters() -> tuple[dict, list]:
@@ -71,7 +71,8 @@ def _filters() -> tuple[dict, list]:
 def index():
     session = get_session()
     chosen, where = _filters()
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", "").strip()
+    before = clock.parse_count(before, "before", low=1) if before else None
     query = select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE + 1)
     if before:
         query = query.where(AuditEvent.seq < before)
@@ -79,13 +80,16 @@ def index():
     verdict = None
     if audit.chain_head(session)[0] <= VERIFY_ON_VIEW or request.args.get("verify") == "all":
         verdict = audit.verify(session)
+    held = None
+    if verdict is not None and verdict.ok:
+        held = checkpoint.latest_departure(session, current_app.config, verdict)
     session.rollback()  # end the read, so nothing is held open while the page renders
     older = None
     if len(entries) > PAGE_SIZE:
         kept = {k: v for k, v in chosen.items() if v}
         older = url_for("audit.index", before=entries[PAGE_SIZE - 1].seq, **kept)
-    return render_template("audit/index.html", verdict=verdict, entries=entries[:PAGE_SIZE],
-                           chosen=chosen, older=older)
+    return render_template("audit/index.html", verdict=verdict, held=held,
+                           entries=entries[:PAGE_SIZE], chosen=chosen, older=older)
 
 
 @bp.route("/cases/<reference>/export.<fmt>")
@@ -103,7 +107,14 @@ def export(reference: str, fmt: str):
     suffix = f"-as-of-{as_of}" if as_of else ""
     name = f"case-{case.reference}{suffix}.{fmt}"
     disposition = "inline" if fmt == "html" else "attachment"
-    return Response(written, mimetype=MEDIA_TYPES[fmt], headers={
+    # content_type, not mimetype: the media type already names its charset.
+    response = Response(written, content_type=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'{disposition}; filename="{name}"',
         "Cache-Control": "no-store",
     })
+    if fmt == "html":
+        # The export is one self-contained file: its own stylesheet, allowed by its hash.
+        text = written.decode() if isinstance(written, bytes) else written
+        style = text.partition("<style>")[2].partition("</style>")[0]
+        response.headers["Content-Security-Policy"] = policy_with_style(style)
+    return response

@@ -1,12 +1,20 @@
-"""Signing in and out, and changing one's own password."""
+"""Signing in and out, and changing one's own password.
+
+A session ends after PERMANENT_SESSION_LIFETIME from signing in, after SESSION_IDLE_MINUTES
+without use (the dashboard's own minute-by-minute refresh is not use), and at once everywhere
+when the user signs out, changes their password or is disabled: the user's session generation,
+part of every session's id, moves on. Failed sign-ins are throttled per account and per client
+(Flask-Limiter), never locked.
+"""
 
 from __future__ import annotations
 
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as web_session
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
@@ -16,14 +24,18 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
-from gapwatch.extensions import login_manager
+from gapwatch.extensions import limiter, login_manager
 from gapwatch.models import Agency, User
-from gapwatch.operations.users import MIN_PASSWORD
+from gapwatch.operations.users import MAX_PASSWORD, MIN_PASSWORD, bounded_email
 from gapwatch.web.access import Account
 
 bp = Blueprint("auth", __name__)
 SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
 CLOCK_SKEW = 300  # seconds
+SEEN_EVERY = 60  # seconds: note a session's use at most this often, not a new cookie a request
+# Sent by the dashboard's timed refresh (static/gapwatch.js): it keeps no idle session alive.
+POLL_HEADER = "X-Gapwatch-Poll"
 
 
 class LoginForm(FlaskForm):
@@ -33,14 +45,15 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()])
-    new = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD)])
+    new = PasswordField("New password", validators=[
+        DataRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)])
     repeat = PasswordField("Repeat the new password",
                            validators=[DataRequired(), EqualTo("new", "The passwords differ.")])
 
 
 # Every signed-in request runs this: the columns an Account needs, not User and Agency objects.
 ACCOUNT_QUERY = (
-    select(User.id, User.email, User.role, User.agency_id, Agency.code, User.password_changed_at)
+    select(User.id, User.email, User.role, User.agency_id, Agency.code, User.session_generation)
     .outerjoin(Agency, Agency.id == User.agency_id)
     .where(User.id == bindparam("user_id"), User.active)
 )
@@ -48,15 +61,15 @@ ACCOUNT_QUERY = (
 
 @login_manager.user_loader
 def load_account(user_id: str) -> Account | None:
-    ident, _, stamp = user_id.partition(":")
-    if not ident.isdigit() or not signed_in_lately():
+    ident, _, generation = user_id.partition(":")
+    if not ident.isdigit() or len(ident) > 18 or not signed_in_lately() or not used_lately():
         return None
     row = get_session().connection().execute(ACCOUNT_QUERY, {"user_id": int(ident)}).first()
     if row is None:
         return None
     account = Account(row.id, row.email, row.role, row.agency_id, row.code,
-                      Account.stamp_of(row.password_changed_at))
-    return account if account.stamp == stamp else None
+                      str(row.session_generation))
+    return account if account.stamp == generation else None
 
 
 @login_manager.unauthorized_handler
@@ -92,7 +105,7 @@ def safe_next(target: str | None, fallback: str | None = None) -> str:
 def sign_in(account: Account) -> None:
     """Sign the account in for PERMANENT_SESSION_LIFETIME, after which it must sign in again."""
     web_session.permanent = True
-    web_session[SIGNED_IN_AT] = int(time.time())
+    web_session[SIGNED_IN_AT] = web_session[SEEN_AT] = int(time.time())
     login_user(account)
 
 
@@ -114,30 +127,69 @@ def signed_in_lately() -> bool:
     return False
 
 
+def used_lately() -> bool:
+    """Whether this session was used in the last SESSION_IDLE_MINUTES; note this use if so."""
+    now, seen = int(time.time()), web_session.get(SEEN_AT)
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    if isinstance(seen, int) and -CLOCK_SKEW <= now - seen <= idle:
+        if now - seen >= SEEN_EVERY and not request.headers.get(POLL_HEADER):
+            web_session[SEEN_AT] = now
+        return True
+    web_session.clear()
+    flash(f"You were signed out after {current_app.config['SESSION_IDLE_MINUTES']} minutes "
+          "without using gapwatch: please sign in again.", "info")
+    return False
+
+
+def _per_account() -> str:
+    return "login-account:" + bounded_email(request.form.get("email"))
+
+
+def _per_client() -> str:
+    return "login-client:" + get_remote_address()
+
+
+def _failed(_response) -> bool:
+    """Count a sign-in against the limits only when it failed."""
+    return g.get("login_failed", False)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_per_account,
+               methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_CLIENT"], key_func=_per_client,
+               methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        # It decides (the failure count is read, then written) but changes nothing a kept
-        # dashboard shows: renewing the stamp would let anyone empty the cache by failing.
-        with ops.unit_of_work(session, ops.Actor(name="web:login"), renews_stamp=False) as uow:
+        # It records (the attempt, the last sign-in) and changes nothing a kept dashboard shows:
+        # renewing the stamp would let anyone empty the cache by failing.
+        with ops.unit_of_work(session, ops.Actor(name="web:login"), decides=False,
+                              renews_stamp=False) as uow:
             user = ops.attempt_login(uow, email=form.email.data, password=form.password.data)
         if user is not None:
             agency = session.get(Agency, user.agency_id) if user.agency_id else None
             sign_in(Account.of(user, agency))
             return redirect(safe_next(request.args.get("next")))
-        flash("That email and password do not match, or the account is locked for a while "
-              "after repeated failures.", "error")
+        g.login_failed = True
+        flash("That email and password do not match.", "error")
+    elif request.method == "POST":
+        g.login_failed = True
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    session = get_session()
+    actor = ops.Actor(name=f"user:{current_user.email}")
+    with ops.unit_of_work(session, actor, renews_stamp=False) as uow:
+        ops.end_sessions(uow, user_id=current_user.id)
     logout_user()
+    web_session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 

@@ -28,7 +28,7 @@ from gapwatch.models import (
     UserRole,
 )
 from gapwatch.queries import load_journeys
-from gapwatch.web import forms, timeline
+from gapwatch.web import forms, links, timeline
 from gapwatch.web.access import case_or_404, may_open_details, owned_today, page_number, visible
 from gapwatch.web.queues import SEVERITY_RANK
 
@@ -201,12 +201,14 @@ def render_case(reference: str, status: int = 200, *, errors: dict | None = None
     offered = authority.offers(actor, journey, today, kind=kind, told=told_of_gap(flags))
     agencies = read(AGENCIES_QUERY).all() if offered.ask else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
+    identity = links.identity_of(session, person_id, journey, allowed, today)
     page = render_template(
         "cases/show.html", case=journey.case, person=person, journey=journey, today=today,
         accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
         gaps=journey.gaps(journey.case.opened_on, today),
         in_gap=authority.in_gap(journey, today),
-        picture=Markup(timeline.render(journey, today, ident="journey")),
+        picture=Markup(timeline.render(identity.journey, today, ident="journey")),
+        identity=identity,
         flags=flags, acks=acknowledgements(read(ACKS_QUERY, {"case_id": case_id})),
         may_acknowledge=lambda notify: bool(authority.may_acknowledge(actor, notify)),
         history=history_lines(read(HISTORY_QUERY, {"case_id": case_id}), person is not None),

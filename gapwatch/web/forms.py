@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from gapwatch import clock, text
 from gapwatch.authority import HOLDS, Offers
+
+
+def bounded_day(_form, field) -> None:
+    """Refuse a day outside the ones gapwatch accepts (clock.EARLIEST..LATEST)."""
+    if field.data is not None:
+        try:
+            clock.check_day(field.data, field.name)
+        except clock.DayRefused as error:
+            raise ValidationError(f"{field.data.isoformat()} {error.why}") from None
+
+
+def plain_text(_form, field) -> None:
+    """Refuse bidirectional and other control characters (gapwatch.text)."""
+    if field.data and (why := text.problem(field.data)) is not None:
+        raise ValidationError(f"the text {why}")
 
 
 class ActionForm(FlaskForm):
@@ -24,44 +40,44 @@ class RequestForm(ActionForm):
     # may still name it, and the authority table refuses one the receiver cannot hold.
     role = SelectField("Role they take", choices=list(ROLES.items()), validators=[Optional()])
     kind = SelectField("Kind", choices=list(KINDS.items()))
-    due_on = DateField("Due day (they must have taken over by)", validators=[Optional()])
-    reason = StringField("Note for the receiver", validators=[Optional(), Length(max=1000)])
+    due_on = DateField("Due day (they must have taken over by)", validators=[Optional(), bounded_day])
+    reason = StringField("Note for the receiver", validators=[Optional(), Length(max=1000), plain_text])
     from_agency = SelectField("From agency", validators=[Optional()])
 
 
 class AcceptForm(ActionForm):
-    officer = StringField("Officer who takes the case", validators=[Optional(), Length(max=200)])
+    officer = StringField("Officer who takes the case", validators=[Optional(), Length(max=200), plain_text])
 
 
 class RejectForm(ActionForm):
-    reason = StringField("Why (the sender will read this)", validators=[Optional(), Length(max=1000)])
+    reason = StringField("Why (the sender will read this)", validators=[Optional(), Length(max=1000), plain_text])
 
 
 class WithdrawForm(ActionForm):
-    reason = StringField("Why (optional)", validators=[Optional(), Length(max=1000)])
+    reason = StringField("Why (optional)", validators=[Optional(), Length(max=1000), plain_text])
 
 
 class EndForm(ActionForm):
     reason = StringField("Why it ends (e.g. released, order ended)",
-                         validators=[Optional(), Length(max=500)])
+                         validators=[Optional(), Length(max=500), plain_text])
 
 
 class OfficerForm(ActionForm):
-    officer = StringField("Officer", validators=[Optional(), Length(max=200)])
+    officer = StringField("Officer", validators=[Optional(), Length(max=200), plain_text])
 
 
 class AcknowledgeForm(ActionForm):
-    note = TextAreaField("Note (what you are doing about it)", validators=[Optional(), Length(max=2000)])
-    snooze_until = DateField("Snooze until (optional)", validators=[Optional()])
+    note = TextAreaField("Note (what you are doing about it)", validators=[Optional(), Length(max=2000), plain_text])
+    snooze_until = DateField("Snooze until (optional)", validators=[Optional(), bounded_day])
 
 
 class CloseForm(ActionForm):
-    reason = StringField("Why the case closes", validators=[Optional(), Length(max=500)])
+    reason = StringField("Why the case closes", validators=[Optional(), Length(max=500), plain_text])
 
 
 class TakeForm(ActionForm):
     officer = StringField("Officer who will supervise", validators=[DataRequired(),
-                                                                    Length(max=200)])
+                                                                    Length(max=200), plain_text])
 
 
 def for_case(agencies: list, offers: Offers, my_agency: str | None) -> dict[str, FlaskForm]:

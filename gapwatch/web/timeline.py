@@ -49,25 +49,14 @@ DEFS = """<defs>
 <path d="M1,1 L9,9 M9,1 L1,9" stroke="#6e3b00" stroke-width="2"/></marker>
 </defs>"""
 
-STYLE = """<style>
-.tl text{{font:11px system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;fill:#1b1f24}}
-.tl .lane-label{{font-weight:600;font-size:12px}} .tl .lane-kind{{fill:#57606a;font-size:10px}}
-.tl .lane{{fill:#f6f8fa}} .tl .lane-alt{{fill:#ffffff}} .tl .tick{{stroke:#d0d7de}}
-.tl .tick-label{{fill:#57606a;font-size:10px}}
-.tl .bar-custody{{fill:#1f4e79}} .tl .bar-supervision{{fill:#2f7d5b}}
-.tl .bar-delivery{{fill:#dbe9f6;stroke:#1f4e79;stroke-width:1.2;stroke-dasharray:4 2}}
-.tl .bar-planned{{fill:url(#{p}-planned);stroke:#57606a;stroke-dasharray:3 2}}
-.tl .bar-text{{fill:#ffffff;font-weight:600}} .tl .bar-text-dark{{fill:#1b1f24;font-weight:600}}
-.tl .gap{{fill:url(#{p}-hatch);stroke:#b3261e;stroke-width:1.5;opacity:.85}}
-.tl .gap-label{{fill:#b3261e;font-weight:700}}
-.tl .arrow{{fill:none;stroke-width:1.8}} .tl .arrow-accepted{{stroke:#1b1f24}}
-.tl .arrow-pending{{stroke:#0b5cad;stroke-dasharray:6 3}} .tl .arrow-refused{{stroke:#6e3b00;stroke-dasharray:1.5 3}}
-.tl .arrow-label{{font-size:10px;paint-order:stroke;stroke:#ffffff;stroke-width:3px}}
-.tl .today{{stroke:#b3261e;stroke-width:2}} .tl .today-label{{fill:#b3261e;font-weight:700}}
-.tl .release{{stroke:#1b1f24;stroke-width:1.2;stroke-dasharray:2 3}}
-.tl .due{{fill:#ffffff;stroke:#0b5cad;stroke-width:1.8}} .tl .due-overdue{{fill:#b3261e;stroke:#b3261e}}
-.tl .marker-label{{font-size:10px;paint-order:stroke;stroke:#ffffff;stroke-width:3px}}
-</style>"""
+# The picture's styles are in static/gapwatch.css (a strict CSP allows no inline <style>); the
+# two pattern fills name this picture's own ids, so they are attributes of the shapes instead.
+PATTERN_FILL = {"bar bar-planned": "planned"}
+
+
+def _fill(css: str, p: str) -> str:
+    pattern = PATTERN_FILL.get(css)
+    return f' fill="url(#{p}-{pattern})"' if pattern else ""
 
 
 def _day(d: date) -> str:
@@ -153,7 +142,7 @@ def _bar(o: OwnershipFacts, y: float, scale: _Scale, today: date, p: str) -> str
         tip += " (planned)"
     shape = (
         f'<g id="{p}-o{o.id}"><title>{escape(tip)}</title>'
-        f'<rect class="{css}" x="{x1}" y="{y + inset}" width="{width}" height="{LANE - 2 * inset}" rx="3"/>'
+        f'<rect class="{css}"{_fill(css, p)} x="{x1}" y="{y + inset}" width="{width}" height="{LANE - 2 * inset}" rx="3"/>'
     )
     label = o.role + (f" · {o.officer}" if o.officer else "") + (" (planned)" if planned else "")
     room = int(width // 6.2)
@@ -167,7 +156,7 @@ def _bar(o: OwnershipFacts, y: float, scale: _Scale, today: date, p: str) -> str
     if o.ends_on is None and not planned:
         shape += (
             f'<path d="M{x2 - 1},{y + inset} l6,{LANE / 2 - inset} l-6,{LANE / 2 - inset}z" '
-            f'class="{css}"/>'
+            f'class="{css}"{_fill(css, p)}/>'
         )
     return shape + "</g>"
 
@@ -230,7 +219,7 @@ def render(journey: Journey, today: date, *, ident: str = "tl") -> str:
         f'preserveAspectRatio="xMinYMin meet">',
         f'<title id="{p}-title">{escape(title)}</title>',
         f'<desc id="{p}-desc">{escape(_summary(journey, today))}</desc>',
-        DEFS.format(p=p), STYLE.format(p=p),
+        DEFS.format(p=p),
     ]
     for i, agency in enumerate(agencies):
         y = lanes[agency]
@@ -255,7 +244,7 @@ def render(journey: Journey, today: date, *, ident: str = "tl") -> str:
         days = gap.days(today + timedelta(days=1))
         out.append(
             f'<g><title>{escape(f"Gap: nobody accountable from {_day(gap.starts_on)}, {days} days")}</title>'
-            f'<rect class="gap" x="{x1}" y="{TOP}" width="{x2 - x1}" height="{bottom - TOP}"/>'
+            f'<rect class="gap" fill="url(#{p}-hatch)" x="{x1}" y="{TOP}" width="{x2 - x1}" height="{bottom - TOP}"/>'
             f'<text class="gap-label" x="{x1}" y="{bottom + 16}">GAP · {days} day{"s" if days != 1 else ""}</text></g>'
         )
     for o in journey.ownerships:

@@ -7,13 +7,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
 from gapwatch.models import Agency
-from gapwatch.operations.tokens import list_tokens
+from gapwatch.operations.tokens import DEFAULT_DAYS, list_tokens
 from gapwatch.web.access import admins_only
 
 bp = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
@@ -22,7 +22,11 @@ bp = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
 class TokenForm(FlaskForm):
     agency = SelectField("Agency", validators=[DataRequired()])
     name = StringField("Name (letters, digits, . _ -; empty: one is made up)",
-                       validators=[Optional()])
+                       validators=[Optional(), Length(max=100)])
+    scope = SelectField("Scope", choices=[("read-write", "read-write (post events and read)"),
+                                          ("read", "read (only read cases, journeys, flags)")])
+    expires_in_days = SelectField("Expires after", coerce=int, default=DEFAULT_DAYS,
+                                  choices=[(30, "30 days"), (90, "90 days"), (365, "a year")])
 
 
 class RevokeForm(FlaskForm):
@@ -58,7 +62,8 @@ def index():
     try:
         with ops.unit_of_work(get_session(), current_user.actor) as uow:
             token, secret = ops.create_token(uow, agency=form.agency.data,
-                                             name=form.name.data or None)
+                                             name=form.name.data or None, scope=form.scope.data,
+                                             expires_in_days=form.expires_in_days.data)
     except DomainError as error:
         flash(f"Not created: {error.message}.", "error")
         return _page(form, status=error.status)

@@ -52,7 +52,8 @@ def test_the_case_shows_its_person_to_an_agency_involved(api):
     assert body["expected_release_on"] == RELEASE.isoformat()
     assert body["person"] == {"reference": "P-C-1", "home_area": "WMIDS", "restricted": False,
                               "details_shown": True, "given_name": "Sam",
-                              "family_name": "Example", "date_of_birth": "1990-05-05"}
+                              "family_name": "Example", "date_of_birth": "1990-05-05",
+                              "identifiers": {}}
 
 
 def test_a_restricted_persons_details_are_only_for_an_agency_owning_the_case_today(api, world):

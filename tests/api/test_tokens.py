@@ -86,6 +86,7 @@ def test_the_admin_page_shows_a_new_token_once_and_revokes_it(client, world):
     page = client.get("/admin/tokens")
     assert page.status_code == 200
     created = client.post("/admin/tokens", data={"agency": "WMIDS", "name": "case-system",
+                                                 "scope": "read-write", "expires_in_days": 365,
                                                  "csrf_token": _token(page)})
     assert created.status_code == 200
     html = created.get_data(as_text=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 from sqlalchemy import func, select
 
@@ -80,7 +82,8 @@ def test_the_auditor_downloads_the_case_history(auditor, people, fmt, media, sta
     assert "case-C-1-as-of-2026-06-11" in response.headers["Content-Disposition"]
     last = people.execute(select(AuditEvent).order_by(AuditEvent.seq.desc())).scalars().first()
     assert (last.action, last.actor, last.detail) == (
-        "export.case", "user:inspector@hmip.example", {"format": fmt, "as_of": "2026-06-11"})
+        "export.case", "user:inspector@hmip.example",
+        {"format": fmt, "as_of": "2026-06-11", "request_id": ANY})
 
 
 def test_the_case_page_offers_auditors_the_exports(auditor):
@@ -100,7 +103,7 @@ def _url(rule, people) -> str:
     first = lambda model: people.execute(select(model.id).limit(1)).scalar()  # noqa: E731
     values = {"reference": "C-1", "code": "WMIDS", "rest": "cases", "handoff_id": first(Handoff),
               "ownership_id": first(Ownership), "flag_id": first(Flag), "user_id": first(User),
-              "token_id": 1, "message": 1}
+              "token_id": 1, "message": 1, "proposal_id": 1, "verdict": "confirm"}
     missing = rule.arguments - set(values)
     assert not missing, f"{rule.rule}: add a value for {missing} to this test"
     return rule.build({name: values[name] for name in rule.arguments})[1]

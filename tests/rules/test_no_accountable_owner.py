@@ -84,3 +84,42 @@ def test_an_accepted_transfer_never_leaves_an_ownerless_day(world, found, asked,
     effective = max(on + timedelta(days=decided), on + timedelta(days=due or 0))
     for day in {start, effective - timedelta(days=1), effective, effective + timedelta(days=1)}:
         assert [f for f in found(day, "no-accountable-owner") if f.case == case] == []
+
+
+def test_an_ownership_that_starts_and_ends_the_same_day_does_not_split_the_gap(world, found):
+    """Recorded in error, it covered no day: the gap that began on 1 March goes on."""
+    person_and_case(world, opened_on=D("2026-03-01"))
+    load(world,
+         event("C-1", "2026-03-03", "ownership_started", agency="WMERCIA", role="supervision"),
+         event("C-1", "2026-03-03", "ownership_ended", agency="WMERCIA", reason="in error"))
+    for day in ("2026-03-03", "2026-03-04"):
+        [finding] = found(day, RULE)
+        assert (finding.subject, finding.since, finding.notify) == (
+            "gap:2026-03-01", D("2026-03-01"), ("WMIDS",))
+        assert "WMERCIA" not in finding.message
+
+
+def test_every_accountable_owner_that_ended_on_the_last_day_is_told(world, found):
+    """A prison's custody and an area's supervision both end on 5 January: both hear of it."""
+    person_and_case(world, opened_on=D("2026-01-01"), home_area="WMIDS")
+    load(world,
+         event("C-1", "2026-01-01", "ownership_started", agency="HMP-HEWELL", role="custody"),
+         event("C-1", "2026-01-02", "ownership_started", agency="WMERCIA", role="supervision"),
+         event("C-1", "2026-01-05", "ownership_ended", agency="HMP-HEWELL"),
+         event("C-1", "2026-01-05", "ownership_ended", agency="WMERCIA"))
+    [finding] = found("2026-01-05", RULE)
+    assert (finding.since, finding.notify) == (D("2026-01-05"), ("HMP-HEWELL", "WMERCIA", "WMIDS"))
+    assert "HMP-HEWELL's custody and WMERCIA's supervision ended on 2026-01-05" in finding.message
+    assert finding.evidence["last_owners"] == [
+        {"agency": "HMP-HEWELL", "role": "custody"}, {"agency": "WMERCIA", "role": "supervision"}]
+
+
+def test_an_owner_that_ended_before_the_last_day_is_not_told(world, found):
+    person_and_case(world, opened_on=D("2026-01-01"), home_area="WMIDS")
+    load(world,
+         event("C-1", "2026-01-01", "ownership_started", agency="HMP-HEWELL", role="custody"),
+         event("C-1", "2026-01-02", "ownership_started", agency="WMERCIA", role="supervision"),
+         event("C-1", "2026-01-04", "ownership_ended", agency="HMP-HEWELL"),
+         event("C-1", "2026-01-05", "ownership_ended", agency="WMERCIA"))
+    [finding] = found("2026-01-05", RULE)
+    assert finding.notify == ("WMERCIA", "WMIDS")

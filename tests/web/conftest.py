@@ -10,6 +10,7 @@ from tests.support import (  # noqa: F401 (PASSWORD and csrf_token: for the web 
     D,
     act,
     csrf_token,
+    days,
     event,
     load,
     person_and_case,
@@ -51,7 +52,10 @@ def world(app, session):
         event("C-WAIT", start, "handoff_requested", from_agency="HMP-HEWELL", to_agency="WMIDS",
               role="supervision", kind="transfer", due_on=today),
         event("C-GAP", start, "ownership_started", agency="HMP-HEWELL", role="custody"),
-        event("C-GAP", start, "ownership_ended", agency="HMP-HEWELL", reason="released"),
+        # A day in custody: an ownership ending the day it starts covers no day (SPEC.md), so
+        # Hewell would never have been accountable, nor on the gap's flag.
+        event("C-GAP", start + days(1), "ownership_ended", agency="HMP-HEWELL",
+              reason="released"),
         event("C-STAFFS", start, "ownership_started", agency="STAFFS", role="supervision"),
         event("C-SECRET", start, "ownership_started", agency="HMP-HEWELL", role="custody"),
     )

@@ -62,7 +62,8 @@ def test_a_restricted_person_stays_in_the_queues_and_counts_without_a_name(brows
 def post_routes(app):
     """Every POST route a signed-in user could reach (the bearer-token API is not one)."""
     values = {"reference": "C-WAIT", "handoff_id": 1, "ownership_id": 1, "flag_id": 1,
-              "user_id": 1, "token_id": 1, "code": "WMIDS", "message_id": 1, "id": 1}
+              "user_id": 1, "token_id": 1, "code": "WMIDS", "message_id": 1, "id": 1,
+              "proposal_id": 1, "verdict": "confirm"}
     routes = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():

@@ -1,0 +1,149 @@
+"""One journey per person: the cases of linked person records read as one journey.
+
+When two person records are linked (`operations.link_persons`), their open cases are one
+person's journey: a prison's release on one record and nobody on the probation record is a gap,
+two areas holding the two records is dual ownership. The rules therefore see one journey per
+linked group, on the group's *lead* case (its open case with the lowest id): the lead's journey
+holds every ownership and handoff of the group's open cases, and each other case of the group is
+marked `linked_into` the lead, so the engine runs no rule on it alone (its old flags resolve).
+
+The merged case takes the earliest opening day, the most severe risk, the earliest expected
+release, and the lead's person, date of birth and home area (another's where the lead has none);
+it is restricted if any record is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date
+
+from sqlalchemy import and_, exists, or_, select
+from sqlmodel import Session
+
+from gapwatch import queries
+from gapwatch.journey import Journey, Twin
+from gapwatch.models import Case, LinkProposal, Person, PersonLink, ProposalStatus
+from gapwatch.operations.identity import groups
+
+RISK_ORDER = ("low", "medium", "high", "very_high")
+
+
+def _open_on(day: date):
+    return (Case.opened_on <= day) & or_(Case.closed_on.is_(None), Case.closed_on > day)
+
+
+def merge(lead: Journey, others: list[Journey]) -> Journey:
+    """Return `lead`'s journey with the ownerships and handoffs of `others` read into it."""
+    if not others:
+        return lead
+    cases = [lead.case, *(j.case for j in others)]
+    releases = [c.expected_release_on for c in cases if c.expected_release_on]
+    case = replace(
+        lead.case,
+        opened_on=min(c.opened_on for c in cases),
+        risk_level=max((c.risk_level for c in cases), key=RISK_ORDER.index),
+        expected_release_on=min(releases, default=None),
+        home_area=lead.case.home_area or next((c.home_area for c in cases if c.home_area), None),
+        restricted=any(c.restricted for c in cases),
+        linked=tuple(sorted(c.reference for c in cases[1:])),
+        twins=tuple(t for c in cases for t in c.twins),
+    )
+    return Journey(case, [o for j in [lead, *others] for o in j.ownerships],
+                   [h for j in [lead, *others] for h in j.handoffs])
+
+
+def _linked_cases(session: Session, person_ids: set[int], day: date | None) -> dict[int, int]:
+    """Return {case id: person id} of these persons' cases (open on `day`, if given)."""
+    query = select(Case.id, Case.person_id).where(Case.person_id.in_(sorted(person_ids)))
+    if day is not None:
+        query = query.where(_open_on(day))
+    return dict(session.connection().execute(query).all())
+
+
+def _has_link():
+    return exists().where(PersonLink.unlinked_on.is_(None), or_(
+        PersonLink.person_a_id == Case.person_id, PersonLink.person_b_id == Case.person_id))
+
+
+def twins_of(session: Session, case_ids) -> dict[int, tuple[Twin, ...]]:
+    """Return the open proposals about the persons of these cases, by case id."""
+    found = defaultdict(list)
+    for mine, other in (("person_a_id", "person_b_id"), ("person_b_id", "person_a_id")):
+        rows = session.connection().execute(
+            select(Case.id, LinkProposal.id, Person.reference, LinkProposal.probability,
+                   LinkProposal.proposed_on)
+            .join(LinkProposal, and_(getattr(LinkProposal, mine) == Case.person_id,
+                                     LinkProposal.status == ProposalStatus.open.value))
+            .join(Person, Person.id == getattr(LinkProposal, other))
+            .where(case_ids)
+        )
+        for case_id, proposal, person, probability, proposed_on in rows:
+            found[case_id].append(Twin(proposal, person, probability, proposed_on))
+    return {k: tuple(sorted(v, key=lambda t: t.proposal)) for k, v in found.items()}
+
+
+def join(session: Session, day: date, journeys: list[Journey], case_ids) -> list[Journey]:
+    """Return one chunk's journeys as of `day`, with linked persons' cases read as one.
+
+    `case_ids` is a WHERE clause on Case.id keeping the chunk's cases.
+    """
+    twins = twins_of(session, case_ids)
+    if twins:
+        journeys = [Journey(replace(j.case, twins=twins[j.case.id]), j.ownerships, j.handoffs)
+                    if j.case.id in twins else j for j in journeys]
+    touched = dict(session.connection().execute(
+        select(Case.id, Case.person_id).where(case_ids, _has_link())).all())
+    if not touched:
+        return journeys
+    group_of = groups(session)
+    members = set().union(*(group_of[p] for p in touched.values()))
+    person_of = _linked_cases(session, members, day)
+    cases_of_group: dict[frozenset, list[int]] = defaultdict(list)
+    for case_id, person_id in person_of.items():
+        cases_of_group[group_of[person_id]].append(case_id)
+    lead_of = {case_id: min(ids) for ids in cases_of_group.values() for case_id in ids}
+    here = {j.case.id for j in journeys}
+    wanted = {c for j in journeys if lead_of.get(j.case.id) == j.case.id
+              for c in cases_of_group[group_of[person_of[j.case.id]]] if c not in here}
+    loaded = {**{j.case.id: j for j in journeys},
+              **{k: v.as_of(day) for k, v in queries.load_journeys(session, wanted).items()}}
+    if wanted:
+        for case_id, found in twins_of(session, Case.id.in_(sorted(wanted))).items():
+            j = loaded[case_id]
+            loaded[case_id] = Journey(replace(j.case, twins=found), j.ownerships, j.handoffs)
+    references = {case_id: j.case.reference for case_id, j in loaded.items()}
+    result = []
+    for journey in journeys:
+        lead = lead_of.get(journey.case.id)
+        if lead is None:
+            result.append(journey)
+        elif lead == journey.case.id:
+            group = cases_of_group[group_of[person_of[lead]]]
+            result.append(merge(journey, [loaded[c] for c in sorted(group) if c != lead]))
+        else:
+            reference = references.get(lead) or _reference(session, lead)
+            result.append(Journey(replace(journey.case, linked_into=reference),
+                                  journey.ownerships, journey.handoffs))
+    return result
+
+
+def _reference(session: Session, case_id: int) -> str:
+    return session.connection().execute(select(Case.reference).where(Case.id == case_id)).scalar()
+
+
+def journey_of_person(session: Session, journey: Journey, person_id: int,
+                      day: date) -> Journey:
+    """Return a case's journey with the open cases of the persons linked to its person (a page).
+
+    Unlike the scan it reads the cases of linked persons whatever their state on `day`, except
+    those closed by then, and always reads them into the given case's journey.
+    """
+    group = groups(session).get(person_id)
+    if not group:
+        return journey
+    others = [c for c in _linked_cases(session, set(group), None) if c != journey.case.id]
+    loaded = queries.load_journeys(session, others)
+    kept = [j for j in loaded.values() if j.case.closed_on is None or j.case.closed_on > day]
+    return merge(journey, sorted(kept, key=lambda j: j.case.id))
+

@@ -1,0 +1,127 @@
+"""Linking two person records: audited, reversible, and the rules then see one journey."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gapwatch import operations as ops
+from gapwatch.errors import Conflict, Forbidden, NotFound
+from gapwatch.linkage import Reason, Scored
+from gapwatch.models import AuditEvent, LinkProposal, Person, PersonLink
+from gapwatch.scan import scan
+from tests.support import D, act, event, load, person_and_case
+
+PRISON_RECORD, PROBATION_RECORD = "P-C-1", "P-C-9"
+
+
+@pytest.fixture
+def twins(world):
+    """C-1: HMP Hewell's record, released on 10 June. C-9: WMIDS's record of the same person,
+    opened on 1 May, with nobody holding it."""
+    person_and_case(world, "C-1", expected_release_on=D("2026-06-10"))
+    person_and_case(world, "C-9", opened_on=D("2026-05-01"))
+    load(world,
+         event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody"),
+         event("C-1", "2026-06-10", "ownership_ended", agency="HMP-HEWELL", reason="released"))
+    return world
+
+
+def link(session, actor=None, **values):
+    values = {"first": PRISON_RECORD, "second": PROBATION_RECORD, "on": D("2026-05-02"),
+              "reason": "same PNC on paper", **values}
+    return act(session, ops.link_persons, actor=actor, **values)
+
+
+def gaps(found, day):
+    return {(f.case, f.since, f.notify) for f in found(day, "no-accountable-owner")}
+
+
+def test_a_release_on_one_record_and_no_owner_on_its_twin_is_one_gap(twins, found):
+    # Apart, the probation record looks owner-less from the day it opened, and the prison's
+    # record looks fine until the release.
+    assert gaps(found, "2026-06-01") == {("C-9", D("2026-05-01"), ("WMIDS",))}
+    link(twins)
+    # Linked, the person was in custody until 10 June: the gap is the release nobody took up.
+    assert gaps(found, "2026-06-01") == set()
+    assert gaps(found, "2026-06-10") == {("C-1", D("2026-06-10"), ("HMP-HEWELL", "WMIDS"))}
+
+
+def test_two_areas_holding_the_two_records_is_dual_ownership(twins, found):
+    load(twins, event("C-1", "2026-06-10", "ownership_started", agency="WMIDS",
+                      role="supervision"),
+         event("C-9", "2026-06-10", "ownership_started", agency="STAFFS", role="supervision"))
+    assert found("2026-06-20", "dual-ownership") == []
+    link(twins)
+    [finding] = found("2026-06-20", "dual-ownership")
+    assert finding.case == "C-1" and set(finding.notify) == {"WMIDS", "STAFFS"}
+
+
+def test_linking_is_audited_rewrites_neither_record_and_unlinking_undoes_it(twins, found):
+    before = twins.execute(select(Person.reference, Person.given_name, Person.date_of_birth)
+                           .order_by(Person.id)).all()
+    made = link(twins)
+    with pytest.raises(Conflict, match="already linked"):
+        link(twins)
+    act(twins, ops.unlink_persons, first=PROBATION_RECORD, second=PRISON_RECORD,
+        on=D("2026-06-15"), reason="two brothers, checked with the prison")
+    assert gaps(found, "2026-06-01") == {("C-9", D("2026-05-01"), ("WMIDS",))}
+    row = twins.execute(select(PersonLink)).scalar_one()
+    assert (row.id, row.unlinked_on, row.unlink_reason) == (
+        made.id, D("2026-06-15"), "two brothers, checked with the prison")
+    actions = twins.execute(select(AuditEvent.action, AuditEvent.detail)
+                            .where(AuditEvent.action.like("person.%link%"))).all()
+    assert [a for a, _d in actions] == ["person.linked", "person.unlinked"]
+    assert actions[0][1]["persons"] == [PRISON_RECORD, PROBATION_RECORD]
+    assert twins.execute(select(Person.reference, Person.given_name, Person.date_of_birth)
+                         .order_by(Person.id)).all() == before
+    with pytest.raises(NotFound, match="not linked"):
+        act(twins, ops.unlink_persons, first=PRISON_RECORD, second=PROBATION_RECORD,
+            on=D("2026-06-16"), reason="again")
+
+
+@pytest.mark.parametrize(("actor", "refused"), [
+    (ops.Actor(name="user:duty@staffs.example", agency="STAFFS"), "STAFFS holds none"),
+    (ops.Actor(name="user:auditor@example", read_only=True), "read-only"),
+])
+def test_only_an_agency_holding_a_case_of_either_may_link(twins, actor, refused):
+    with pytest.raises(Forbidden, match=refused):
+        link(twins, actor=actor)
+    prison = ops.Actor(name="user:omu@hewell.example", agency="HMP-HEWELL")
+    assert link(twins, actor=prison).linked_by == "user:omu@hewell.example"
+
+
+def propose(session, probability=0.97):
+    a, b = (session.execute(select(Person.id).where(Person.reference == r)).scalar_one()
+            for r in (PRISON_RECORD, PROBATION_RECORD))
+    pair = Scored(a, b, probability, 5.0, (Reason("name", "the same names", 9.0),))
+    with ops.unit_of_work(session, ops.Actor.system("link")) as uow:
+        return ops.record_linkage(uow, model={"comparisons": []}, pairs=[pair], persons=2,
+                                  threshold=0.9, splink_version="test", on=D("2026-05-03"))
+
+
+def test_a_proposal_flags_both_records_until_it_is_decided(twins, found):
+    assert propose(twins)["proposed"] == 1
+    flagged = found("2026-05-05", "possible-same-person")
+    assert {(f.case, f.since) for f in flagged} == {("C-1", D("2026-05-03")),
+                                                  ("C-9", D("2026-05-03"))}
+    assert all("Sam" not in f.message and "Example" not in f.message for f in flagged)
+    scan(twins, D("2026-05-05"))
+    proposal = twins.execute(select(LinkProposal)).scalar_one()
+    act(twins, ops.decide_proposal, proposal_id=proposal.id, confirm=False,
+        on=D("2026-05-06"), note="different mothers' names")
+    result = scan(twins, D("2026-05-06"))
+    assert result.resolved == 2 and found("2026-05-06", "possible-same-person") == []
+    assert propose(twins)["decided"] == 1  # a rejected pair is never proposed again
+
+
+def test_confirming_a_proposal_links_the_pair(twins, found):
+    propose(twins)
+    proposal = twins.execute(select(LinkProposal)).scalar_one()
+    act(twins, ops.decide_proposal, proposal_id=proposal.id, confirm=True, on=D("2026-05-06"))
+    link_row = twins.execute(select(PersonLink)).scalar_one()
+    assert link_row.proposal_id == proposal.id and link_row.linked_by == "system:test"
+    with pytest.raises(Conflict, match="already confirmed"):
+        act(twins, ops.decide_proposal, proposal_id=proposal.id, confirm=False,
+            on=D("2026-05-07"))
+    assert gaps(found, "2026-06-10") == {("C-1", D("2026-06-10"), ("HMP-HEWELL", "WMIDS"))}

@@ -1,0 +1,109 @@
+"""Input is bounded before it reaches the append-only trail; bodies are capped; headers are sent."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gapwatch import operations as ops
+from gapwatch.errors import InvalidInput
+from gapwatch.events import parse_record
+from gapwatch.models import AuditEvent
+from tests.support import act, event
+
+
+@pytest.fixture
+def hewell(session, world):
+    _token, secret = act(session, ops.create_token, agency="HMP-HEWELL", name="hewell")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_a_non_json_body_to_the_events_is_415(client, hewell):
+    response = client.post("/api/v1/events", data="on=2026-01-01", headers={
+        **hewell, "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 415
+    assert response.json["errors"][0]["field"] == "Content-Type"
+    assert response.headers["Accept-Post"] == "application/json"
+
+
+def test_a_body_larger_than_the_cap_is_refused_unread(client, hewell):
+    response = client.post("/api/v1/events", data=b"[" + b" " * (3 * 1024 * 1024) + b"]",
+                           headers={**hewell, "Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_a_form_larger_than_the_cap_is_refused(client):
+    response = client.post("/login", data={"email": "a" * 100_000 + "@x.example", "password": "x"})
+    assert response.status_code == 413
+
+
+def test_a_long_value_is_cut_before_it_is_audited(client, session, hewell):
+    huge = "x" * 200_000
+    response = client.post("/api/v1/events", headers=hewell, json=event(
+        "C-WAIT", "2026-01-01", "handoff_rejected", to_agency="WMIDS", reason=huge))
+    assert response.status_code == 400
+    session.rollback()
+    entries = session.execute(select(AuditEvent).where(AuditEvent.action == "api.refused")).scalars().all()
+    assert entries and all(len(str(e.detail)) < 10_000 for e in entries)
+
+
+@pytest.mark.parametrize("text", ["Sam\u202eelpmaxE", "A\u2066B", "tab\x00nul", "x\x1b[31m"])
+def test_control_characters_are_refused_in_names_and_notes(text):
+    with pytest.raises(InvalidInput, match="control character"):
+        parse_record({"type": "person", "reference": "P-1", "given_name": text,
+                      "family_name": "Example", "date_of_birth": "1990-01-01"})
+    with pytest.raises(InvalidInput, match="control character"):
+        parse_record(event("C-1", "2026-01-01", "case_closed", reason=text))
+
+
+def test_a_note_with_a_bidi_control_is_refused_on_the_case_page(browse):
+    browser = browse("wmids")
+    response = browser.post("/cases/C-WAIT/handoffs/1/reject", {"reason": "fine\u202etxet"})
+    assert response.status_code in (400, 404)
+    assert response.status_code == 404 or "bidirectional control" in response.text
+
+
+@pytest.mark.parametrize("path", ["/login", "/api/v1/openapi.json"])
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    policy = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert "'unsafe-eval'" not in policy and "frame-ancestors 'none'" in policy
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in headers  # BASE_URL is http here
+
+
+def test_hsts_under_https(app, client):
+    app.config["BASE_URL"] = "https://gapwatch.example"
+    assert client.get("/login").headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_static_files_may_be_cached(client):
+    assert client.get("/static/gapwatch.css").headers.get("Cache-Control") != "no-store"
+
+
+def test_an_export_names_its_charset_once(browse):
+    response = browse("auditor").get("/cases/C-WAIT/export.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/api/v1/events", "POST, OPTIONS"),
+    ("/api/v1/flags", "GET, HEAD, OPTIONS"),
+    ("/api/v1/cases/C-WAIT", "GET, HEAD, OPTIONS"),
+])
+def test_options_lists_only_the_documented_methods(client, path, allow):
+    response = client.options(path)
+    assert response.status_code == 204 and response.headers["Allow"] == allow
+
+
+def test_the_token_page_makes_a_read_token_and_shows_scope_and_expiry(browse):
+    browser = browse("admin")
+    made = browser.post("/admin/tokens", {"agency": "WMIDS", "name": "reader", "scope": "read",
+                                          "expires_in_days": "30"})
+    assert made.status_code == 200, made.text
+    page = browser.get("/admin/tokens").text
+    assert "<td>read</td>" in page and "Expires" in page
