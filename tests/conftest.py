@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 from gapwatch import clock, create_app, db
 from gapwatch.demo import apply_all, region
 from gapwatch.demo.journeys import curated_records
+from tests import support
 
 PG_URL = os.environ.get("GAPWATCH_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -105,6 +106,21 @@ def demo(session):
     today = clock.today()
     apply_all(session, [*region.agency_records(), *region.contract_records(today)])
     apply_all(session, curated_records(today))
+    return session
+
+
+@pytest.fixture
+def journeys(session):
+    """Two cases with an overdue referral to WMIDS, so every scan from June on flags them
+    (the scheduler's and the operations' tests)."""
+    support.region(session)
+    for reference in ("C-1", "C-2"):
+        support.person_and_case(session, reference, expected_release_on=support.D("2026-06-10"))
+        support.load(session,
+             support.event(reference, "2026-01-10", "ownership_started", agency="HMP-HEWELL",
+                   role="custody", officer="A. Officer"),
+             support.event(reference, "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+                   to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"))
     return session
 
 

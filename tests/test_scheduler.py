@@ -16,24 +16,10 @@ from sqlalchemy import func, select
 
 from gapwatch import clock, health, scheduler
 from gapwatch.models import AuditEvent, Flag, JobRun
-from tests.support import D, event, load, person_and_case, region
+from tests.support import D
 
 GAPWATCH = str(Path(sys.executable).with_name("gapwatch"))
 DAY = "2026-06-11"
-
-
-@pytest.fixture
-def journeys(session):
-    """Two cases with something to find on 11 June 2026."""
-    region(session)
-    for reference in ("C-1", "C-2"):
-        person_and_case(session, reference, expected_release_on=D("2026-06-10"))
-        load(session,
-             event(reference, "2026-01-10", "ownership_started", agency="HMP-HEWELL",
-                   role="custody", officer="A. Officer"),
-             event(reference, "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
-                   to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"))
-    return session
 
 
 def start(database_url, tmp_path, *args, **env) -> subprocess.Popen:

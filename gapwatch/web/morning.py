@@ -146,10 +146,10 @@ def _matching(text: str | None) -> list:
 
 
 def _waiting(session: Session, scope: queues.Scope, today: date, text: str | None) -> list:
-    sender = queues._SENDER
+    sender = queues.SENDER
     return session.execute(
         select(Handoff.id, Handoff.kind, Handoff.role, Handoff.due_on,
-               sender.code.label("from_agency"), *queues._person_columns())
+               sender.code.label("from_agency"), *queues.person_columns())
         .join(Case, Case.id == Handoff.case_id).join(Person, Person.id == Case.person_id)
         .outerjoin(sender, sender.id == Handoff.from_agency_id)
         .where(Handoff.status == HandoffStatus.pending, scope.has(Handoff.to_agency_id),
@@ -162,7 +162,7 @@ def _to_allocate(session: Session, scope: queues.Scope, today: date, allocation_
                  text: str | None) -> list:
     return session.execute(
         select(Ownership.id, Ownership.role, Ownership.starts_on, Agency.code.label("agency"),
-               *queues._person_columns())
+               *queues.person_columns())
         .join(Agency, Agency.id == Ownership.agency_id)
         .join(Case, Case.id == Ownership.case_id).join(Person, Person.id == Case.person_id)
         .where(Ownership.role.in_(sorted(ACCOUNTABLE_ROLES)), Ownership.officer.is_(None),

@@ -143,7 +143,7 @@ def _page(session: Session, model, where: list, order: list, columns, joins, num
     return Page(rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
 
 
-def _person_columns():
+def person_columns():
     return (
         Case.id.label("case_id"), Case.reference, Case.risk_level,
         Person.given_name, Person.family_name, Person.restricted,
@@ -154,14 +154,14 @@ def _person_columns():
 HANDOFF_ORDER = [Handoff.due_on.asc().nulls_last(), Handoff.id]
 
 
-_SENDER, _RECEIVER = aliased(Agency), aliased(Agency)  # made once: an alias costs to make
+SENDER, RECEIVER = aliased(Agency), aliased(Agency)  # made once: an alias costs to make
 
 
 def _handoffs(session: Session, side, scope: Scope, number: int, text: str | None) -> Page:
-    sender, receiver = _SENDER, _RECEIVER
+    sender, receiver = SENDER, RECEIVER
     columns = (
         Handoff.id, Handoff.kind, Handoff.role, Handoff.requested_on, Handoff.due_on,
-        sender.code.label("from_agency"), receiver.code.label("to_agency"), *_person_columns(),
+        sender.code.label("from_agency"), receiver.code.label("to_agency"), *person_columns(),
     )
 
     def joins(query):
@@ -206,7 +206,7 @@ def flags(
         where.append(Flag.severity == severity)
     columns = (
         Flag.id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.message,
-        Flag.first_seen_on, Flag.status, Flag.notify, *_person_columns(),
+        Flag.first_seen_on, Flag.status, Flag.notify, *person_columns(),
     )
     order = [SEVERITY_RANK, Flag.since, Flag.id]
     wanted = [severity] if severity in SEVERITIES else list(SEVERITIES)
@@ -247,7 +247,7 @@ def unallocated(
 ) -> Page:
     """Accountable ownerships active today with no officer named, longest waiting first."""
     columns = (Ownership.id, Ownership.role, Ownership.starts_on, Agency.code.label("agency"),
-               *_person_columns())
+               *person_columns())
     order = [Ownership.starts_on, Ownership.id]
     return _page(session, Ownership, list(_unallocated_where(scope, today)), order, columns,
                  lambda q: q.join(Agency, Agency.id == Ownership.agency_id), page, text)

@@ -15,24 +15,9 @@ from sqlalchemy.engine import make_url
 
 from gapwatch import db
 from tests.alerts.conftest import SmtpServer
-from tests.support import D, event, load, person_and_case, region
 
 GAPWATCH = str(Path(sys.executable).with_name("gapwatch"))
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def journeys(session):
-    """Two cases with an overdue referral to WMIDS, so every scan from June on flags them."""
-    region(session)
-    for reference in ("C-1", "C-2"):
-        person_and_case(session, reference, expected_release_on=D("2026-06-10"))
-        load(session,
-             event(reference, "2026-01-10", "ownership_started", agency="HMP-HEWELL",
-                   role="custody", officer="A. Officer"),
-             event(reference, "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
-                   to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"))
-    return session
 
 
 @pytest.fixture
