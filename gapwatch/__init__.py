@@ -73,6 +73,15 @@ def register_blueprints(app: Flask) -> None:
     app.before_request(refuse_read_only_writes)
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(name).bp)
+    register_filters(app)
+
+
+def register_filters(app: Flask) -> None:
+    """Days in pages read as in the rest of the UK's justice services: "25 November 2026"."""
+    from gapwatch import clock
+
+    app.add_template_filter(clock.long_day, "long_day")
+    app.add_template_filter(clock.short_day, "short_day")
 
 
 def register_commands(app: Flask) -> None:

@@ -39,6 +39,20 @@ class DayRefused(InvalidInput):
         self.why = why
 
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+def long_day(day: date | None) -> str:
+    """Say a day as people in England read it: "25 November 2026" (the GOV.UK style)."""
+    return "" if day is None else f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def short_day(day: date | None) -> str:
+    """Say a day where space is short: "25 Nov 2026"."""
+    return "" if day is None else f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
+
+
 def check_day(day: date, field: str = "date") -> date:
     """Return `day` if it lies within EARLIEST..LATEST; refuse it, naming `field`, otherwise."""
     if isinstance(day, datetime) or not isinstance(day, date):
