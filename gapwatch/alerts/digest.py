@@ -41,6 +41,7 @@ from gapwatch.models import (
     Person,
     active_on,
 )
+from gapwatch.rules import days_open
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def _line(facts: _Facts, settings: AlertSettings, agency: str, case_id: int, ref
 
 def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings) -> None:
     for flag, reference, name, restricted in facts.flags:
-        days_open = (day - flag.since).days
+        open_for = days_open(flag.since, day)
         said = facts.acks.get(flag.id, {})
         for code in dict.fromkeys(flag.notify):
             digest = digests.get(code)
@@ -200,7 +201,7 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
             item = FlagItem(
                 case=_line(facts, settings, code, flag.case_id, reference, name, restricted),
                 rule=flag.rule, severity=flag.severity, message=flag.message, since=flag.since,
-                days_open=days_open,
+                days_open=open_for,
                 acknowledged=acknowledged,
                 # Escalate a flag open (not a condition begun) escalate_after_days ago, for
                 # each agency that has not said it is on it.

@@ -188,6 +188,13 @@ def severe(risk_level: str) -> bool:
     return risk_level in SEVERE_RISKS
 
 
+def days_open(since: date, day: date) -> int:
+    """How long a flag raised `since` has been open on `day`: whole days from `since` to `day`,
+    0 on its first day. The one count the queues, the morning list, the digests and the journey
+    picture's open gap all give."""
+    return (day - since).days
+
+
 # -- when can the answers next change -------------------------------------------------------------
 ONE_DAY = timedelta(days=1)
 Rules = Iterable[tuple[Rule, Mapping[str, int]]]

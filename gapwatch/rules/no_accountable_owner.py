@@ -14,22 +14,49 @@ accountable ownership is active again.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from gapwatch.journey import Journey
+from gapwatch.journey import Journey, OwnershipFacts
 from gapwatch.rules import Context, Found, rule, severe, turns
 
 ONE_DAY = timedelta(days=1)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenGap:
+    """A gap open on a day: when it began, who was last accountable, and the home area.
+
+    The one reading of a gap that the flag, the journey picture's lane for the agency expected
+    to act and the exports share: the home area is the one expected to act.
+    """
+
+    since: date
+    last: tuple[OwnershipFacts, ...]
+    home_area: str | None
+
+    @property
+    def told(self) -> tuple[str, ...]:
+        """Who the flag tells: the last accountable owners, then the home area."""
+        return tuple(dict.fromkeys(a for a in (*(o.agency for o in self.last), self.home_area) if a))
+
+
+def open_gap(journey: Journey, day: date) -> OpenGap | None:
+    """Return the gap open at the end of `day` (None: somebody is accountable, or the case is
+    not open)."""
+    case = journey.case
+    if not case.is_open_on(day) or journey.accountable_on(day):
+        return None
+    since = journey.gaps(case.opened_on, day + ONE_DAY)[-1].starts_on
+    return OpenGap(since, tuple(journey.last_accountable(day)), case.home_area)
+
+
 @rule("no-accountable-owner", "Nobody is accountable for the case")
 def no_accountable_owner(journey: Journey, context: Context):
-    day = context.day
-    if journey.accountable_on(day):
+    gap = open_gap(journey, context.day)
+    if gap is None:
         return
-    case = journey.case
-    since = journey.gaps(case.opened_on, day + ONE_DAY)[-1].starts_on
-    last = journey.last_accountable(day)
+    case, since, last = journey.case, gap.since, gap.last
     if not last:
         story = "no custody or supervision ownership has been recorded since the case opened"
     else:

@@ -202,12 +202,15 @@ def render_case(reference: str, status: int = 200, *, errors: dict | None = None
     agencies = read(AGENCIES_QUERY).all() if offered.ask else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
     identity = links.identity_of(session, person_id, journey, allowed, today)
+    # The journey picture: the window around today, or the whole journey (?journey=whole).
+    picture = timeline.picture_of(session, identity.journey, today, details_shown=bool(allowed),
+                                  whole=request.args.get("journey") == "whole")
     page = render_template(
         "cases/show.html", case=journey.case, person=person, journey=journey, today=today,
         accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
         gaps=journey.gaps(journey.case.opened_on, today),
         in_gap=authority.in_gap(journey, today),
-        picture=Markup(timeline.render(identity.journey, today, ident="journey")),
+        picture=picture, picture_svg=Markup(timeline.svg(picture, "journey")),
         identity=identity,
         flags=flags, acks=acknowledgements(read(ACKS_QUERY, {"case_id": case_id})),
         may_acknowledge=lambda notify: bool(authority.may_acknowledge(actor, notify)),

@@ -30,6 +30,7 @@ from gapwatch.models import (
     active_on,
 )
 from gapwatch.queries import load_journeys
+from gapwatch.rules import days_open
 from gapwatch.web import queues
 
 LIMIT = queues.PAGE_SIZE
@@ -121,7 +122,7 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
               for case_id, journey in journeys.items()}
     items = []
     for f in flags.rows:
-        days = (today - f.since).days
+        days = days_open(f.since, today)
         items.append(Item(f.severity, f"{f.rule}: {f.message}", f"{days} day{'s' * (days != 1)}",
                           f, next_step(f.rule, f.subject, offers[f.case_id]), f.id,
                           flags.acks.get(f.id, [])))
