@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlmodel import Session
 
+from gapwatch import clock
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.exports.formats import FORMATS, MEDIA_TYPES, render
 from gapwatch.exports.history import case_history
+from gapwatch.models import Agency
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "case_history", "export_case", "render"]
 
@@ -26,4 +29,23 @@ def export_case(session: Session, actor: ops.Actor, reference: str, *, fmt: str 
     with ops.unit_of_work(session, actor) as uow:
         state = uow.case(reference)
         uow.audit("export.case", state=state, format=fmt, as_of=as_of)
-    return render(case_history(session, reference, as_of=as_of), fmt)
+    history = case_history(session, reference, as_of=as_of)
+    if fmt not in ("html", "pdf"):
+        return render(history, fmt)
+    names, picture = picture_facts(session, reference, as_of)
+    return render(history, fmt, names=names, picture=picture)
+
+
+def picture_facts(session: Session, reference: str, as_of: date | None):
+    """Return the agencies' names by code and the whole journey's picture, as it stood at the
+    end of `as_of` (or today). Exports are for auditors, who may open every person's details:
+    the 18th birthday is marked."""
+    from gapwatch.queries import load_journey
+    from gapwatch.web.timeline import picture_of
+
+    day = as_of or clock.today()
+    journey = load_journey(session, reference).as_of(day)
+    picture = picture_of(session, journey, day, details_shown=True, whole=True)
+    names = dict(session.connection().execute(select(Agency.code, Agency.name)).all())
+    session.rollback()  # end the read
+    return names, picture

@@ -6,12 +6,16 @@ import csv
 import io
 import json
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from gapwatch.audit import plain
+from gapwatch.clock import long_day
+from gapwatch.exports.readable import readable
 
 FORMATS = ("json", "csv", "html", "pdf")
 MEDIA_TYPES = {
@@ -29,12 +33,17 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def render(history: dict, fmt: str) -> bytes:
-    """Return the history written in format `fmt` (one of FORMATS)."""
-    writers = {"json": to_json, "csv": to_csv, "html": to_html, "pdf": to_pdf}
-    if fmt not in writers:
+def render(history: dict, fmt: str, *, names: Mapping[str, str] | None = None,
+           picture=None) -> bytes:
+    """Return the history written in format `fmt` (one of FORMATS). The HTML and the PDF say
+    agencies by `names` (name by code) and draw `picture`, the whole journey laid out."""
+    if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    written = writers[fmt](history)
+    if fmt in ("html", "pdf"):
+        doc = readable(history, names or {}, picture)
+        written = to_html(history, doc) if fmt == "html" else to_pdf(doc)
+    else:
+        written = to_json(history) if fmt == "json" else to_csv(history)
     return written if isinstance(written, bytes) else written.encode("utf-8")
 
 
@@ -136,23 +145,27 @@ def to_csv(history: dict) -> str:
     return out.getvalue()
 
 
-# -- HTML and PDF -----------------------------------------------------------------------------
-def to_html(history: dict) -> str:
+# -- HTML and PDF: the readable history (`exports.readable`) ---------------------------------
+def to_html(history: dict, doc) -> str:
+    from gapwatch.web.timeline import svg
+
     environment = Environment(loader=FileSystemLoader(TEMPLATES),
                               autoescape=select_autoescape(default=True))
+    environment.filters["long_day"] = long_day
     template = environment.get_template("exports/case.html")
-    return template.render(h=history, detail=lambda d: json.dumps(plain(d), ensure_ascii=False,
-                                                                  sort_keys=True))
+    picture = Markup(svg(doc.picture, "journey")) if doc.picture is not None else None
+    return template.render(h=history, doc=doc, picture=picture)
+
+
+def to_pdf(doc) -> bytes:
+    from gapwatch.exports.pdf import CaseHistoryPdf
+
+    return CaseHistoryPdf(doc).build()
 
 
 def latin(value) -> str:
-    """Return text the PDF's built-in fonts can draw: accents kept where Latin-1 has them."""
+    """Return text fpdf2's built-in fonts can draw (accents kept where Latin-1 has them), for
+    the contract report (`gapwatch.contracts_pdf`); the case history's PDF draws every name."""
     text = "" if value is None else str(value)
     text = unicodedata.normalize("NFKC", text).replace("\u2014", "-").replace("\u2013", "-")
     return text.encode("latin-1", "replace").decode("latin-1")
-
-
-def to_pdf(history: dict) -> bytes:
-    from gapwatch.exports.pdf import CaseHistoryPdf
-
-    return CaseHistoryPdf(history).build()

@@ -191,7 +191,9 @@ def test_html_shows_the_history_escaped_and_prints_well(session):
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "@page" in page and "break-inside: avoid" in page
-    assert "Case history C-1" in page and "WMIDS" in page and "2026-01-10" in page
+    # Days as people read them, agencies by name and code (issue 13).
+    assert "Case history C-1" in page and "10 January 2026" in page
+    assert "West Midlands Probation (WMIDS)" in page
 
 
 def test_pdf_renders_even_beyond_latin_1(session):
