@@ -10,7 +10,7 @@ PORT ?= 5000
 # The Python packages (pip's output goes to .venv/install.log, shown when it fails); the
 # machine's own needs come from scripts/setup-system.
 $(STAMP): setup.cfg pyproject.toml
-	@PYTHON=$(PYTHON) scripts/setup-system venv
+	@PYTHON=$(PYTHON) scripts/setup-system venv fonts
 	@echo "Setting up $(VENV) (the first time takes a minute or two)"
 	@$(PYTHON) -m venv $(VENV)
 	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[test]'; } > $(VENV)/install.log 2>&1 \
@@ -26,7 +26,8 @@ run: $(STAMP)
 	@$(BIN)/gapwatch scan > instance/scan.txt && echo "$$(tail -n 1 instance/scan.txt) (the list: instance/scan.txt)"
 	@$(BIN)/gapwatch serve --host 127.0.0.1 --port $(PORT) --demo-logins
 
-# Debian's chromium for the browser tests, redis-server for the throttle's, and wrk for bench/web_bench.py, installed if missing.
+# Debian's chromium for the browser tests, redis-server for the throttle's, wrk for bench/web_bench.py and
+# fonts-dejavu-core for the PDF export, installed if missing.
 system:
 	@PYTHON=$(PYTHON) scripts/setup-system
 

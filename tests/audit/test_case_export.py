@@ -196,16 +196,69 @@ def test_html_shows_the_history_escaped_and_prints_well(session):
     assert "West Midlands Probation (WMIDS)" in page
 
 
-def test_pdf_renders_even_beyond_latin_1(session):
+def pdf_text(pdf: bytes) -> str:
+    """The text of every page, as a PDF reader extracts it (pypdf, the test extra's)."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.mark.parametrize(("given", "family"), [("Łukasz", "Żółć"), ("محمد", "عبد الله")],
+                         ids=["polish", "arabic"])
+def test_the_pdf_shows_every_name(session, given, family):
     region(session)
     load(session,
-         {"type": "person", "reference": "P-1", "given_name": "Zoë", "family_name": "Łukasz 李",
+         {"type": "person", "reference": "P-1", "given_name": given, "family_name": family,
           "date_of_birth": "1990-01-01", "home_area": "WMIDS"},
          {"type": "case", "reference": "C-1", "person": "P-1", "opened_on": "2026-01-10"},
          event("C-1", "2026-01-10", "ownership_started", agency="WMIDS", role="supervision"))
     pdf = exported(session, "pdf")
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
-    assert len(pdf) > 1500
+    text = pdf_text(pdf)
+    assert given in text and family in text and "?" * len(given) not in text
+    assert "West Midlands Probation (WMIDS)" in text and "10 January 2026" in text
+
+
+def test_the_pdf_is_ragged_right_with_the_journey_and_the_history_in_words(journey, monkeypatch):
+    from fpdf import FPDF
+
+    from gapwatch.exports.pdf import CaseHistoryPdf
+
+    aligned = []
+    for name, key in (("multi_cell", "align"), ("table", "text_align")):
+        drawn = getattr(FPDF, name)
+
+        def spy(self, *args, _drawn=drawn, _key=key, **kwargs):
+            aligned.append(str(kwargs.get(_key, "justified (fpdf2's default)")))
+            return _drawn(self, *args, **kwargs)
+        monkeypatch.setattr(CaseHistoryPdf, name, spy)
+    text = pdf_text(exported(journey, "pdf"))
+    # Every paragraph and table ragged-right: justified text opens rivers between words.
+    assert aligned and set(aligned) <= {"L", "Align.L", "LEFT"}, set(aligned)
+    assert "The whole journey" in text and "GAP · 5 days" in text
+    assert "custody" in text and "✗ rejected 2 May" in text
+    assert "History of the case: who did what, when" in text
+    assert "Named A. Patel as officer for West Midlands Probation (WMIDS)'s supervision" in text
+    assert "Rejected the transfer of supervision from HMP Hewell (HMP-HEWELL) to West Mercia" in text
+    assert '{"' not in text and "['" not in text  # no JSON, no Python lists
+
+
+def test_the_html_says_the_history_in_words_with_the_picture(journey):
+    page = exported(journey, "html").decode()
+    assert "<svg" in page and "GAP · 5 days" in page
+    assert "Named A. Patel as officer for West Midlands Probation (WMIDS)&#39;s supervision" in page
+    assert "{&#34;" not in page and "[&#39;" not in page  # no JSON, no Python lists
+    assert 'style="' not in page  # the export's own CSP allows only its stylesheet
+
+
+def test_a_missing_font_is_named_with_what_to_install(session, monkeypatch, tmp_path):
+    from gapwatch.exports import pdf
+
+    region(session)
+    person_and_case(session)
+    monkeypatch.setenv(pdf.FONT_DIR_SETTING, str(tmp_path))
+    with pytest.raises(pdf.FontMissing, match="apt-get install fonts-dejavu-core"):
+        exported(session, "pdf")
 
 
 # -- flags ---------------------------------------------------------------------------------------
