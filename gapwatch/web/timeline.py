@@ -179,6 +179,7 @@ class Item:
     text: str
     until: date | None = None
     kind: str = "event"  # event, gap, expected, today, marker
+    ongoing: bool = False  # from `day` on, with no end yet (an ownership, a gap still open)
 
 
 @dataclass
@@ -292,7 +293,8 @@ def _ownership_item(o: OwnershipFacts, names: Mapping[str, str], today: date) ->
         verb = "holds"
     else:
         verb = "held"
-    return Item(o.starts_on, f"{who} {verb} {o.role}{officer}.", o.ends_on)
+    return Item(o.starts_on, f"{who} {verb} {o.role}{officer}.", o.ends_on,
+                ongoing=o.ends_on is None)
 
 
 def _handoff_item(h: HandoffFacts, names: Mapping[str, str]) -> Item:
@@ -454,7 +456,7 @@ def layout(journey: Journey, today: date, *, whole: bool = False,
     for first, until, a, b in _overlaps(journey):
         text = (f"{_name(a.agency, names)} and {_name(b.agency, names)} both hold {a.role}"
                 + (f" until {long_day(until)}." if until else "."))
-        items.append(Item(first, text, until, kind="marker"))
+        items.append(Item(first, text, until, kind="marker", ongoing=until is None))
         if scale.shows(first, until or end):
             markers.append((first, "guide-contract", "text-overlap",
                             f"2 owners of {a.role} from {_short(first)}", text))
@@ -483,7 +485,7 @@ def layout(journey: Journey, today: date, *, whole: bool = False,
         words = f"{days} day{'s' * (days != 1)}"
         items.append(Item(gap.starts_on, f"Gap: nobody accountable for {words}"
                           + (", still open." if still_open else "."),
-                          None if still_open else gap.ends_on, kind="gap"))
+                          None if still_open else gap.ends_on, kind="gap", ongoing=still_open))
         if scale.shows(gap.starts_on, last):
             gaps.append((scale.x(gap.starts_on), max(scale.x(last), scale.x(gap.starts_on) + 3),
                          f"GAP · {words}"))
@@ -580,7 +582,8 @@ def layout(journey: Journey, today: date, *, whole: bool = False,
     for left, text, row in placed_gaps:
         out.append(Shape("text", "text-gap", (left, bottom + 6 + row * ROW + FONT), text))
 
-    in_window = [i for i in items if scale.shows(i.day, i.until or i.day)]
+    in_window = [i for i in items
+                 if scale.shows(i.day, end if i.ongoing else i.until or i.day)]
     pic.outside = len(items) - len(in_window)
     pic.items = sorted(in_window if not whole else items,
                        key=lambda i: (i.day, {"gap": 1, "expected": 2, "today": 3}.get(i.kind, 0)))
