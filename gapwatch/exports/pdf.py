@@ -55,6 +55,15 @@ def font_files() -> dict[str, Path]:
     return files
 
 
+LRM = "\u200e"  # a left-to-right mark: an English page's lines run left to right
+
+
+def ltr(text: str) -> str:
+    """Keep a line left-to-right even when it opens with an Arabic name ("محمد عبد الله (P-1)"
+    with the reference on the right); the name itself still reads right to left."""
+    return LRM + text
+
+
 def _rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
 
@@ -92,7 +101,7 @@ class CaseHistoryPdf(FPDF):
             self.set_font(FAMILY, "B", 9.5)
             self.cell(38, 5.2, label)
             self.set_font(FAMILY, size=9.5)
-            self.multi_cell(0, 5.2, value, align=Align.L, new_x="LMARGIN", new_y="NEXT")
+            self.multi_cell(0, 5.2, ltr(value), align=Align.L, new_x="LMARGIN", new_y="NEXT")
         self._heading("Owner-less gaps")
         for line in doc.gaps or ["None: an agency was accountable on every day the case was open."]:
             self._para(line, 9.5)
@@ -108,7 +117,7 @@ class CaseHistoryPdf(FPDF):
     def _para(self, text: str, size: float, colour=INK) -> None:
         self.set_font(FAMILY, size=size)
         self.set_text_color(*colour)
-        self.multi_cell(0, size * 0.5, text, align=Align.L, new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, size * 0.5, ltr(text), align=Align.L, new_x="LMARGIN", new_y="NEXT")
         self.set_text_color(*INK)
 
     def _heading(self, text: str) -> None:
@@ -130,7 +139,7 @@ class CaseHistoryPdf(FPDF):
                         width=width, padding=1.2) as out:
             out.row(table.header)
             for row in table.rows:
-                out.row(row)
+                out.row([ltr(cell) for cell in row])
 
     def _history(self) -> None:
         self._heading("History of the case: who did what, when")
@@ -140,11 +149,11 @@ class CaseHistoryPdf(FPDF):
             if self.will_page_break(11):
                 self.add_page()
             self.set_font(FAMILY, "B", 8.5)
-            self.multi_cell(0, 4.3, f"{line.when} · {line.who}", align=Align.L,
+            self.multi_cell(0, 4.3, ltr(f"{line.when} · {line.who}"), align=Align.L,
                             new_x="LMARGIN", new_y="NEXT")
             self.set_font(FAMILY, size=8.5)
             self.set_x(self.l_margin + 4)
-            self.multi_cell(self.epw - 4, 4.3, line.what, align=Align.L, new_x="LMARGIN",
+            self.multi_cell(self.epw - 4, 4.3, ltr(line.what), align=Align.L, new_x="LMARGIN",
                             new_y="NEXT")
             self.ln(1.2)
 
@@ -195,7 +204,7 @@ class CaseHistoryPdf(FPDF):
             x, y = point(0)
             if shape.anchor == "end":
                 x -= self.get_string_width(shape.text)
-            self.text(x, y, shape.text)
+            self.text(x, y, ltr(shape.text))
 
     def _hatch(self, x: float, y: float, w: float, h: float, k: float) -> None:
         """The gap's diagonal hatching, as on the page."""

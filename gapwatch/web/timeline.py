@@ -567,9 +567,9 @@ def layout(journey: Journey, today: date, *, whole: bool = False,
         if not scale.shows(first, until or end) or a.agency not in lane_of or b.agency not in lane_of:
             continue
         x1, x2 = scale.x(first), scale.x(until or end)
-        ys = sorted((lane_of[a.agency].y, lane_of[b.agency].y))
-        out.append(Shape("rect", "overlap", (x1, ys[0] + 1, max(x2 - x1, 3),
-                                             ys[1] + lane_of[b.agency].height - ys[0] - 2)))
+        upper, lower = sorted((lane_of[a.agency], lane_of[b.agency]), key=lambda lane: lane.y)
+        out.append(Shape("rect", "overlap", (x1, upper.y + 1, max(x2 - x1, 3),
+                                             lower.y + lower.height - upper.y - 2)))
     for last, _c, o in _contract_ends(journey, contracts):
         if scale.shows(last) and o.agency in lane_of:
             x, yy = scale.x(last), lane_of[o.agency].middle()
