@@ -117,7 +117,7 @@ def test_screenshots_of_a_busy_morning(page, live, busy_morning):
     page.goto(f"{live}/cases/C-2077")
     expect(page.locator("svg.tl")).to_contain_text("GAP · 20 days")
     expect(page.locator("svg.tl")).to_contain_text("✗ rejected")
-    expect(page.get_by_text("18th birthday")).to_be_visible()
+    expect(page.get_by_text("18th birthday", exact=True)).to_be_visible()
     screenshot(page, "case")
     page.goto(f"{live}/cases/C-3001?journey=whole")
     lanes = page.locator("svg.tl rect.tl-lane, svg.tl rect.tl-lane-alt")
