@@ -42,7 +42,9 @@ def agency(code: str | None, names: Mapping[str, str], *, none: str = "intake") 
     if not code:
         return none
     name = names.get(code)
-    return f"{name} ({code})" if name and name != code else code
+    if not name or name == code or name.endswith(f"({code})"):
+        return name or code
+    return f"{name} ({code})"
 
 
 def _value(key: str, value, names: Mapping[str, str]) -> str:

@@ -280,7 +280,9 @@ def _name(code: str | None, names: Mapping[str, str]) -> str:
     if not code:
         return "an intake"
     name = names.get(code)
-    return f"{name} ({code})" if name and name != code else code
+    if not name or name == code or name.endswith(f"({code})"):
+        return name or code
+    return f"{name} ({code})"
 
 
 # -- what happened, in words ----------------------------------------------------------------------

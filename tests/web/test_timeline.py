@@ -161,7 +161,7 @@ def test_markers_for_release_today_birthday_contract_end_and_two_owners():
         assert label in drawn
     assert [s for s in picture.shapes if s.look == "overlap"]
     said = " ".join(i.text for i in picture.items)
-    assert "Youth Support Services (YSS) (YSS)'s contract with West Midlands Probation" in said
+    assert "Youth Support Services (YSS)'s contract with West Midlands Probation (WMIDS)" in said
     assert "both hold supervision" in said
     # No birthday given (the viewer may not open the details): none drawn, none said.
     withheld = timeline.layout(journey, TODAY, names=NAMES, contracts=contracts)
