@@ -48,6 +48,8 @@ class Tables(HTMLParser):
             self._row = []
         elif tag in ("td", "th") and self._row is not None:
             self._cell = ""
+        elif tag == "br" and self._cell is not None:
+            self._cell += " "
 
     def handle_data(self, data):
         if self._cell is not None:
