@@ -27,11 +27,14 @@ class Series:
 
 
 def _top(largest: float) -> int:
-    """Return a round top for the axis at or above `largest` (at least 1)."""
+    """Return a round, even top for the axis at or above `largest` (at least 2), so that the
+    middle line is a whole number too: counts have no halves."""
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000):
         if largest <= step * 4:
-            return step * max(1, -(-int(largest) // step))
-    return int(largest) + 1
+            top = step * max(1, -(-int(largest) // step))
+            return max(2, top + top % 2)
+    top = int(largest) + 1
+    return top + top % 2
 
 
 def _number(value: float) -> str:
