@@ -29,8 +29,10 @@ from gapwatch.web.charts import Series, bars
 bp = Blueprint("contracts", __name__)
 PROVIDER, COMMISSIONER = aliased(Agency), aliased(Agency)
 CONTRACTS_QUERY = (
-    select(Contract.id, PROVIDER.code, PROVIDER.name, COMMISSIONER.code, COMMISSIONER.name,
-           Contract.service, Contract.starts_on, Contract.ends_on)
+    select(Contract.id, PROVIDER.code.label("provider"), PROVIDER.name.label("provider_name"),
+           COMMISSIONER.code.label("commissioner"),
+           COMMISSIONER.name.label("commissioner_name"), Contract.service, Contract.starts_on,
+           Contract.ends_on)
     .join(PROVIDER, PROVIDER.id == Contract.provider_id)
     .join(COMMISSIONER, COMMISSIONER.id == Contract.commissioner_id)
 )
@@ -39,8 +41,9 @@ REFERRALS = (("Made", "referrals_made"), ("Accepted", "referrals_accepted"),
 
 
 def _may_see(row) -> authority.Decision:
-    return authority.may_see_contract(current_user.agency_code, provider=row[1],
-                                      commissioner=row[3], reader=current_user.sees_everything)
+    return authority.may_see_contract(current_user.agency_code, provider=row.provider,
+                                      commissioner=row.commissioner,
+                                      reader=current_user.sees_everything)
 
 
 def _contract_or_refuse(contract_id: int):
@@ -75,14 +78,15 @@ def _range() -> tuple[date, date, date]:
 
 
 def _figures(row, first: date, last: date, as_of: date) -> list[report.Month]:
-    facts = ContractFacts(row[1], row[3], row[5], row[6], row[7])
+    facts = ContractFacts(row.provider, row.commissioner, row.service, row.starts_on,
+                          row.ends_on)
     return report.figures(get_session(), first, last, as_of=as_of, commissioner=facts.commissioner,
                           contract=facts)
 
 
 def _record(action: str, row, first: date, last: date, as_of: date, **more) -> None:
-    ops.record_read(get_session(), current_user.actor, action, contract=row[0],
-                    provider=row[1], commissioner=row[3], service=row[5],
+    ops.record_read(get_session(), current_user.actor, action, contract=row.id,
+                    provider=row.provider, commissioner=row.commissioner, service=row.service,
                     first=first.isoformat(), last=last.isoformat(), as_of=as_of.isoformat(),
                     **more)
 
@@ -153,10 +157,10 @@ def download(contract_id: int, fmt: str):
     first, last, as_of = _range()
     _record("contract.exported", row, first, last, as_of, format=fmt)
     months = _figures(row, first, last, as_of)
-    name = f"contract-{row[1]}-{row[3]}-{first}-to-{last}-as-of-{as_of}.{fmt}"
+    name = f"contract-{row.provider}-{row.commissioner}-{first}-to-{last}-as-of-{as_of}.{fmt}"
     if fmt == "csv":
         body, media = report.as_csv(months), "text/csv; charset=utf-8"
     else:
-        body, media = render_pdf(months, first, last, as_of, row[3]), "application/pdf"
+        body, media = render_pdf(months, first, last, as_of, row.commissioner), "application/pdf"
     return Response(body, content_type=media, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
