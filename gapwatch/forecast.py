@@ -85,7 +85,7 @@ def _journeys(session: Session, day: date, until: date, chunk: int,
     if where is not None:
         clause = clause & where
     for first, last in snapshot.ranges(session, day, chunk, where=clause):
-        yield from snapshot.journeys_ahead(session, day, until, first, last, known)
+        yield from snapshot.journeys_ahead(session, day, until, first, last, known, where)
 
 
 def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
