@@ -19,6 +19,8 @@ BLUEPRINTS = (
     "gapwatch.web.outbox",
     "gapwatch.web.health",
     "gapwatch.web.links",
+    "gapwatch.web.contracts",
+    "gapwatch.web.coming",
 )
 
 

@@ -296,6 +296,24 @@ def may_open_details(agency: str | None, journey: Journey, day: date, *,
                      "the case today, and for auditors")
 
 
+def may_see_contract(agency: str | None, *, provider: str, commissioner: str,
+                     reader: bool = False) -> Decision:
+    """See a contract's figures: its commissioner and its provider, and every reader of the
+    whole region (auditors, among them a region's lead, and administrators).
+
+    The provider sees its own contracts: every figure counts what it was itself a party to (its
+    own deliveries, the referrals sent to it, the flags that told it), so nothing it was not
+    already told, and a contract review is held with the provider on the same numbers. Another
+    agency does not: how a commissioner's suppliers perform is not another area's business.
+    """
+    rule = "see-contract"
+    if reader or (agency is not None and agency in (commissioner, provider)):
+        return _yes(rule)
+    return _no(rule, f"the figures of {provider}'s contract with {commissioner} are for "
+                     f"{commissioner}, {provider}, auditors and admins; you act for "
+                     f"{agency or 'no agency'}")
+
+
 # -- what to offer ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Offers:

@@ -45,6 +45,7 @@ class Defaults:
     # Scheduled jobs and alerts.
     SCAN_AT = "06:00"
     ESCALATE_AFTER_DAYS = 3
+    DIGEST_COMING_DAYS = 7  # the digest's "Coming up" section looks this many days ahead (0: none)
     MAIL_FROM = "gapwatch@localhost"
     SMTP_HOST = "localhost"
     SMTP_PORT = 25

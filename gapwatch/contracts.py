@@ -149,14 +149,21 @@ def _under(contract: Contract, delivery, accountable, senders) -> bool:
                for agency, begin, stop in accountable.get(case_id, ()))
 
 
+def default_first(last: date) -> date:
+    """Return the first day of a report ending on `last` when none is given: twelve months."""
+    return (last.replace(day=1) - timedelta(days=335)).replace(day=1)
+
+
 def figures(session: Session, first: date, last: date, *, as_of: date,
-            commissioner: str | None = None) -> list[Month]:
-    """Return each contract's monthly figures for the months of `[first, last]`, as of `as_of`."""
+            commissioner: str | None = None, contract: Contract | None = None) -> list[Month]:
+    """Return each contract's monthly figures for the months of `[first, last]`, as of `as_of`
+    (only `commissioner`'s contracts, or only `contract`, when given)."""
     known = snapshot.agencies(session)
     by_provider = snapshot.contracts(session, known)
     contracts = sorted(
         (c for items in by_provider.values() for c in items
-         if (commissioner is None or c.commissioner == commissioner) and c.starts_on <= last),
+         if (commissioner is None or c.commissioner == commissioner)
+         and (contract is None or _same(c, contract)) and c.starts_on <= last),
         key=lambda c: (c.provider, c.commissioner, c.service, c.starts_on))
     providers = {c.provider for c in contracts}
     deliveries, accountable, referrals, flags = _rows(session, as_of, known, providers)
@@ -175,6 +182,12 @@ def figures(session: Session, first: date, last: date, *, as_of: date,
             _flags(month, flags, start, end, as_of)
             result.append(month)
     return result
+
+
+def _same(a: Contract, b: Contract) -> bool:
+    """A contract is identified by (provider, commissioner, service, starts_on) (SPEC.md)."""
+    return ((a.provider, a.commissioner, a.service, a.starts_on)
+            == (b.provider, b.commissioner, b.service, b.starts_on))
 
 
 def _deliveries(month: Month, mine, pair, start: date, end: date, as_of: date) -> None:
@@ -250,7 +263,7 @@ def report_command(commissioner, first, last, as_of, fmt, output):
 
     as_of = parse_day(None, None, as_of) or clock.today()
     last = parse_day(None, None, last) or as_of
-    first = parse_day(None, None, first) or (last.replace(day=1) - timedelta(days=335)).replace(day=1)
+    first = parse_day(None, None, first) or default_first(last)
     if first > last:
         fail(f"--from {first} is after --to {last}: give a range that runs forwards")
     session = db.new_session(db.get_engine())

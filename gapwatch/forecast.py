@@ -78,16 +78,25 @@ def order(items: Iterable[Coming]) -> list[Coming]:
                                         c.finding.severity))
 
 
-def _journeys(session: Session, day: date, until: date, chunk: int) -> Iterator[Journey]:
+def _journeys(session: Session, day: date, until: date, chunk: int,
+              where=None) -> Iterator[Journey]:
     known = snapshot.agencies(session)
-    for first, last in snapshot.ranges(session, day, chunk,
-                                       where=snapshot.open_between(day, until)):
-        yield from snapshot.journeys_ahead(session, day, until, first, last, known)
+    clause = snapshot.open_between(day, until)
+    if where is not None:
+        clause = clause & where
+    for first, last in snapshot.ranges(session, day, chunk, where=clause):
+        yield from snapshot.journeys_ahead(session, day, until, first, last, known, where)
 
 
 def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
-             config: Mapping | None = None, chunk: int = snapshot.CHUNK) -> Forecast:
-    """Return what would be found on each of the `days` days after `day` and is not on `day`."""
+             config: Mapping | None = None, chunk: int = snapshot.CHUNK, where=None,
+             in_transaction: bool = False) -> Forecast:
+    """Return what would be found on each of the `days` days after `day` and is not on `day`.
+
+    `where`, a WHERE clause on Case, looks only at the cases it keeps (a page of one agency's
+    keeps those that could tell it). The forecast ends its read-only transaction when done,
+    unless `in_transaction` (inside a unit of work that has yet to commit: the daily digests).
+    """
     from gapwatch.scan import Rulebook  # the scan's rules, configured as the scan configures them
 
     if days < 1:
@@ -98,11 +107,12 @@ def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
     result = Forecast(as_of=day, until=until)
     items = []
     try:
-        for journey in _journeys(session, day, until, chunk):
+        for journey in _journeys(session, day, until, chunk, where):
             result.cases += 1
             items.extend(coming(journey, context, rules, until))
     finally:
-        session.rollback()
+        if not in_transaction:
+            session.rollback()
     result.coming = order(items)
     return result
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
 from gapwatch import linked
@@ -166,12 +166,18 @@ def _journeys(session: Session, day: date, which, known) -> list[Journey]:
 
 
 def journeys_ahead(session: Session, day: date, until: date, first: int, last: int,
-                   known) -> list[Journey]:
-    """Return the journeys of the cases with ids first..last open on a day of `[day, until]`,
-    with every row dated up to `until`: what is known now of the days ahead. `as_of` a day
-    of them gives the journey a scan of that day reads."""
+                   known, where=None) -> list[Journey]:
+    """Return the journeys of the cases with ids first..last open on a day of `[day, until]`
+    (and kept by the WHERE clause on Case `where`, if given), with every row dated up to
+    `until`: what is known now of the days ahead. `as_of` a day of them gives the journey a
+    scan of that day reads."""
     def which(case_id):
-        return case_id.between(first, last)
+        span = case_id.between(first, last)
+        if where is None:
+            return span
+        # Its own FROM case (not correlated): the outer query may be of case itself.
+        kept = select(Case.id).where(Case.id.between(first, last), where).correlate(None)
+        return and_(span, case_id.in_(kept))
 
     rows = session.connection().execute(
         select(

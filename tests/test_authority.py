@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from gapwatch import authority
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError, Forbidden
 from gapwatch.models import AuditEvent, Flag, FlagStatus, Handoff, Ownership
@@ -235,3 +236,20 @@ def test_readers_change_nothing(world):
     auditor = ops.Actor(name="user:auditor", read_only=True)
     with pytest.raises(Forbidden, match="read-only"):
         act(world, ops.close_case, actor=auditor, case="C-SUP", on=DAY)
+
+
+@pytest.mark.parametrize(("agency", "reader", "allowed"), [
+    ("WMERCIA", False, True),  # the commissioner
+    ("YSS", False, True),  # the provider: its own contract
+    ("STAFFS", False, False),  # another area
+    ("CONNECT-NACRO", False, False),  # another provider
+    (None, False, False),  # a case manager of no agency
+    (None, True, True),  # auditors (a region's lead among them) and admins
+])
+def test_who_may_see_a_contracts_figures(agency, reader, allowed):
+    decision = authority.may_see_contract(agency, provider="YSS", commissioner="WMERCIA",
+                                          reader=reader)
+    assert bool(decision) is allowed
+    assert decision.rule == "see-contract"
+    if not allowed:
+        assert decision.reason.startswith("the figures of YSS's contract with WMERCIA are for")

@@ -66,3 +66,17 @@ def test_the_command_prints_the_issues_json(app, session):
 def test_the_command_refuses_a_day_that_does_not_parse(app, session):
     result = app.test_cli_runner().invoke(args=["forecast", "--as-of", "1 June"])
     assert result.exit_code != 0 and "1 June" in result.output
+
+
+def test_an_agencys_forecast_reads_only_the_cases_that_could_tell_it_and_finds_the_same(demo):
+    from sqlalchemy import select
+
+    from gapwatch.models import Agency
+    from gapwatch.web.coming import could_tell
+
+    today = clock.today()
+    whole = forecast(demo, today, days=30)
+    for agency_id, code in demo.execute(select(Agency.id, Agency.code)).all():
+        narrowed = forecast(demo, today, days=30, where=could_tell(agency_id))
+        assert narrowed.for_agency(code) == whole.for_agency(code), code
+        assert narrowed.cases < whole.cases, code

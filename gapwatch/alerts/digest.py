@@ -10,7 +10,10 @@ agency with something to say. A digest lists:
   marked, unless it snoozed it past the day (each agency acknowledges for itself);
 - handoffs waiting for the agency's decision, and those it sent that are overdue;
 - the flags open for `escalate_after_days` or more, which are also escalated
-  (`gapwatch.alerts.escalation` says to whom).
+  (`gapwatch.alerts.escalation` says to whom);
+- what is coming in the next `coming_days` (7) days if nobody acts: `gapwatch.forecast`'s
+  findings that would tell the agency, of the severities it chose, each on its first day. An
+  agency with only something coming still gets its digest: the warning is the point.
 
 A restricted person's name is shown only to agencies owning the case on the day, the rule of
 `gapwatch.web.access.may_open_details`; everyone else reads "name withheld".
@@ -28,6 +31,7 @@ from sqlmodel import Session
 
 from gapwatch.alerts.escalation import commissioners, escalation_emails
 from gapwatch.alerts.settings import AlertSettings
+from gapwatch.forecast import forecast
 from gapwatch.models import (
     RANK_OF_SEVERITY,
     Agency,
@@ -79,6 +83,17 @@ class HandoffItem:
     days_overdue: int
 
 
+@dataclass(frozen=True)
+class ComingItem:
+    """A finding not there today that the rules would make on `day` if nobody acts."""
+
+    case: CaseLine
+    day: date
+    rule: str
+    severity: str
+    message: str
+
+
 @dataclass
 class Digest:
     """One agency's digest for one day."""
@@ -90,6 +105,8 @@ class Digest:
     waiting: list[HandoffItem] = field(default_factory=list)
     overdue: list[HandoffItem] = field(default_factory=list)
     escalation_emails: list[str] = field(default_factory=list)
+    coming: list[ComingItem] = field(default_factory=list)
+    coming_days: int = 0
 
     @property
     def escalated(self) -> list[FlagItem]:
@@ -97,7 +114,8 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.new_flags or self.open_flags or self.waiting or self.overdue)
+        return not (self.new_flags or self.open_flags or self.waiting or self.overdue
+                    or self.coming)
 
 
 @dataclass
@@ -115,9 +133,12 @@ class _Facts:
 def gather(session: Session, day: date, settings: AlertSettings) -> list[Digest]:
     """Return the digests of every active agency with something to say on `day`."""
     facts = _read(session, day)
-    digests = {code: Digest(agency, day) for code, agency in facts.agencies.items()}
+    digests = {code: Digest(agency, day, coming_days=settings.coming_days)
+               for code, agency in facts.agencies.items()}
     _add_flags(digests, facts, day, settings)
     _add_handoffs(digests, facts, day, settings)
+    if settings.coming_days > 0:
+        _add_coming(session, digests, facts, day, settings)
     for digest in digests.values():
         digest.new_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
         digest.open_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
@@ -231,3 +252,28 @@ def _handoff_item(facts: _Facts, settings: AlertSettings, code: str, row: tuple,
         kind=handoff.kind, role=handoff.role, from_agency=sender, to_agency=receiver,
         requested_on=handoff.requested_on, due_on=handoff.due_on, days_overdue=overdue,
     )
+
+
+def _add_coming(session: Session, digests: dict[str, Digest], facts: _Facts, day: date,
+                settings: AlertSettings) -> None:
+    """Add what the forecast of the next `coming_days` days would tell each agency."""
+    # In the scan's unit of work, which has yet to commit: the forecast must not end it.
+    ahead = forecast(session, day, days=settings.coming_days,
+                     config=dict(settings.rule_config), in_transaction=True).coming
+    ids = list({c.finding.case_id for c in ahead})
+    persons = {}
+    for start in range(0, len(ids), 1000):
+        persons.update({row[0]: row[1:] for row in session.execute(
+            select(Case.id, Person.given_name + " " + Person.family_name, Person.restricted)
+            .join(Person, Person.id == Case.person_id)
+            .where(Case.id.in_(ids[start:start + 1000])))})
+    for c in ahead:  # in order of day, then case
+        f = c.finding
+        name, restricted = persons[f.case_id]
+        for code in dict.fromkeys(f.notify):
+            digest = digests.get(code)
+            if digest is None or f.severity not in digest.agency.alert_severities:
+                continue
+            digest.coming.append(ComingItem(
+                _line(facts, settings, code, f.case_id, f.case, name, restricted),
+                c.day, f.rule, f.severity, f.message))

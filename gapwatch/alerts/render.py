@@ -73,6 +73,8 @@ def digest_subject(digest: Digest) -> str:
         parts.append(_plural(len(digest.waiting), "handoff") + " waiting")
     if digest.overdue:
         parts.append(_plural(len(digest.overdue), "sent handoff") + " overdue")
+    if digest.coming:
+        parts.append(f"{len(digest.coming)} coming in {digest.coming_days} days")
     head, counts = worst(digest), ", ".join(parts)
     return (f"gapwatch {digest.agency.code} {digest.day.isoformat()}: "
             + (f"{head}; {counts}" if head else counts))

@@ -31,6 +31,9 @@ class AlertSettings:
     claim_timeout: float = CLAIM_TIMEOUT
     retry_first: float = RETRY_FIRST
     retry_max: float = RETRY_MAX
+    # The digest's "Coming up" section: this many days ahead (0: none), by the rules' settings.
+    coming_days: int = 7
+    rule_config: tuple[tuple[str, object], ...] = ()
 
     @classmethod
     def of(cls, config: Mapping | None = None) -> AlertSettings:
@@ -51,6 +54,9 @@ class AlertSettings:
             claim_timeout=float(get("OUTBOX_CLAIM_TIMEOUT", CLAIM_TIMEOUT)),
             retry_first=float(get("OUTBOX_RETRY_FIRST", RETRY_FIRST)),
             retry_max=float(get("OUTBOX_RETRY_MAX", RETRY_MAX)),
+            coming_days=int(get("DIGEST_COMING_DAYS", cls.coming_days)),
+            rule_config=tuple(sorted((str(k), v) for k, v in config.items()
+                                     if str(k).startswith("RULE_"))),
         )
 
     def case_link(self, reference: str) -> str:

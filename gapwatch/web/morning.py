@@ -76,6 +76,9 @@ def _target(subject: str, prefix: str) -> int | None:
     return int(rest) if kind == prefix and rest.isdigit() else None
 
 
+LOOK = Step("look", "Review the journey and acknowledge", "journey-h")
+
+
 def next_step(rule: str, subject: str, offers: authority.Offers) -> Step:
     """Return the step that would resolve a flag of `rule`, as far as `offers` allows."""
     if rule == "no-accountable-owner":
@@ -97,11 +100,13 @@ def next_step(rule: str, subject: str, offers: authority.Offers) -> Step:
         label = ("Ask the home area to supervise" if rule == "release-unplanned"
                  else "Refer to an adult service")
         return Step("look", label, "hand-on")
-    elif rule == "contract-lapsed":
+    elif rule in ("contract-lapsed", "contract-ending"):
         ownership = _target(subject, "delivery")
         if ownership in offers.end:
-            return Step("look", "End or hand on the delivery", f"ownership-{ownership}", ownership)
-    return Step("look", "Review the journey and acknowledge", "journey-h")
+            label = ("End or hand on the delivery" if rule == "contract-lapsed"
+                     else "Renew the contract, or end or hand on the delivery")
+            return Step("look", label, f"ownership-{ownership}", ownership)
+    return LOOK
 
 
 def build(session: Session, scope: queues.Scope, today: date, actor, kind: str | None,
