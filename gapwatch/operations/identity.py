@@ -149,6 +149,28 @@ def require_may_link(uow: UnitOfWork, persons: list[Person], on: date, doing: st
                                    persons=" or ".join(p.reference for p in persons)))
 
 
+def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -> None:
+    """Note that the journeys of these persons' linked groups changed on `on`.
+
+    A link, an unlink or a decided proposal changes the journey the rules see for every case of
+    both persons' groups (`gapwatch.linked`: the lead case holds the group's journey, the others
+    are read into it), so all of them are re-checked before the unit commits
+    (`gapwatch.follow`). Call it before the change: the groups before a link or an unlink hold
+    every case whose journey the change can move. `cause` is the audited action, which the
+    flags' audit entries name.
+    """
+    uow.actions.append(cause)
+    linked = groups(uow.session)
+    members = set().union(*(linked.get(p, {p}) for p in person_ids)) if person_ids else set()
+    uow.session.flush()
+    for start in range(0, len(members), 500):
+        chunk = sorted(members)[start:start + 500]
+        for case_id, reference in uow.session.execute(
+                select(Case.id, Case.reference).where(Case.person_id.in_(chunk))):
+            _reference, latest = uow.touched.get(case_id, (reference, on))
+            uow.touched[case_id] = (reference, max(latest, on))
+
+
 def _reason(reason: str | None, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -163,6 +185,7 @@ def _link_if_apart(uow: UnitOfWork, first: Person, second: Person, on: date, *, 
     a, b = _pair(first, second)
     if _active_link(uow, a, b) is not None:
         return None
+    touch_persons(uow, {a.id, b.id}, on, "person.linked")
     link = uow.insert(PersonLink, id=uow.new_id(PersonLink), person_a_id=a.id,
                       person_b_id=b.id, linked_on=on, linked_by=uow.actor.name, reason=reason,
                       proposal_id=proposal.id if proposal else None)
@@ -201,6 +224,7 @@ def unlink_persons(uow: UnitOfWork, *, first: str, second: str, on: date,
     link = _active_link(uow, a, b)
     if link is None:
         raise NotFound(f"persons {first} and {second} are not linked", field="second")
+    touch_persons(uow, {a.id, b.id}, on, "person.unlinked")
     link.unlinked_on, link.unlinked_by = on, uow.actor.name
     link.unlink_reason = _reason(reason, "an unlink")
     uow.audit("person.unlinked", link=link.id, persons=[a.reference, b.reference], on=on,
@@ -242,6 +266,8 @@ def decide_proposal(uow: UnitOfWork, *, proposal_id: int, confirm: bool, on: dat
     note = (note or "").strip() or None
     if note and len(note) > MAX_REASON:
         raise InvalidInput(f"the note is longer than {MAX_REASON} characters", field="note")
+    touch_persons(uow, {a.id, b.id}, on,
+                  "link_proposal.confirmed" if confirm else "link_proposal.rejected")
     proposal.status = (ProposalStatus.confirmed if confirm else ProposalStatus.rejected).value
     proposal.decided_on, proposal.decided_by, proposal.note = on, uow.actor.name, note
     uow.audit(f"link_proposal.{proposal.status}", proposal=proposal.id,
@@ -289,6 +315,7 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
         select(LinkProposal)).scalars()}
     counts = {"proposed": 0, "rescored": 0, "lapsed": 0, "already_linked": 0, "decided": 0}
     seen = set()
+    changed: set[int] = set()  # persons with a proposal opened or lapsed: their flags change
     for pair in pairs:
         a, b = sorted((pair.left, pair.right))
         seen.add((a, b))
@@ -302,6 +329,7 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
             uow.insert(LinkProposal, id=uow.new_id(LinkProposal), person_a_id=a, person_b_id=b,
                        status=ProposalStatus.open.value, proposed_on=on, **values)
             counts["proposed"] += 1
+            changed.update((a, b))
         elif proposal.status == ProposalStatus.open:
             for key, value in values.items():
                 setattr(proposal, key, value)
@@ -321,6 +349,9 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
         proposal.status, proposal.decided_on = ProposalStatus.lapsed.value, on
         proposal.decided_by, proposal.note = uow.actor.name, note
         counts["lapsed"] += 1
+        changed.update(key)
+    if changed:
+        touch_persons(uow, changed, on, "link.run")
     uow.audit("link.run", model_version=saved.version, persons=persons,
               trained_on=saved.trained_on, threshold=threshold, on=on, **counts)
     return {"model_version": saved.version, **counts}
