@@ -49,7 +49,8 @@ SHIPPED = Path(__file__).with_name("linkage_model.json")
 PRIOR = 1e-5
 
 SAME_NAME_SURNAME_PART = (
-    "jaro_winkler_similarity(given_name_l, given_name_r) >= 0.88 AND "
+    "(jaro_winkler_similarity(given_name_l, given_name_r) >= 0.88 OR "
+    "damerau_levenshtein(given_name_l, given_name_r) <= 1) AND "
     "len(list_intersect(string_split(family_name_l, '-'), string_split(family_name_r, '-'))) > 0"
 )
 NAMES_SWAPPED_ALIKE = (
@@ -78,6 +79,8 @@ def _names() -> cl.CustomComparison:
                 label_for_charts="given and family name swapped, with a typo"),
             cll.And(cll.JaroWinklerLevel(given, 0.92), cll.JaroWinklerLevel(family, 0.92))
             .configure(label_for_charts="both names alike (a typo)"),
+            cll.And(cll.DamerauLevenshteinLevel(given, 1), cll.DamerauLevenshteinLevel(family, 1))
+            .configure(label_for_charts="both names within one typo (short names)"),
             cll.CustomLevel(SAME_NAME_SURNAME_PART).configure(
                 label_for_charts="given name alike, surname shares a part (hyphenated)"),
             cll.And(cll.JaroWinklerLevel(given, 0.8), cll.JaroWinklerLevel(family, 0.8))
@@ -160,6 +163,14 @@ def settings() -> SettingsCreator:
                      "least(substr(date_of_birth, 6, 2), substr(date_of_birth, 9, 2))",
                      "greatest(substr(date_of_birth, 6, 2), substr(date_of_birth, 9, 2))"),
             block_on("given_name", "substr(date_of_birth, 1, 4)", "home_area"),
+            # One digit of the date mistyped and a typo in a name: the rest of the date and
+            # both initials (a typo rarely hits a first letter).
+            block_on("substr(date_of_birth, 6, 5)", "substr(given_name, 1, 1)",
+                     "substr(family_name, 1, 1)"),
+            block_on("substr(date_of_birth, 1, 4)", "substr(date_of_birth, 9, 2)",
+                     "substr(given_name, 1, 1)", "substr(family_name, 1, 1)"),
+            block_on("substr(date_of_birth, 1, 7)", "substr(given_name, 1, 1)",
+                     "substr(family_name, 1, 1)"),
             block_on("pnc"),
             block_on("noms"),
             block_on("crn"),

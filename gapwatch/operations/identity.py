@@ -108,6 +108,56 @@ def save_identifiers(uow: UnitOfWork, *, person: Person, identifiers: dict | Non
         uow.held[(scheme, value)] = person.id
 
 
+def change_identifier(uow: UnitOfWork, *, person: str, scheme: str, value: str | None
+                      ) -> PersonIdentifier | None:
+    """Add, change or (with no value) remove one identifier of person `person`.
+
+    Unlike a record naming an identifier someone else holds (which links the two), an edit by
+    hand that names another person's identifier is refused: it names who holds it, so that the
+    two records can be linked on purpose instead.
+    """
+    who = uow.person(person, field="person")
+    scheme = (scheme or "").strip()
+    require_may_save_person(uow, reference=who.reference, person=who,
+                            restricted=who.restricted, schemes=[scheme])
+    held = _own_identifiers(uow, who, is_new=False)
+    before = held.get(scheme)
+    if value is None or not str(value).strip():
+        if scheme in identity.SCHEMES or identity.local_agency(scheme):
+            if before is None:
+                raise NotFound(f"person {who.reference} has no {scheme} identifier",
+                               field="scheme")
+            uow.held[(scheme, before.value)] = None
+            uow.audit("person.identifier_removed", person=who.reference, scheme=scheme,
+                      value=before.value)
+            uow.session.delete(before)
+            return None
+        identity.normalise(scheme, "?")  # refuses the unknown scheme, naming the known ones
+    scheme, value = identity.normalise(scheme, value)
+    agency = identity.local_agency(scheme)
+    if agency is not None:
+        uow.agency(agency, field=f"identifiers.{scheme}")
+    holder = _holder(uow, scheme, value)
+    if holder == who.id:
+        return before
+    if holder is not None:
+        other = uow.session.get(Person, holder)
+        raise Conflict(f"{scheme} {value} is held by person {other.reference}; if they are one "
+                       "person, link the two records instead", field=f"identifiers.{scheme}")
+    if before is not None:
+        uow.held[(scheme, before.value)] = None
+        uow.audit("person.identifier_changed", person=who.reference, scheme=scheme,
+                  before=before.value, after=value)
+        before.value = value
+        row = before
+    else:
+        row = uow.insert(PersonIdentifier, id=uow.new_id(PersonIdentifier), person_id=who.id,
+                         scheme=scheme, value=value)
+        uow.audit("person.identifier_added", person=who.reference, scheme=scheme, value=value)
+    uow.held[(scheme, value)] = who.id
+    return row
+
+
 def identifiers_of(session, person_ids: list[int]) -> dict[int, dict[str, str]]:
     """Return each person's identifiers by scheme, in one query."""
     found: dict[int, dict[str, str]] = {p: {} for p in person_ids}
@@ -133,20 +183,39 @@ def _active_link(uow: UnitOfWork, a: Person, b: Person) -> PersonLink | None:
     ).scalar_one_or_none()
 
 
+def holds_a_case(uow: UnitOfWork, persons: list[Person], on: date) -> bool:
+    """Whether the actor's agency holds an ownership, active on `on`, of a case of these persons."""
+    actor = uow.actor
+    if actor.agency is None or actor.read_only or not persons:
+        return False
+    return uow.session.execute(
+        select(Ownership.id)
+        .join(Case, Case.id == Ownership.case_id)
+        .where(Case.person_id.in_([p.id for p in persons]),
+               Ownership.agency_id == uow.agency(actor.agency).id, active_on(on))
+        .limit(1)
+    ).first() is not None
+
+
 def require_may_link(uow: UnitOfWork, persons: list[Person], on: date, doing: str) -> None:
     """Refuse unless the authority table lets the actor link these persons (`may_link`)."""
-    actor = uow.actor
-    holds = None
-    if actor.agency is not None and not actor.read_only:
-        holds = uow.session.execute(
-            select(Ownership.id)
-            .join(Case, Case.id == Ownership.case_id)
-            .where(Case.person_id.in_([p.id for p in persons]),
-                   Ownership.agency_id == uow.agency(actor.agency).id, active_on(on))
-            .limit(1)
-        ).first()
-    uow.require(authority.may_link(actor, holds_a_case=holds is not None, day=on, doing=doing,
+    uow.require(authority.may_link(uow.actor, holds_a_case=holds_a_case(uow, persons, on),
+                                   day=on, doing=doing,
                                    persons=" or ".join(p.reference for p in persons)))
+
+
+def require_may_save_person(uow: UnitOfWork, *, reference: str, person: Person | None,
+                            restricted: bool, schemes=()) -> None:
+    """Refuse unless the authority table lets the actor save this person record."""
+    on = clock.today()
+    has_a_case = person is not None and uow.session.execute(
+        select(Case.id).where(Case.person_id == person.id).limit(1)).first() is not None
+    decision, where = authority.may_save_person(
+        uow.actor, person=reference, exists=person is not None, has_a_case=has_a_case,
+        holds_a_case=has_a_case and holds_a_case(uow, [person], on),
+        lifts_restriction=person is not None and person.restricted and not restricted,
+        schemes=schemes)
+    uow.require(decision, field=where)
 
 
 def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -> None:
