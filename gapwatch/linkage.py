@@ -41,6 +41,9 @@ THRESHOLD = 0.2
 # Random pairs for the u probabilities; records sampled for EM.
 U_PAIRS = 2e6
 EM_RECORDS = 50_000
+# Above this many persons the model is trained on a sample of this many (prior, u, m), then
+# scores every candidate pair of all of them: training time stops growing with the data.
+TRAIN_RECORDS = 100_000
 # Known pairs needed before their m probabilities replace EM's.
 MIN_LABELS = 100
 # The model scored with when there are too few persons to train on (`gapwatch.linking`).
@@ -287,13 +290,25 @@ def link(rows: list[dict], *, threshold: float = THRESHOLD, seed: int = 1,
     """
     timings = {}
     started = time.perf_counter()
+    trained_on = trained.persons if trained is not None else None
+    if trained is None and len(rows) > TRAIN_RECORDS:
+        trained = _train_on_sample(rows, labels, seed)
+        trained_on = TRAIN_RECORDS
+        timings["training"] = time.perf_counter() - started
     db_api = DuckDBAPI(connection or duckdb.connect())
     persons = db_api.register(_table(rows), dataset_display_name="persons")
     if trained is not None:
         linker = Linker(persons, trained.for_persons(len(rows)), log_level=logging.WARNING)
-        return _predict(linker, threshold, len(rows), timings, trained.persons)
+        return _predict(linker, threshold, len(rows), timings, trained_on)
+    linker = _trained(db_api, persons, len(rows), labels, seed)
+    timings["training"] = time.perf_counter() - started
+    return _predict(linker, threshold, len(rows), timings, len(rows))
+
+
+def _trained(db_api: DuckDBAPI, persons, count: int, labels, seed: int) -> Linker:
+    """Return a linker of these persons with a model trained on them."""
     linker = Linker(persons, settings(), log_level=logging.WARNING)
-    _train(linker, len(rows), seed)
+    _train(linker, count, seed)
     if len(labels) >= MIN_LABELS:
         # EM blocked on the names cannot tell a twin whose birth date was mistyped from a
         # namesake (only the home area is left to compare): known pairs can.
@@ -304,8 +319,26 @@ def link(rows: list[dict], *, threshold: float = THRESHOLD, seed: int = 1,
             "unique_id_r": [int(b) for _a, b in labels],
         }), dataset_display_name="labels")
         linker.training.estimate_m_from_pairwise_labels(known)
-    timings["training"] = time.perf_counter() - started
-    return _predict(linker, threshold, len(rows), timings, len(rows))
+    return linker
+
+
+def _train_on_sample(rows: list[dict], labels, seed: int) -> Trained:
+    """Train on `TRAIN_RECORDS` of the rows drawn at random (for a seed), with the known pairs
+    inside the sample.
+
+    A pair of records is in a sample of a fraction f of the records with chance f squared, and
+    the sample has f squared of all the pairs too: the share of pairs that are one person, the
+    prior, is the same in the sample as in all the rows, so it is kept as it is (`Trained` for
+    all the rows), unlike a model trained on another population."""
+    import random
+
+    sample = random.Random(seed).sample(rows, TRAIN_RECORDS)
+    kept = {row["unique_id"] for row in sample}
+    inside = [(a, b) for a, b in labels if a in kept and b in kept]
+    db_api = DuckDBAPI(duckdb.connect())
+    persons = db_api.register(_table(sample), dataset_display_name="persons")
+    linker = _trained(db_api, persons, len(sample), inside, seed)
+    return Trained(linker.misc.save_model_to_json(), len(rows))
 
 
 def _train(linker: Linker, persons: int, seed: int) -> None:

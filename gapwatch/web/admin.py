@@ -260,8 +260,9 @@ def _schemes() -> list[tuple[str, str]]:
     described = [("noms", "noms · prison number (A1234BC)"),
                  ("crn", "crn · case reference number (X123456)"),
                  ("pnc", "pnc · Police National Computer id (2001/0123456F)")]
-    return described + [(f"local:{code}", f"local:{code} · {label}")
-                        for code, label in _agency_codes()]
+    rows = get_session().execute(select(Agency.code, Agency.name).order_by(Agency.code)).all()
+    return described + [(f"local:{code}", f"local:{code} · {name}'s own reference")
+                        for code, name in rows]
 
 
 @bp.route("/persons")
