@@ -310,16 +310,23 @@ def _trained(db_api: DuckDBAPI, persons, count: int, labels, seed: int) -> Linke
     linker = Linker(persons, settings(), log_level=logging.WARNING)
     _train(linker, count, seed)
     if len(labels) >= MIN_LABELS:
-        # EM blocked on the names cannot tell a twin whose birth date was mistyped from a
-        # namesake (only the home area is left to compare): known pairs can.
-        known = db_api.register(pa.table({
-            "source_dataset_l": ["persons"] * len(labels),
-            "unique_id_l": [int(a) for a, _b in labels],
-            "source_dataset_r": ["persons"] * len(labels),
-            "unique_id_r": [int(b) for _a, b in labels],
-        }), dataset_display_name="labels")
-        linker.training.estimate_m_from_pairwise_labels(known)
+        _learn_from_labels(db_api, linker, labels)
     return linker
+
+
+def _learn_from_labels(db_api: DuckDBAPI, linker: Linker, labels) -> None:
+    """Take the m probabilities from pairs known to be one person.
+
+    EM blocked on the names cannot tell a twin whose birth date was mistyped from a namesake
+    (only the home area is left to compare): known pairs can.
+    """
+    known = db_api.register(pa.table({
+        "source_dataset_l": ["persons"] * len(labels),
+        "unique_id_l": [int(a) for a, _b in labels],
+        "source_dataset_r": ["persons"] * len(labels),
+        "unique_id_r": [int(b) for _a, b in labels],
+    }), dataset_display_name="labels")
+    linker.training.estimate_m_from_pairwise_labels(known)
 
 
 def _train_on_sample(rows: list[dict], labels, seed: int) -> Trained:
@@ -333,12 +340,20 @@ def _train_on_sample(rows: list[dict], labels, seed: int) -> Trained:
     import random
 
     sample = random.Random(seed).sample(rows, TRAIN_RECORDS)
-    kept = {row["unique_id"] for row in sample}
-    inside = [(a, b) for a, b in labels if a in kept and b in kept]
     db_api = DuckDBAPI(duckdb.connect())
     persons = db_api.register(_table(sample), dataset_display_name="persons")
-    linker = _trained(db_api, persons, len(sample), inside, seed)
-    return Trained(linker.misc.save_model_to_json(), len(rows))
+    model = _trained(db_api, persons, len(sample), (), seed).misc.save_model_to_json()
+    if len(labels) >= MIN_LABELS:
+        # Few known pairs fall inside a sample (a pair is in it with chance f squared): their m
+        # probabilities are taken from all of them, on the labelled records alone.
+        ids = {i for pair in labels for i in pair}
+        db_api = DuckDBAPI(duckdb.connect())
+        labelled = db_api.register(_table([r for r in rows if r["unique_id"] in ids]),
+                                   dataset_display_name="persons")
+        linker = Linker(labelled, model, log_level=logging.WARNING)
+        _learn_from_labels(db_api, linker, labels)
+        model = linker.misc.save_model_to_json()
+    return Trained(model, len(rows))
 
 
 def _train(linker: Linker, persons: int, seed: int) -> None:

@@ -119,7 +119,8 @@ def change_identifier(uow: UnitOfWork, *, person: str, scheme: str, value: str |
     who = uow.person(person, field="person")
     scheme = (scheme or "").strip()
     require_may_save_person(uow, reference=who.reference, person=who,
-                            restricted=who.restricted, schemes=[scheme])
+                            restricted=who.restricted, home_area_id=who.home_area_id,
+                            schemes=[scheme])
     held = _own_identifiers(uow, who, is_new=False)
     before = held.get(scheme)
     if value is None or not str(value).strip():
@@ -205,7 +206,8 @@ def require_may_link(uow: UnitOfWork, persons: list[Person], on: date, doing: st
 
 
 def require_may_save_person(uow: UnitOfWork, *, reference: str, person: Person | None,
-                            restricted: bool, schemes=()) -> None:
+                            restricted: bool, home_area_id: int | None = None,
+                            schemes=()) -> None:
     """Refuse unless the authority table lets the actor save this person record."""
     on = clock.today()
     has_a_case = person is not None and uow.session.execute(
@@ -214,6 +216,7 @@ def require_may_save_person(uow: UnitOfWork, *, reference: str, person: Person |
         uow.actor, person=reference, exists=person is not None, has_a_case=has_a_case,
         holds_a_case=has_a_case and holds_a_case(uow, [person], on),
         lifts_restriction=person is not None and person.restricted and not restricted,
+        moves_home=person is not None and person.home_area_id != home_area_id,
         schemes=schemes)
     uow.require(decision, field=where)
 

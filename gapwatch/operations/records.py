@@ -144,9 +144,10 @@ def save_person(
     if not reference:
         raise InvalidInput("a person needs a reference", field="reference")
     person = uow.find_person(reference)
-    require_may_save_person(uow, reference=reference, person=person, restricted=restricted,
-                            schemes=list(identifiers or ()))
     area = uow.agency(home_area, field="home_area") if home_area else None
+    require_may_save_person(uow, reference=reference, person=person, restricted=restricted,
+                            home_area_id=area.id if area else None,
+                            schemes=list(identifiers or ()))
     if area is not None and area.kind != AgencyKind.probation:
         raise DomainError(
             f"home_area {home_area} is a {area.kind} agency; it must be a probation area",

@@ -110,3 +110,10 @@ def test_the_openapi_document_describes_posting_persons(client):
     assert operation["security"] == [{"bearer": ["read-write"]}]
     record = document["components"]["schemas"]["PersonRecord"]
     assert "identifiers" in record["properties"] and "type" not in record["required"]
+
+
+def test_only_an_administrator_moves_a_persons_home_area(api):
+    # The home area sees the person's cases and may take them in a gap: not an agency's to give.
+    refused = post(api, "HMP-HEWELL", {**NEW, "reference": "P-C-1", "home_area": "STAFFS"})
+    assert refusal(refused) == (403, "home_area", "save-person")
+    assert "decides which agencies see their cases" in refused.json["detail"]
