@@ -232,15 +232,33 @@ def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -
     flags' audit entries name.
     """
     uow.actions.append(cause)
-    linked = groups(uow.session)
-    members = set().union(*(linked.get(p, {p}) for p in person_ids)) if person_ids else set()
     uow.session.flush()
+    members = _linked_with(uow.session, set(person_ids))
     for start in range(0, len(members), 500):
         chunk = sorted(members)[start:start + 500]
         for case_id, reference in uow.session.execute(
                 select(Case.id, Case.reference).where(Case.person_id.in_(chunk))):
             _reference, latest = uow.touched.get(case_id, (reference, on))
             uow.touched[case_id] = (reference, max(latest, on))
+
+
+def _linked_with(session, person_ids: set[int]) -> set[int]:
+    """Return these persons and everyone linked with them, following only their own links (an
+    import linking many twins reads each group, not every link, per link)."""
+    seen, frontier = set(person_ids), sorted(person_ids)
+    while frontier:
+        found = set()
+        for start in range(0, len(frontier), 500):
+            chunk = frontier[start:start + 500]
+            for a, b in session.execute(
+                    select(PersonLink.person_a_id, PersonLink.person_b_id).where(
+                        PersonLink.unlinked_on.is_(None),
+                        or_(PersonLink.person_a_id.in_(chunk),
+                            PersonLink.person_b_id.in_(chunk)))):
+                found.update((a, b))
+        frontier = sorted(found - seen)
+        seen.update(found)
+    return seen
 
 
 def _reason(reason: str | None, what: str) -> str:

@@ -169,3 +169,15 @@ def test_a_new_proposal_flags_both_records_at_once(twins):
     propose(twins)
     assert open_flags(twins, "possible-same-person") == {("C-1", D("2026-05-03")),
                                                         ("C-9", D("2026-05-03"))}
+
+
+def test_a_link_rechecks_every_record_of_the_joined_groups(twins):
+    # C-5, a third record, is already linked with C-9: one journey, with nobody on it.
+    person_and_case(twins, "C-5", opened_on=D("2026-05-01"))
+    link(twins, first=PROBATION_RECORD, second="P-C-5", on=D("2026-05-02"))
+    scan(twins, D("2026-06-01"))
+    assert open_flags(twins, "no-accountable-owner") == {("C-9", D("2026-05-01"))}
+    # Linking the prison's record to C-5 joins C-9 too (in custody all along): C-9's flag,
+    # two links away from the records linked, resolves at once.
+    link(twins, first=PRISON_RECORD, second="P-C-5", on=D("2026-06-01"))
+    assert open_flags(twins, "no-accountable-owner") == set()
