@@ -132,7 +132,11 @@ def record_schemas() -> dict:
             "index": ID, "reference": TEXT,
             "created": {"type": "boolean", "description": "false: an existing person updated"},
             "identifiers": {"type": "object", "additionalProperties": TEXT, "description":
-                            "The identifiers the person holds after saving, in kept form."},
+                            "The identifiers the person holds after saving, in kept form "
+                            "(none for a restricted person: see identifiers_withheld)."},
+            "identifiers_withheld": {"type": "boolean", "description":
+                                     "true for a restricted person, whose identifiers are "
+                                     "details not echoed back."},
             "linked_to": {"type": "array", "items": TEXT, "description":
                           "References of the persons this record is linked to, e.g. because "
                           "it named an identifier they already hold."}}),
@@ -288,7 +292,7 @@ def paths() -> dict:
                     "saved": 1, "persons": [{
                         "index": 0, "reference": "P-0042", "created": True,
                         "identifiers": {"crn": "X123456", "local:WMIDS": "WM-0042"},
-                        "linked_to": ["P-0007"]}]}),
+                        "identifiers_withheld": False, "linked_to": ["P-0007"]}]}),
                 **_errors("BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
                           "TooLarge", "UnsupportedMediaType", "Refused"),
             },

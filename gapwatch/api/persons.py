@@ -90,9 +90,12 @@ def save_batch(uow: ops.UnitOfWork, parsed: list[events.PersonRecord]) -> list[d
             uow.flush()
         except DomainError as error:
             raise Problem.of(error, index=index) from None
-        own = identifiers_of(uow.session, [person.id])[person.id]
+        # A restricted person's identifiers are details: an agency may change the record
+        # without being one that may open them (a prison's own reception), so none are echoed.
+        own = {} if person.restricted else identifiers_of(uow.session, [person.id])[person.id]
         saved.append({"index": index, "reference": person.reference, "created": not existed,
-                      "identifiers": own, "linked_to": _links_of(uow, person)})
+                      "identifiers": own, "identifiers_withheld": bool(person.restricted),
+                      "linked_to": _links_of(uow, person)})
     return saved
 
 

@@ -32,7 +32,7 @@ def test_an_agency_registers_a_person_with_identifiers_in_their_kept_form(api, w
     assert saved.json == {"saved": 1, "persons": [{
         "index": 0, "reference": "P-42", "created": True, "linked_to": [],
         "identifiers": {"local:HMP-HEWELL": "HW-0042", "noms": "A1234BC",
-                        "pnc": "2001/0123456F"}}]}
+                        "pnc": "2001/0123456F"}, "identifiers_withheld": False}]}
     actor = world.execute(select(AuditEvent.actor).where(
         AuditEvent.action == "person.created")).scalars().all()[-1]
     assert actor == "token:HMP-HEWELL/hmp-hewell-system"
@@ -76,6 +76,13 @@ def test_only_an_administrator_lifts_a_restriction(api, world):
         date_of_birth=D(NEW["date_of_birth"]), home_area="WMIDS", restricted=True)
     refused = post(api, "HMP-HEWELL", {**NEW, "reference": "P-C-1", "restricted": False})
     assert refusal(refused) == (403, "restricted", "save-person")
+    # Changed by an agency holding the case, a restricted person's identifiers are not echoed.
+    saved = post(api, "HMP-HEWELL", {**NEW, "reference": "P-C-1", "restricted": True,
+                                     "identifiers": {"crn": "X654321"}})
+    assert saved.status_code == 200, saved.json
+    [answer] = saved.json["persons"]
+    assert answer["identifiers"] == {} and answer["identifiers_withheld"] is True
+    assert "X654321" not in saved.text
 
 
 @pytest.mark.parametrize(("identifiers", "field", "says"), [
