@@ -15,6 +15,8 @@ exactly as `gapwatch link` does on a database of as many persons, the pairs link
 identifier serving as known pairs for the m probabilities (as the links of a database do).
 
 `--write-model PATH` keeps the trained model as the one gapwatch ships for small databases.
+`--train-records N` trains on a sample of N persons when there are more (`linkage.TRAIN_RECORDS`,
+100,000 by default), then scores all of them with that model.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ def measure(persons: int, seed: int, threshold: float, write_model: str | None) 
             "training_seconds": round(found.seconds.get("training", 0.0), 1),
             "prediction_seconds": round(found.seconds["prediction"], 1),
             "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "threshold": threshold, "at": {str(k): v for k, v in at.items()}}
+            "trained_on": found.trained_on, "threshold": threshold,
+            "at": {str(k): v for k, v in at.items()}}
 
 
 def main() -> None:
@@ -93,12 +96,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--write-model", default=None)
+    parser.add_argument("--train-records", type=int, default=None,
+                        help="train on a sample of this many persons above it "
+                             "(default: linkage.TRAIN_RECORDS)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from gapwatch import linkage
 
     threshold = args.threshold or linkage.THRESHOLD
     sizes = args.persons or [100_000]
+    if args.train_records:
+        linkage.TRAIN_RECORDS = args.train_records
     if args.one:
         print(json.dumps(measure(sizes[0], args.seed, threshold, args.write_model)))
         return
@@ -108,6 +116,8 @@ def main() -> None:
                    "--seed", str(args.seed), "--threshold", str(threshold)]
         if args.write_model:
             command += ["--write-model", args.write_model]
+        if args.train_records:
+            command += ["--train-records", str(args.train_records)]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(result)
@@ -115,7 +125,8 @@ def main() -> None:
         print(f"{size:>9,} persons: {result['true_pairs']:,} true pairs to find "
               f"(+{result['by_identifier']:,} linked by identifier); at {threshold}: "
               f"precision {best['precision']:.4f}, recall {best['recall']:.4f}; "
-              f"{result['seconds']:.0f} s (training {result['training_seconds']:.0f} s), "
+              f"{result['seconds']:.0f} s (training {result['training_seconds']:.0f} s on "
+              f"{result['trained_on']:,}), "
               f"peak {result['peak_mb']:,} MB")
         for cut, values in result["at"].items():
             print(f"    p >= {cut:<5} proposed {values['proposed']:>7,}  "

@@ -283,6 +283,40 @@ def may_link(actor: Acting, *, holds_a_case: bool, persons: str, day: date,
                      f"{actor.agency} holds none on {day}")
 
 
+def may_save_person(actor: Acting, *, person: str, exists: bool, holds_a_case: bool,
+                    has_a_case: bool = True, lifts_restriction: bool = False,
+                    moves_home: bool = False, schemes: Collection[str] = ()
+                    ) -> tuple[Decision, str | None]:
+    """Create or change a person record, or its identifiers: an administrator or the system; an
+    agency may register a new person, change one with no case yet (in nobody's journey), and
+    change one with cases only while it holds an ownership of one of them (`holds_a_case`).
+    Only an administrator lifts a restriction or moves an existing person's home area (the home
+    area sees the person's cases and may take them in a gap), and an agency sets no other
+    agency's local reference. Returns the decision and the field it is about."""
+    rule = "save-person"
+    refused = _refuse_readers(actor, "change a person's record", rule)
+    if refused is not None:
+        return refused, None
+    if actor.agency is None:
+        return _yes(rule), None
+    for scheme in schemes:
+        if scheme.startswith("local:") and scheme != f"local:{actor.agency}":
+            return _no(rule, f"{actor.agency} may set its own local reference "
+                             f"(local:{actor.agency}), not {scheme}"), f"identifiers.{scheme}"
+    if not exists:
+        return _yes(rule), None
+    if has_a_case and not holds_a_case:
+        return _no(rule, f"only an admin or an agency holding a case of person {person} today "
+                         f"can change their record; {actor.agency} holds none"), "reference"
+    if lifts_restriction:
+        return _no(rule, f"person {person} is restricted: only an administrator can lift a "
+                         "restriction"), "restricted"
+    if moves_home:
+        return _no(rule, f"only an administrator or the import can change person {person}'s "
+                         "home area: it decides which agencies see their cases"), "home_area"
+    return _yes(rule), None
+
+
 def may_open_details(agency: str | None, journey: Journey, day: date, *,
                      auditor: bool = False) -> Decision:
     """Open a restricted person's details: auditors, and agencies holding an ownership today

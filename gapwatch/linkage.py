@@ -41,6 +41,9 @@ THRESHOLD = 0.2
 # Random pairs for the u probabilities; records sampled for EM.
 U_PAIRS = 2e6
 EM_RECORDS = 50_000
+# Above this many persons the model is trained on a sample of this many (prior, u, m), then
+# scores every candidate pair of all of them: training time stops growing with the data.
+TRAIN_RECORDS = 100_000
 # Known pairs needed before their m probabilities replace EM's.
 MIN_LABELS = 100
 # The model scored with when there are too few persons to train on (`gapwatch.linking`).
@@ -49,7 +52,8 @@ SHIPPED = Path(__file__).with_name("linkage_model.json")
 PRIOR = 1e-5
 
 SAME_NAME_SURNAME_PART = (
-    "jaro_winkler_similarity(given_name_l, given_name_r) >= 0.88 AND "
+    "(jaro_winkler_similarity(given_name_l, given_name_r) >= 0.88 OR "
+    "damerau_levenshtein(given_name_l, given_name_r) <= 1) AND "
     "len(list_intersect(string_split(family_name_l, '-'), string_split(family_name_r, '-'))) > 0"
 )
 NAMES_SWAPPED_ALIKE = (
@@ -78,6 +82,8 @@ def _names() -> cl.CustomComparison:
                 label_for_charts="given and family name swapped, with a typo"),
             cll.And(cll.JaroWinklerLevel(given, 0.92), cll.JaroWinklerLevel(family, 0.92))
             .configure(label_for_charts="both names alike (a typo)"),
+            cll.And(cll.DamerauLevenshteinLevel(given, 1), cll.DamerauLevenshteinLevel(family, 1))
+            .configure(label_for_charts="both names within one typo (short names)"),
             cll.CustomLevel(SAME_NAME_SURNAME_PART).configure(
                 label_for_charts="given name alike, surname shares a part (hyphenated)"),
             cll.And(cll.JaroWinklerLevel(given, 0.8), cll.JaroWinklerLevel(family, 0.8))
@@ -160,6 +166,14 @@ def settings() -> SettingsCreator:
                      "least(substr(date_of_birth, 6, 2), substr(date_of_birth, 9, 2))",
                      "greatest(substr(date_of_birth, 6, 2), substr(date_of_birth, 9, 2))"),
             block_on("given_name", "substr(date_of_birth, 1, 4)", "home_area"),
+            # One digit of the date mistyped and a typo in a name: the rest of the date and
+            # both initials (a typo rarely hits a first letter).
+            block_on("substr(date_of_birth, 6, 5)", "substr(given_name, 1, 1)",
+                     "substr(family_name, 1, 1)"),
+            block_on("substr(date_of_birth, 1, 4)", "substr(date_of_birth, 9, 2)",
+                     "substr(given_name, 1, 1)", "substr(family_name, 1, 1)"),
+            block_on("substr(date_of_birth, 1, 7)", "substr(given_name, 1, 1)",
+                     "substr(family_name, 1, 1)"),
             block_on("pnc"),
             block_on("noms"),
             block_on("crn"),
@@ -276,25 +290,70 @@ def link(rows: list[dict], *, threshold: float = THRESHOLD, seed: int = 1,
     """
     timings = {}
     started = time.perf_counter()
+    trained_on = trained.persons if trained is not None else None
+    if trained is None and len(rows) > TRAIN_RECORDS:
+        trained = _train_on_sample(rows, labels, seed)
+        trained_on = TRAIN_RECORDS
+        timings["training"] = time.perf_counter() - started
     db_api = DuckDBAPI(connection or duckdb.connect())
     persons = db_api.register(_table(rows), dataset_display_name="persons")
     if trained is not None:
         linker = Linker(persons, trained.for_persons(len(rows)), log_level=logging.WARNING)
-        return _predict(linker, threshold, len(rows), timings, trained.persons)
-    linker = Linker(persons, settings(), log_level=logging.WARNING)
-    _train(linker, len(rows), seed)
-    if len(labels) >= MIN_LABELS:
-        # EM blocked on the names cannot tell a twin whose birth date was mistyped from a
-        # namesake (only the home area is left to compare): known pairs can.
-        known = db_api.register(pa.table({
-            "source_dataset_l": ["persons"] * len(labels),
-            "unique_id_l": [int(a) for a, _b in labels],
-            "source_dataset_r": ["persons"] * len(labels),
-            "unique_id_r": [int(b) for _a, b in labels],
-        }), dataset_display_name="labels")
-        linker.training.estimate_m_from_pairwise_labels(known)
+        return _predict(linker, threshold, len(rows), timings, trained_on)
+    linker = _trained(db_api, persons, len(rows), labels, seed)
     timings["training"] = time.perf_counter() - started
     return _predict(linker, threshold, len(rows), timings, len(rows))
+
+
+def _trained(db_api: DuckDBAPI, persons, count: int, labels, seed: int) -> Linker:
+    """Return a linker of these persons with a model trained on them."""
+    linker = Linker(persons, settings(), log_level=logging.WARNING)
+    _train(linker, count, seed)
+    if len(labels) >= MIN_LABELS:
+        _learn_from_labels(db_api, linker, labels)
+    return linker
+
+
+def _learn_from_labels(db_api: DuckDBAPI, linker: Linker, labels) -> None:
+    """Take the m probabilities from pairs known to be one person.
+
+    EM blocked on the names cannot tell a twin whose birth date was mistyped from a namesake
+    (only the home area is left to compare): known pairs can.
+    """
+    known = db_api.register(pa.table({
+        "source_dataset_l": ["persons"] * len(labels),
+        "unique_id_l": [int(a) for a, _b in labels],
+        "source_dataset_r": ["persons"] * len(labels),
+        "unique_id_r": [int(b) for _a, b in labels],
+    }), dataset_display_name="labels")
+    linker.training.estimate_m_from_pairwise_labels(known)
+
+
+def _train_on_sample(rows: list[dict], labels, seed: int) -> Trained:
+    """Train on `TRAIN_RECORDS` of the rows drawn at random (for a seed), with the known pairs
+    inside the sample.
+
+    A pair of records is in a sample of a fraction f of the records with chance f squared, and
+    the sample has f squared of all the pairs too: the share of pairs that are one person, the
+    prior, is the same in the sample as in all the rows, so it is kept as it is (`Trained` for
+    all the rows), unlike a model trained on another population."""
+    import random
+
+    sample = random.Random(seed).sample(rows, TRAIN_RECORDS)
+    db_api = DuckDBAPI(duckdb.connect())
+    persons = db_api.register(_table(sample), dataset_display_name="persons")
+    model = _trained(db_api, persons, len(sample), (), seed).misc.save_model_to_json()
+    if len(labels) >= MIN_LABELS:
+        # Few known pairs fall inside a sample (a pair is in it with chance f squared): their m
+        # probabilities are taken from all of them, on the labelled records alone.
+        ids = {i for pair in labels for i in pair}
+        db_api = DuckDBAPI(duckdb.connect())
+        labelled = db_api.register(_table([r for r in rows if r["unique_id"] in ids]),
+                                   dataset_display_name="persons")
+        linker = Linker(labelled, model, log_level=logging.WARNING)
+        _learn_from_labels(db_api, linker, labels)
+        model = linker.misc.save_model_to_json()
+    return Trained(model, len(rows))
 
 
 def _train(linker: Linker, persons: int, seed: int) -> None:

@@ -1,7 +1,8 @@
 """The integration API for agencies' own systems, at `/api/v1/`.
 
-Bearer tokens per agency (`bearer`), events posted as in the import (`events`), cases and
-journeys (`cases`), flags (`flags`), and the OpenAPI document that describes them (`openapi`).
+Bearer tokens per agency (`bearer`), events posted as in the import (`events`), person records
+with their identifiers (`persons`), cases and journeys (`cases`), flags (`flags`), and the
+OpenAPI document that describes them (`openapi`).
 No cookies, no login session and so no CSRF token: the blueprints are exempt from CSRF checks.
 Every error is problem details (`problems`).
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from gapwatch.api import cases, events, flags, openapi, problems
+from gapwatch.api import cases, events, flags, openapi, persons, problems
 from gapwatch.api.problems import Problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-FEATURES = (events.bp, cases.bp, flags.bp, openapi.bp)
+FEATURES = (events.bp, persons.bp, cases.bp, flags.bp, openapi.bp)
 for feature in FEATURES:
     bp.register_blueprint(feature)
 problems.register(bp)

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from gapwatch import events
 from gapwatch.api.events import MAX_EVENTS, MAX_KEY
 from gapwatch.api.flags import DEFAULT_LIMIT, MAX_LIMIT
+from gapwatch.api.persons import MAX_PERSONS
 from gapwatch.api.problems import MEDIA_TYPE
 from gapwatch.models import FlagStatus, HandoffKind, HandoffStatus, RiskLevel, Role, Severity
 
@@ -34,6 +35,18 @@ def _object(properties: dict, *, properties_optional: dict | None = None, **extr
 
 def _enum(values) -> dict:
     return {"type": "string", "enum": [v.value for v in values]}
+
+
+def person_schema() -> dict:
+    """Return the JSON schema of a person record, from the import's model."""
+    schema = TypeAdapter(events.PersonRecord).json_schema()
+    schema["properties"]["type"] = {"const": "person", "default": "person"}
+    schema["required"] = [r for r in schema.get("required", []) if r != "type"]
+    schema["properties"]["identifiers"]["description"] = (
+        "Scheme: value. `noms` (prison number, A1234BC), `crn` (case reference number, "
+        "X123456), `pnc` (PNC id with its check character, 2001/0123456F), `local:AGENCY` "
+        "(the token's own agency only).")
+    return schema
 
 
 def event_schemas() -> dict:
@@ -108,6 +121,26 @@ def record_schemas() -> dict:
                            "status": _enum(HandoffStatus), "ownership_id": ID},
         },
         "EventsApplied": _object({"applied": ID, "events": many("EventOutcome")}),
+        "PersonBatch": {
+            "oneOf": [
+                {"$ref": "#/components/schemas/PersonRecord"},
+                {"type": "array", "items": {"$ref": "#/components/schemas/PersonRecord"},
+                 "minItems": 1, "maxItems": MAX_PERSONS},
+            ]
+        },
+        "PersonSaved": _object({
+            "index": ID, "reference": TEXT,
+            "created": {"type": "boolean", "description": "false: an existing person updated"},
+            "identifiers": {"type": "object", "additionalProperties": TEXT, "description":
+                            "The identifiers the person holds after saving, in kept form "
+                            "(none for a restricted person: see identifiers_withheld)."},
+            "identifiers_withheld": {"type": "boolean", "description":
+                                     "true for a restricted person, whose identifiers are "
+                                     "details not echoed back."},
+            "linked_to": {"type": "array", "items": TEXT, "description":
+                          "References of the persons this record is linked to, e.g. because "
+                          "it named an identifier they already hold."}}),
+        "PersonsSaved": _object({"saved": ID, "persons": many("PersonSaved")}),
         "ProblemError": _object({"index": {"type": ["integer", "null"], "description":
                                            "Which event of the batch, from 0."},
                                  "field": MAYBE_TEXT, "message": TEXT},
@@ -147,6 +180,14 @@ EXAMPLE_EVENTS = [
     {"type": "event", "case": "C-0001", "on": "2026-05-01", "event": "officer_assigned",
      "agency": "HMP-HEWELL", "officer": "A. Jones"},
 ]
+
+
+EXAMPLE_PERSON = {
+    "reference": "P-0042", "given_name": "Sam", "family_name": "Example",
+    "date_of_birth": "1990-04-01", "home_area": "WMIDS",
+    "identifiers": {"noms": "A1234BC", "crn": "X123456", "pnc": "2001/0123456F",
+                    "local:WMIDS": "WM-0042"},
+}
 
 
 def problem_responses() -> dict:
@@ -231,6 +272,31 @@ def paths() -> dict:
                           "TooLarge", "UnsupportedMediaType", "Refused"),
             },
         }},
+        "/persons": {"post": {
+            "operationId": "postPersons",
+            "security": [{"bearer": ["read-write"]}],
+            "summary": "Save one person record or a list, with their identifiers, all or nothing.",
+            "description": "The import's person records, saved as the token's agency through the "
+                           "domain operations in one transaction. The authority table's "
+                           "`save-person` row decides: a new person may be registered; an "
+                           "existing one changed only by an agency holding an ownership of one "
+                           "of their cases today; a restriction is lifted only by an "
+                           "administrator; only the token's own `local:AGENCY` reference may be "
+                           "set. A record naming an identifier another person already holds is "
+                           "saved and linked to that person, not duplicated (`linked_to`).",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/PersonBatch"},
+                "example": EXAMPLE_PERSON}}},
+            "responses": {
+                "200": _json("PersonsSaved", "Every person was saved.", {
+                    "saved": 1, "persons": [{
+                        "index": 0, "reference": "P-0042", "created": True,
+                        "identifiers": {"crn": "X123456", "local:WMIDS": "WM-0042"},
+                        "identifiers_withheld": False, "linked_to": ["P-0007"]}]}),
+                **_errors("BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
+                          "TooLarge", "UnsupportedMediaType", "Refused"),
+            },
+        }},
         "/cases/{reference}": {"get": {
             "operationId": "getCase",
             "summary": "A case: who is accountable today and its pending handoffs.",
@@ -275,10 +341,11 @@ def document() -> dict:
                                            "description": (
                                                "`gapwatch token create --agency CODE [--scope "
                                                "read|read-write] [--expires-in-days N]`. Scope "
-                                               "`read` may only GET; posting events needs "
+                                               "`read` may only GET; posting events or persons needs "
                                                "`read-write` (else 403, insufficient_scope). "
                                                "An expired token is a 401.")}},
-            "schemas": {**event_schemas(), **record_schemas()},
+            "schemas": {**event_schemas(), "PersonRecord": person_schema(),
+                        **record_schemas()},
             "responses": problem_responses(),
         },
     }

@@ -2,6 +2,7 @@
 
 from gapwatch.operations.flags import acknowledge_flag
 from gapwatch.operations.identity import (
+    change_identifier,
     decide_proposal,
     link_persons,
     preload_identifiers,
@@ -44,6 +45,7 @@ __all__ = [
     "preload_identifiers",
     "link_persons",
     "decide_proposal",
+    "change_identifier",
     "Actor",
     "CaseState",
     "UnitOfWork",

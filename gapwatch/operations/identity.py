@@ -108,6 +108,57 @@ def save_identifiers(uow: UnitOfWork, *, person: Person, identifiers: dict | Non
         uow.held[(scheme, value)] = person.id
 
 
+def change_identifier(uow: UnitOfWork, *, person: str, scheme: str, value: str | None
+                      ) -> PersonIdentifier | None:
+    """Add, change or (with no value) remove one identifier of person `person`.
+
+    Unlike a record naming an identifier someone else holds (which links the two), an edit by
+    hand that names another person's identifier is refused: it names who holds it, so that the
+    two records can be linked on purpose instead.
+    """
+    who = uow.person(person, field="person")
+    scheme = (scheme or "").strip()
+    require_may_save_person(uow, reference=who.reference, person=who,
+                            restricted=who.restricted, home_area_id=who.home_area_id,
+                            schemes=[scheme])
+    held = _own_identifiers(uow, who, is_new=False)
+    before = held.get(scheme)
+    if value is None or not str(value).strip():
+        if scheme in identity.SCHEMES or identity.local_agency(scheme):
+            if before is None:
+                raise NotFound(f"person {who.reference} has no {scheme} identifier",
+                               field="scheme")
+            uow.held[(scheme, before.value)] = None
+            uow.audit("person.identifier_removed", person=who.reference, scheme=scheme,
+                      value=before.value)
+            uow.session.delete(before)
+            return None
+        identity.normalise(scheme, "?")  # refuses the unknown scheme, naming the known ones
+    scheme, value = identity.normalise(scheme, value)
+    agency = identity.local_agency(scheme)
+    if agency is not None:
+        uow.agency(agency, field=f"identifiers.{scheme}")
+    holder = _holder(uow, scheme, value)
+    if holder == who.id:
+        return before
+    if holder is not None:
+        other = uow.session.get(Person, holder)
+        raise Conflict(f"{scheme} {value} is held by person {other.reference}; if they are one "
+                       "person, link the two records instead", field=f"identifiers.{scheme}")
+    if before is not None:
+        uow.held[(scheme, before.value)] = None
+        uow.audit("person.identifier_changed", person=who.reference, scheme=scheme,
+                  before=before.value, after=value)
+        before.value = value
+        row = before
+    else:
+        row = uow.insert(PersonIdentifier, id=uow.new_id(PersonIdentifier), person_id=who.id,
+                         scheme=scheme, value=value)
+        uow.audit("person.identifier_added", person=who.reference, scheme=scheme, value=value)
+    uow.held[(scheme, value)] = who.id
+    return row
+
+
 def identifiers_of(session, person_ids: list[int]) -> dict[int, dict[str, str]]:
     """Return each person's identifiers by scheme, in one query."""
     found: dict[int, dict[str, str]] = {p: {} for p in person_ids}
@@ -133,20 +184,81 @@ def _active_link(uow: UnitOfWork, a: Person, b: Person) -> PersonLink | None:
     ).scalar_one_or_none()
 
 
+def holds_a_case(uow: UnitOfWork, persons: list[Person], on: date) -> bool:
+    """Whether the actor's agency holds an ownership, active on `on`, of a case of these persons."""
+    actor = uow.actor
+    if actor.agency is None or actor.read_only or not persons:
+        return False
+    return uow.session.execute(
+        select(Ownership.id)
+        .join(Case, Case.id == Ownership.case_id)
+        .where(Case.person_id.in_([p.id for p in persons]),
+               Ownership.agency_id == uow.agency(actor.agency).id, active_on(on))
+        .limit(1)
+    ).first() is not None
+
+
 def require_may_link(uow: UnitOfWork, persons: list[Person], on: date, doing: str) -> None:
     """Refuse unless the authority table lets the actor link these persons (`may_link`)."""
-    actor = uow.actor
-    holds = None
-    if actor.agency is not None and not actor.read_only:
-        holds = uow.session.execute(
-            select(Ownership.id)
-            .join(Case, Case.id == Ownership.case_id)
-            .where(Case.person_id.in_([p.id for p in persons]),
-                   Ownership.agency_id == uow.agency(actor.agency).id, active_on(on))
-            .limit(1)
-        ).first()
-    uow.require(authority.may_link(actor, holds_a_case=holds is not None, day=on, doing=doing,
+    uow.require(authority.may_link(uow.actor, holds_a_case=holds_a_case(uow, persons, on),
+                                   day=on, doing=doing,
                                    persons=" or ".join(p.reference for p in persons)))
+
+
+def require_may_save_person(uow: UnitOfWork, *, reference: str, person: Person | None,
+                            restricted: bool, home_area_id: int | None = None,
+                            schemes=()) -> None:
+    """Refuse unless the authority table lets the actor save this person record."""
+    on = clock.today()
+    has_a_case = person is not None and uow.session.execute(
+        select(Case.id).where(Case.person_id == person.id).limit(1)).first() is not None
+    decision, where = authority.may_save_person(
+        uow.actor, person=reference, exists=person is not None, has_a_case=has_a_case,
+        holds_a_case=has_a_case and holds_a_case(uow, [person], on),
+        lifts_restriction=person is not None and person.restricted and not restricted,
+        moves_home=person is not None and person.home_area_id != home_area_id,
+        schemes=schemes)
+    uow.require(decision, field=where)
+
+
+def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -> None:
+    """Note that the journeys of these persons' linked groups changed on `on`.
+
+    A link, an unlink or a decided proposal changes the journey the rules see for every case of
+    both persons' groups (`gapwatch.linked`: the lead case holds the group's journey, the others
+    are read into it), so all of them are re-checked before the unit commits
+    (`gapwatch.follow`). Call it before the change: the groups before a link or an unlink hold
+    every case whose journey the change can move. `cause` is the audited action, which the
+    flags' audit entries name.
+    """
+    uow.actions.append(cause)
+    uow.session.flush()
+    members = _linked_with(uow.session, set(person_ids))
+    for start in range(0, len(members), 500):
+        chunk = sorted(members)[start:start + 500]
+        for case_id, reference in uow.session.execute(
+                select(Case.id, Case.reference).where(Case.person_id.in_(chunk))):
+            _reference, latest = uow.touched.get(case_id, (reference, on))
+            uow.touched[case_id] = (reference, max(latest, on))
+
+
+def _linked_with(session, person_ids: set[int]) -> set[int]:
+    """Return these persons and everyone linked with them, following only their own links (an
+    import linking many twins reads each group, not every link, per link)."""
+    seen, frontier = set(person_ids), sorted(person_ids)
+    while frontier:
+        found = set()
+        for start in range(0, len(frontier), 500):
+            chunk = frontier[start:start + 500]
+            for a, b in session.execute(
+                    select(PersonLink.person_a_id, PersonLink.person_b_id).where(
+                        PersonLink.unlinked_on.is_(None),
+                        or_(PersonLink.person_a_id.in_(chunk),
+                            PersonLink.person_b_id.in_(chunk)))):
+                found.update((a, b))
+        frontier = sorted(found - seen)
+        seen.update(found)
+    return seen
 
 
 def _reason(reason: str | None, what: str) -> str:
@@ -163,6 +275,7 @@ def _link_if_apart(uow: UnitOfWork, first: Person, second: Person, on: date, *, 
     a, b = _pair(first, second)
     if _active_link(uow, a, b) is not None:
         return None
+    touch_persons(uow, {a.id, b.id}, on, "person.linked")
     link = uow.insert(PersonLink, id=uow.new_id(PersonLink), person_a_id=a.id,
                       person_b_id=b.id, linked_on=on, linked_by=uow.actor.name, reason=reason,
                       proposal_id=proposal.id if proposal else None)
@@ -201,6 +314,7 @@ def unlink_persons(uow: UnitOfWork, *, first: str, second: str, on: date,
     link = _active_link(uow, a, b)
     if link is None:
         raise NotFound(f"persons {first} and {second} are not linked", field="second")
+    touch_persons(uow, {a.id, b.id}, on, "person.unlinked")
     link.unlinked_on, link.unlinked_by = on, uow.actor.name
     link.unlink_reason = _reason(reason, "an unlink")
     uow.audit("person.unlinked", link=link.id, persons=[a.reference, b.reference], on=on,
@@ -242,6 +356,8 @@ def decide_proposal(uow: UnitOfWork, *, proposal_id: int, confirm: bool, on: dat
     note = (note or "").strip() or None
     if note and len(note) > MAX_REASON:
         raise InvalidInput(f"the note is longer than {MAX_REASON} characters", field="note")
+    touch_persons(uow, {a.id, b.id}, on,
+                  "link_proposal.confirmed" if confirm else "link_proposal.rejected")
     proposal.status = (ProposalStatus.confirmed if confirm else ProposalStatus.rejected).value
     proposal.decided_on, proposal.decided_by, proposal.note = on, uow.actor.name, note
     uow.audit(f"link_proposal.{proposal.status}", proposal=proposal.id,
@@ -289,6 +405,7 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
         select(LinkProposal)).scalars()}
     counts = {"proposed": 0, "rescored": 0, "lapsed": 0, "already_linked": 0, "decided": 0}
     seen = set()
+    changed: set[int] = set()  # persons with a proposal opened or lapsed: their flags change
     for pair in pairs:
         a, b = sorted((pair.left, pair.right))
         seen.add((a, b))
@@ -302,6 +419,7 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
             uow.insert(LinkProposal, id=uow.new_id(LinkProposal), person_a_id=a, person_b_id=b,
                        status=ProposalStatus.open.value, proposed_on=on, **values)
             counts["proposed"] += 1
+            changed.update((a, b))
         elif proposal.status == ProposalStatus.open:
             for key, value in values.items():
                 setattr(proposal, key, value)
@@ -321,6 +439,9 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
         proposal.status, proposal.decided_on = ProposalStatus.lapsed.value, on
         proposal.decided_by, proposal.note = uow.actor.name, note
         counts["lapsed"] += 1
+        changed.update(key)
+    if changed:
+        touch_persons(uow, changed, on, "link.run")
     uow.audit("link.run", model_version=saved.version, persons=persons,
               trained_on=saved.trained_on, threshold=threshold, on=on, **counts)
     return {"model_version": saved.version, **counts}

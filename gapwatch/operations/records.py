@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gapwatch import clock
 from gapwatch.errors import Conflict, DomainError, InvalidInput
 from gapwatch.models import Agency, AgencyKind, Case, Contract, Person, RiskLevel
-from gapwatch.operations.identity import save_identifiers
+from gapwatch.operations.identity import require_may_save_person, save_identifiers
 from gapwatch.operations.unit import CaseState, UnitOfWork, choice
 
 AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
@@ -141,10 +141,13 @@ def save_person(
 
     An identifier another person already holds links the two (`operations.identity`).
     """
-    uow.require_agency(None, "manage persons")
     if not reference:
         raise InvalidInput("a person needs a reference", field="reference")
+    person = uow.find_person(reference)
     area = uow.agency(home_area, field="home_area") if home_area else None
+    require_may_save_person(uow, reference=reference, person=person, restricted=restricted,
+                            home_area_id=area.id if area else None,
+                            schemes=list(identifiers or ()))
     if area is not None and area.kind != AgencyKind.probation:
         raise DomainError(
             f"home_area {home_area} is a {area.kind} agency; it must be a probation area",
@@ -157,7 +160,6 @@ def save_person(
         "home_area_id": area.id if area else None,
         "restricted": bool(restricted),
     }
-    person = uow.find_person(reference)
     if person is None:
         person = uow.insert(Person, id=uow.new_id(Person), reference=reference, **values)
         uow.remember_person(person)

@@ -1,4 +1,5 @@
-"""Administration: agencies (with their alert addresses), contracts and user accounts.
+"""Administration: agencies (with their alert addresses), contracts, user accounts and persons'
+identifiers.
 
 Only admins reach these pages; every change is a domain operation, audited like any other.
 The outbox and API token pages of other features hang off the same admin menu when present.
@@ -6,7 +7,16 @@ The outbox and API token pages of other features hang off the same admin menu wh
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -26,7 +36,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
-from gapwatch.models import Agency, AgencyKind, Contract, Severity, User, UserRole
+from gapwatch.models import Agency, AgencyKind, Contract, Person, Severity, User, UserRole
+from gapwatch.operations.identity import identifiers_of
 from gapwatch.web.access import admins_only
 from gapwatch.web.forms import bounded_day, plain_text
 
@@ -230,3 +241,77 @@ def reset_password(user_id: int):
     else:
         flash("Not saved: a new password is required.", "error")
     return redirect(url_for("admin.users"), 303)
+
+
+# -- a person's identifiers ---------------------------------------------------------------------
+class IdentifierForm(FlaskForm):
+    scheme = SelectField("Scheme", validators=[DataRequired()])
+    value = StringField("Value", validators=[DataRequired(), Length(max=64), plain_text])
+
+
+class FindPersonForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search by GET changes nothing
+
+    reference = StringField("Person reference", validators=[DataRequired(), Length(max=64)])
+
+
+def _schemes() -> list[tuple[str, str]]:
+    described = [("noms", "noms · prison number (A1234BC)"),
+                 ("crn", "crn · case reference number (X123456)"),
+                 ("pnc", "pnc · Police National Computer id (2001/0123456F)")]
+    rows = get_session().execute(select(Agency.code, Agency.name).order_by(Agency.code)).all()
+    return described + [(f"local:{code}", f"local:{code} · {name}'s own reference")
+                        for code, name in rows]
+
+
+@bp.route("/persons")
+def find_person():
+    """Find a person by reference, to edit their identifiers."""
+    form = FindPersonForm(formdata=request.args or None)
+    if request.args and form.validate():
+        reference = form.reference.data.strip()
+        return redirect(url_for("admin.identifiers", reference=reference), 303)
+    return render_template("admin/identifiers.html", find=form, person=None)
+
+
+@bp.route("/persons/<reference>/identifiers", methods=["GET", "POST"])
+def identifiers(reference: str):
+    """Add, change and remove a person's identifiers, each through `change_identifier`.
+
+    A restricted person's values are withheld here too (admins may not open their details): an
+    admin still sees which schemes they hold, and may set or remove one.
+    """
+    session = get_session()
+    person = session.execute(select(Person).where(Person.reference == reference)).scalar_one_or_none()
+    if person is None:
+        abort(404)
+    form = IdentifierForm()
+    form.scheme.choices = _schemes()
+    status = 200
+    if form.validate_on_submit():
+        refused = _save(f"Saved {form.scheme.data} for person {reference}.",
+                        ops.change_identifier, person=reference, scheme=form.scheme.data,
+                        value=form.value.data)
+        if refused is None:
+            return redirect(url_for("admin.identifiers", reference=reference), 303)
+        form.value.errors = [refused.message]
+        status = refused.status
+    elif form.is_submitted():
+        status = 400
+    held = identifiers_of(session, [person.id])[person.id]
+    ops.record_read(session, current_user.actor, "person.identifiers_viewed",
+                    person=reference, details_shown=not person.restricted)
+    return render_template("admin/identifiers.html", person=person, held=held, form=form,
+                           remove=ActiveForm(formdata=None), find=None), status
+
+
+@bp.route("/persons/<reference>/identifiers/remove", methods=["POST"])
+def remove_identifier(reference: str):
+    form = ActiveForm()
+    scheme = request.form.get("scheme", "")
+    if not form.validate_on_submit() or not scheme:
+        abort(400)
+    _save(f"Removed {scheme} from person {reference}.", ops.change_identifier,
+          person=reference, scheme=scheme, value=None)
+    return redirect(url_for("admin.identifiers", reference=reference), 303)

@@ -118,13 +118,16 @@ def render_pair(proposal_id: int, status: int = 200):
     session.refresh(proposal)
     for side in sides:
         session.refresh(side.person)
-    words = reasons_in_words(proposal.reasons)
+    # The reasons say how each detail compares: beside one side's details they would tell a
+    # restricted person's (the same date of birth, the same home area). Withheld with them.
+    withheld = not all(side.details for side in sides)
+    words = [] if withheld else reasons_in_words(proposal.reasons)
     prior = proposal.match_weight - sum(weight for _w, _l, weight in words)
-    picture = Markup(waterfall.render(prior, [(w, weight) for w, _l, weight in words],
-                                      proposal.probability))
+    picture = None if withheld else Markup(waterfall.render(
+        prior, [(w, weight) for w, _l, weight in words], proposal.probability))
     page = render_template(
         "links/show.html", proposal=proposal, sides=sides, words=words, prior=prior,
-        picture=picture, model=model, homes=homes, today=today,
+        picture=picture, withheld=withheld, model=model, homes=homes, today=today,
         may_decide=proposal.status == ProposalStatus.open
         and current_user.role != UserRole.auditor,
     )

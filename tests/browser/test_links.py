@@ -34,4 +34,5 @@ def test_the_restricted_side_stays_withheld_in_the_browser(page, live, pair):  #
     sign_in(page, live, "staffs")
     page.goto(f"{live}/links/{pair}")
     expect(page.get_by_text("The person's details are for the agencies")).to_be_visible()
-    assert "Zebedee" not in page.content()
+    expect(page.get_by_text("Its reasons are withheld")).to_be_visible()
+    assert "Zebedee" not in page.content() and "transposed" not in page.content()

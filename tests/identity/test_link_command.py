@@ -49,11 +49,11 @@ def test_linking_again_rescores_open_proposals_under_a_new_model_version(app, se
     load_population(session, 200)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["link"]).exit_code == 0
-    before = session.execute(select(LinkProposal.id)).scalars().all()
+    before = session.execute(select(LinkProposal.id).order_by(LinkProposal.id)).scalars().all()
     again = runner.invoke(args=["link"])
     assert again.exit_code == 0 and "model 2:" in again.output and "0 proposed" in again.output
     session.rollback()
-    assert session.execute(select(LinkProposal.id)).scalars().all() == before
+    assert session.execute(select(LinkProposal.id).order_by(LinkProposal.id)).scalars().all() == before
     assert [m.version for m in session.execute(select(LinkModel)).scalars()] == [1, 2]
     runs = session.execute(select(AuditEvent.detail).where(AuditEvent.action == "link.run"))
     assert [r["model_version"] for r in runs.scalars()] == [1, 2]

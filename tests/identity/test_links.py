@@ -8,7 +8,7 @@ from sqlalchemy import select
 from gapwatch import operations as ops
 from gapwatch.errors import Conflict, Forbidden, NotFound
 from gapwatch.linkage import Reason, Scored
-from gapwatch.models import AuditEvent, LinkProposal, Person, PersonLink
+from gapwatch.models import AuditEvent, Case, Flag, LinkProposal, Person, PersonLink
 from gapwatch.scan import scan
 from tests.support import D, act, event, load, person_and_case
 
@@ -110,8 +110,10 @@ def test_a_proposal_flags_both_records_until_it_is_decided(twins, found):
     proposal = twins.execute(select(LinkProposal)).scalar_one()
     act(twins, ops.decide_proposal, proposal_id=proposal.id, confirm=False,
         on=D("2026-05-06"), note="different mothers' names")
+    # The decision resolved both flags at once, before its unit of work committed.
+    assert open_flags(twins, "possible-same-person") == set()
     result = scan(twins, D("2026-05-06"))
-    assert result.resolved == 2 and found("2026-05-06", "possible-same-person") == []
+    assert result.resolved == 0 and found("2026-05-06", "possible-same-person") == []
     assert propose(twins)["decided"] == 1  # a rejected pair is never proposed again
 
 
@@ -125,3 +127,57 @@ def test_confirming_a_proposal_links_the_pair(twins, found):
         act(twins, ops.decide_proposal, proposal_id=proposal.id, confirm=False,
             on=D("2026-05-07"))
     assert gaps(found, "2026-06-10") == {("C-1", D("2026-06-10"), ("HMP-HEWELL", "WMIDS"))}
+
+
+def open_flags(session, rule):
+    return set(session.execute(
+        select(Case.reference, Flag.since).join(Case, Case.id == Flag.case_id)
+        .where(Flag.rule == rule, Flag.status == "open")).all())
+
+
+def test_a_link_and_an_unlink_recheck_the_flags_of_both_records_at_once(twins):
+    scan(twins, D("2026-06-01"))
+    assert open_flags(twins, "no-accountable-owner") == {("C-9", D("2026-05-01"))}
+    link(twins, on=D("2026-06-01"))
+    # One journey: the person was in custody all along, so the probation record's gap resolved
+    # with the link, not at the next scan, and the audit names the link as its cause.
+    assert open_flags(twins, "no-accountable-owner") == set()
+    cause = twins.execute(select(AuditEvent.detail).where(
+        AuditEvent.action == "flag.resolved")).scalar_one()["cause"]
+    assert cause == ["person.linked"]
+    act(twins, ops.unlink_persons, first=PRISON_RECORD, second=PROBATION_RECORD,
+        on=D("2026-06-02"), reason="two brothers")
+    # Apart again, the probation record has had nobody since it opened.
+    assert open_flags(twins, "no-accountable-owner") == {("C-9", D("2026-05-01"))}
+
+
+def test_a_link_raises_the_joined_journeys_flags_at_once(twins):
+    # Each record has its own area supervising it since 1 June: apart, nothing is wrong.
+    load(twins, event("C-1", "2026-06-01", "ownership_started", agency="WMIDS",
+                      role="supervision"),
+         event("C-9", "2026-06-01", "ownership_started", agency="STAFFS", role="supervision"))
+    scan(twins, D("2026-06-12"))
+    assert open_flags(twins, "dual-ownership") == set()
+    link(twins, on=D("2026-06-12"))
+    # One person, two areas each supervising a record of them: dual ownership, raised by the
+    # link itself (overlapping for seven days from 1 June: since 7 June).
+    assert open_flags(twins, "dual-ownership") == {("C-1", D("2026-06-07"))}
+
+
+def test_a_new_proposal_flags_both_records_at_once(twins):
+    scan(twins, D("2026-05-02"))
+    propose(twins)
+    assert open_flags(twins, "possible-same-person") == {("C-1", D("2026-05-03")),
+                                                        ("C-9", D("2026-05-03"))}
+
+
+def test_a_link_rechecks_every_record_of_the_joined_groups(twins):
+    # C-5, a third record, is already linked with C-9: one journey, with nobody on it.
+    person_and_case(twins, "C-5", opened_on=D("2026-05-01"))
+    link(twins, first=PROBATION_RECORD, second="P-C-5", on=D("2026-05-02"))
+    scan(twins, D("2026-06-01"))
+    assert open_flags(twins, "no-accountable-owner") == {("C-9", D("2026-05-01"))}
+    # Linking the prison's record to C-5 joins C-9 too (in custody all along): C-9's flag,
+    # two links away from the records linked, resolves at once.
+    link(twins, first=PRISON_RECORD, second="P-C-5", on=D("2026-06-01"))
+    assert open_flags(twins, "no-accountable-owner") == set()
