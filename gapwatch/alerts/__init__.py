@@ -5,6 +5,8 @@ The interface the scan and the scheduler call:
 - `write_digests(uow, day) -> int`: inside the scan's unit of work, write one outbox row per
   agency with something to say on `day` (and one `escalation` row per agency with flags open
   too long); return how many rows were written or changed.
+- `write_auditors_digest(uow, day, path, checkpoint, config) -> int`: after the daily
+  checkpoint, write the auditors' digest that carries it (`gapwatch.alerts.auditors`).
 - `send_pending(session, config) -> int`: deliver the outbox rows that are due; return how
   many were sent.
 
@@ -22,6 +24,7 @@ from sqlmodel import Session
 
 from gapwatch import clock
 from gapwatch.alerts import delivery, outbox
+from gapwatch.alerts.auditors import write_auditors_digest
 from gapwatch.alerts.digest import Digest, gather
 from gapwatch.alerts.render import Mail, digest_mail, escalation_mail
 from gapwatch.alerts.settings import AlertSettings
@@ -82,4 +85,4 @@ def send_pending(session: Session, config: Mapping | None = None, *,
     return sent
 
 
-__all__ = ["send_pending", "write_digests"]
+__all__ = ["send_pending", "write_auditors_digest", "write_digests"]
