@@ -69,7 +69,8 @@ class CaseHistoryPdf(FPDF):
         self._heading("Person and case")
         self.set_font("Helvetica", size=9)
         for label, value in (
-            ("Person", f"{p['given_name']} {p['family_name']} ({p['reference']})"
+            ("Person", ("details withheld" if p.get("details_withheld") else
+                        f"{p['given_name']} {p['family_name']} ({p['reference']})")
                        + (", restricted" if p["restricted"] else "")),
             ("Born", p["date_of_birth"]), ("Home area", p["home_area"] or "-"),
             ("Opened", c["opened_on"]), ("Closed", c["closed_on"] or "open"),
