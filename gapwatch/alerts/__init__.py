@@ -77,8 +77,10 @@ def send_pending(session: Session, config: Mapping | None = None, *,
         except (OSError, smtplib.SMTPException) as error:
             problem = f"{type(error).__name__}: {error}"
             retry_at = outbox.mark_failed(session, claim, max(now, clock.now()), problem, settings)
-            log.warning("could not send %s's %s of %s (%s); next attempt at %s",
-                        claim.agency, claim.kind, claim.day, problem, retry_at.isoformat())
+            what = ("the auditors' digest" if claim.agency == outbox.AUDITORS
+                    else f"{claim.agency}'s {claim.kind}")
+            log.warning("could not send %s of %s (%s); next attempt at %s",
+                        what, claim.day, problem, retry_at.isoformat())
             continue
         outbox.mark_sent(session, claim, max(now, clock.now()), refused)
         sent += 1
