@@ -20,7 +20,6 @@ from gapwatch.scan import scan
 from tests.alerts.conftest import raise_flag
 from tests.support import act, load
 from tests.web.conftest import event
-from tests.web.test_links import propose
 
 # Everything that says who the restricted person is, in the shapes pages and files write it.
 SECRETS = ("Zebedee", "Quill", "P-HIDDEN", "A1234BC", "1987-11-23", "23 Nov 1987",
@@ -60,6 +59,8 @@ def hidden(world, session):
 def twin(hidden, session):
     """Zebedee's prison number, and a proposal that he is the twin of Staffordshire's C-STAFFS
     person (so a possible-same-person flag tells Staffordshire), scanned today."""
+    from tests.web.test_links import propose
+
     load(session, {**PERSON, "identifiers": {"noms": "A1234BC"}})
     proposal = propose(session, "P-HIDDEN", "P-C-STAFFS")
     scan(session, clock.today())
