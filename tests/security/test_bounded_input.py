@@ -47,6 +47,17 @@ def test_a_long_value_is_cut_before_it_is_audited(client, session, hewell):
     assert entries and all(len(str(e.detail)) < 10_000 for e in entries)
 
 
+def test_the_trail_cuts_any_long_text_at_its_door(session):
+    """Whatever path a text takes, the append-only trail keeps at most 2,000 characters of it."""
+    ops.record_read(session, ops.Actor.system("test"), "test.long", note="y" * 400_000,
+                    nested={"deeper": ["z" * 50_000]})
+    session.rollback()
+    kept = session.execute(select(AuditEvent.detail).where(AuditEvent.action == "test.long")
+                           ).scalar_one()
+    assert kept["note"].endswith("[cut: 400,000 characters]") and len(kept["note"]) < 2_100
+    assert kept["nested"]["deeper"][0].endswith("[cut: 50,000 characters]")
+
+
 @pytest.mark.parametrize("text", ["Sam\u202eelpmaxE", "A\u2066B", "tab\x00nul", "x\x1b[31m"])
 def test_control_characters_are_refused_in_names_and_notes(text):
     with pytest.raises(InvalidInput, match="control character"):
