@@ -131,11 +131,12 @@ def test_the_api_shows_them_to_the_agency_that_owns_the_case(client, tokens):
 @pytest.mark.parametrize("who", ["wmids", "staffs", "admin"])
 def test_the_review_of_twins_and_the_twins_flag_withhold_them(browse, twin, who):
     user = browse(who)
-    paths = ["/", "/links", "/dashboard/flags", "/cases/C-STAFFS"]
-    if who != "staffs":  # Staffordshire is not involved in C-HIDDEN: a 404
-        paths.append("/cases/C-HIDDEN")
-    if who != "wmids":  # WMIDS holds a case of neither: the pair is not its to review
-        paths.append(f"/links/{twin}")
+    # What each may open at all: Staffordshire is not involved in C-HIDDEN, WMIDS neither in
+    # C-STAFFS nor (holding a case of neither person) in the pair; any other is a 404.
+    paths = ["/", "/links", "/dashboard/flags", *{
+        "wmids": ["/cases/C-HIDDEN"],
+        "staffs": ["/cases/C-STAFFS", f"/links/{twin}"],
+        "admin": ["/cases/C-HIDDEN", "/cases/C-STAFFS", f"/links/{twin}"]}[who]]
     for path in paths:
         page = user.get(path)
         assert page.status_code == 200, (path, page.status_code)
