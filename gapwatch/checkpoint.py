@@ -105,9 +105,14 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
                             serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def key_id(key: Ed25519PublicKey) -> str:
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """Return the SHA-256 of the raw 32-byte public key, in hex: what auditors note and compare."""
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return hashlib.sha256(raw).hexdigest()
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    return fingerprint(key)[:16]
 
 
 def load_public_key_of(path: Path) -> Ed25519PublicKey:
@@ -117,11 +122,20 @@ def load_public_key_of(path: Path) -> Ed25519PublicKey:
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as error:
+        return load_public_pem(path.read_bytes())
+    except OSError as error:
         raise CheckpointError(f"{path}: not a readable PEM public key ({error})") from None
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+
+
+def load_public_pem(data: bytes) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as error:
+        raise CheckpointError(f"not a readable PEM public key ({error})") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise CheckpointError(f"{path} is not an Ed25519 public key")
+        raise CheckpointError("not an Ed25519 public key")
     return key
 
 

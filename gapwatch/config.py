@@ -58,6 +58,9 @@ class Defaults:
     # and the directory they are written to (None: instance/checkpoints).
     AUDIT_KEY_FILE = None
     CHECKPOINT_DIR = None
+    # Who receives the auditors' daily digest (the latest checkpoint) besides every active
+    # auditor account: a list, or one string of addresses separated by commas.
+    AUDITOR_EMAILS: list[str] = []
     # Operations (docs/operations.md).
     DAILY_DEADLINE = "07:00"  # Europe/London: /healthz/daily fails after it without the day's run
     HEARTBEAT_MAX_AGE_SECONDS = 300  # doctor fails when no scheduler beat for this long

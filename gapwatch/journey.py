@@ -25,6 +25,8 @@ class Twin:
     person: str
     probability: float
     proposed_on: date
+    restricted: bool = False  # the other record's person: their reference is then a detail
+    person_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,14 +72,15 @@ def twins_of(session: Session, case_ids) -> dict[int, tuple[Twin, ...]]:
     for mine, other in (("person_a_id", "person_b_id"), ("person_b_id", "person_a_id")):
         rows = session.connection().execute(
             select(Case.id, LinkProposal.id, Person.reference, LinkProposal.probability,
-                   LinkProposal.proposed_on)
+                   LinkProposal.proposed_on, Person.restricted, Person.id)
             .join(LinkProposal, and_(getattr(LinkProposal, mine) == Case.person_id,
                                      LinkProposal.status == ProposalStatus.open.value))
             .join(Person, Person.id == getattr(LinkProposal, other))
             .where(case_ids)
         )
-        for case_id, proposal, person, probability, proposed_on in rows:
-            found[case_id].append(Twin(proposal, person, probability, proposed_on))
+        for case_id, proposal, person, probability, proposed_on, restricted, person_id in rows:
+            found[case_id].append(Twin(proposal, person, probability, proposed_on, restricted,
+                                       person_id))
     return {k: tuple(sorted(v, key=lambda t: t.proposal)) for k, v in found.items()}
 
 

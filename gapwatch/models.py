@@ -366,12 +366,20 @@ class SchedulerBeat(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A digest waiting to be sent, or sent; one per (agency, day, kind)."""
+    """A digest waiting to be sent, or sent; one per (agency, day, kind).
 
-    __table_args__ = (UniqueConstraint("agency_id", "day", "kind"),)
+    The auditors' digest is addressed to no agency (`agency_id` None): one per (day, kind).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("agency_id", "day", "kind"),
+        # NULLs never collide in the constraint above: this keeps the agency-less rows unique.
+        Index("ux_outboxmessage_unaddressed", "day", "kind", unique=True,
+              sqlite_where=text("agency_id IS NULL"), postgresql_where=text("agency_id IS NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    agency_id: int = Field(foreign_key="agency.id", index=True)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     day: date = Field(index=True)
     kind: str = Field(default="digest", max_length=16)
     recipients: list[str] = Field(default_factory=list, sa_column=_json_list())

@@ -2,8 +2,9 @@
 
 `gapwatch scheduler` runs APScheduler's BlockingScheduler (never inside the web app, never on
 import). The daily run (at `SCAN_AT`, Europe/London) scans the day, which writes the digests in
-the same transaction, then sends what is due; every `MAIL_RETRY_MINUTES` minutes the outbox is
-tried again. A scheduler that starts after `SCAN_AT` without the day's run done runs it at once.
+the same transaction, then sends what is due, then signs a checkpoint of the audit trail and
+mails it in the auditors' digest (`gapwatch.alerts.auditors`); every `MAIL_RETRY_MINUTES`
+minutes the outbox is tried again. A scheduler that starts after `SCAN_AT` without the day's run done runs it at once.
 At `LINK_AT` (05:30) the `link` job scores the person records afresh (`gapwatch.linking`), so
 the scan after it flags the day's possible twins; it claims no day, so a second scheduler would
 run it again, which only rescores the same proposals.
@@ -52,6 +53,7 @@ from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from gapwatch import alerts, checkpoint, clock, db, health, linking
+from gapwatch import operations as ops
 from gapwatch.models import JobRun
 from gapwatch.scan import scan
 
@@ -221,8 +223,12 @@ def _work(engine: Engine, config: Mapping, day: date) -> None:
         with Heartbeat(engine, DAILY, day, beat):
             result = scan(session, day, config=config, keep_findings=False)
             sent = alerts.send_pending(session, config)
-            # The trail's head leaves the database once a day (gapwatch.checkpoint).
-            written, _made = checkpoint.publish(engine, config)
+            # The trail's head leaves the database once a day (gapwatch.checkpoint): as a file,
+            # and in the auditors' digest, sent at once.
+            written, made = checkpoint.publish(engine, config)
+            with ops.unit_of_work(session, alerts.outbox.SENDER) as uow:
+                alerts.write_auditors_digest(uow, day, written, made, config)
+            sent += alerts.send_pending(session, config)
     except Exception as error:
         session.close()
         try:

@@ -5,6 +5,8 @@ The interface the scan and the scheduler call:
 - `write_digests(uow, day) -> int`: inside the scan's unit of work, write one outbox row per
   agency with something to say on `day` (and one `escalation` row per agency with flags open
   too long); return how many rows were written or changed.
+- `write_auditors_digest(uow, day, path, checkpoint, config) -> int`: after the daily
+  checkpoint, write the auditors' digest that carries it (`gapwatch.alerts.auditors`).
 - `send_pending(session, config) -> int`: deliver the outbox rows that are due; return how
   many were sent.
 
@@ -22,6 +24,7 @@ from sqlmodel import Session
 
 from gapwatch import clock
 from gapwatch.alerts import delivery, outbox
+from gapwatch.alerts.auditors import write_auditors_digest
 from gapwatch.alerts.digest import Digest, gather
 from gapwatch.alerts.render import Mail, digest_mail, escalation_mail
 from gapwatch.alerts.settings import AlertSettings
@@ -74,12 +77,14 @@ def send_pending(session: Session, config: Mapping | None = None, *,
         except (OSError, smtplib.SMTPException) as error:
             problem = f"{type(error).__name__}: {error}"
             retry_at = outbox.mark_failed(session, claim, max(now, clock.now()), problem, settings)
-            log.warning("could not send %s's %s of %s (%s); next attempt at %s",
-                        claim.agency, claim.kind, claim.day, problem, retry_at.isoformat())
+            what = ("the auditors' digest" if claim.agency == outbox.AUDITORS
+                    else f"{claim.agency}'s {claim.kind}")
+            log.warning("could not send %s of %s (%s); next attempt at %s",
+                        what, claim.day, problem, retry_at.isoformat())
             continue
         outbox.mark_sent(session, claim, max(now, clock.now()), refused)
         sent += 1
     return sent
 
 
-__all__ = ["send_pending", "write_digests"]
+__all__ = ["send_pending", "write_auditors_digest", "write_digests"]

@@ -15,8 +15,9 @@ agency with something to say. A digest lists:
   findings that would tell the agency, of the severities it chose, each on its first day. An
   agency with only something coming still gets its digest: the warning is the point.
 
-A restricted person's name is shown only to agencies owning the case on the day, the rule of
-`gapwatch.web.access.may_open_details`; everyone else reads "name withheld".
+A restricted person's name is shown only to agencies that may open the details on the day
+(`gapwatch.details.openers`, the authority's open-details rule); everyone else reads "name
+withheld".
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from gapwatch import details
 from gapwatch.alerts.escalation import commissioners, escalation_emails
 from gapwatch.alerts.settings import AlertSettings
 from gapwatch.forecast import forecast
@@ -41,9 +43,7 @@ from gapwatch.models import (
     FlagStatus,
     Handoff,
     HandoffStatus,
-    Ownership,
     Person,
-    active_on,
 )
 from gapwatch.rules import days_open
 
@@ -126,7 +126,7 @@ class _Facts:
     flags: list[tuple[Flag, str, str, bool]]
     acks: dict[int, dict[str, date | None]]  # each flag's acknowledgements: agency, snooze end
     handoffs: list[tuple[Handoff, str, str, str | None, str, bool]]
-    owners: dict[int, set[str]]
+    owners: dict[int, set[int]]  # restricted cases: who may open their details (agency ids)
     commissioners: dict[str, list[str]]
 
 
@@ -182,27 +182,13 @@ def _read(session: Session, day: date) -> _Facts:
         .where(Flag.status.in_([FlagStatus.open.value, FlagStatus.acknowledged.value]))
     ):
         acks[flag_id][agency] = until
-    return _Facts(agencies, flags, acks, handoffs, _owners_of_restricted(session, day),
+    return _Facts(agencies, flags, acks, handoffs, details.openers(session, day),
                   commissioners(session, day))
-
-
-def _owners_of_restricted(session: Session, day: date) -> dict[int, set[str]]:
-    """Return, for each restricted person's case, the agencies owning it on `day`."""
-    owners: dict[int, set[str]] = defaultdict(set)
-    for case_id, code in session.execute(
-        select(Ownership.case_id, Agency.code)
-        .join(Agency, Agency.id == Ownership.agency_id)
-        .join(Case, Case.id == Ownership.case_id)
-        .join(Person, Person.id == Case.person_id)
-        .where(Person.restricted, active_on(day))
-    ):
-        owners[case_id].add(code)
-    return owners
 
 
 def _line(facts: _Facts, settings: AlertSettings, agency: str, case_id: int, reference: str,
           name: str, restricted: bool) -> CaseLine:
-    shown = not restricted or agency in facts.owners.get(case_id, ())
+    shown = not restricted or facts.agencies[agency].id in facts.owners.get(case_id, ())
     return CaseLine(reference, name if shown else None, settings.case_link(reference), restricted)
 
 

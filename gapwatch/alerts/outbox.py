@@ -1,6 +1,7 @@
 """The outbox: digests written with the scan's flags, claimed by a sender, marked sent or failed.
 
-A row is keyed by (agency, day, kind). Writing the same day again updates a pending row and never
+A row is keyed by (agency, day, kind); the auditors' digest is addressed to no agency and keyed
+by (day, kind), so its agency reads `AUDITORS`. Writing the same day again updates a pending row and never
 touches a sent one. A sender claims one due row at a time in its own short transaction (under the
 writers' lock, and `FOR UPDATE SKIP LOCKED` on PostgreSQL), commits the claim, and only then talks
 to the SMTP server; a claim older than `claim_timeout` is taken to be a crashed sender's and may be
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from gapwatch import clock
@@ -29,6 +30,8 @@ from gapwatch.models import Agency, OutboxMessage
 log = logging.getLogger(__name__)
 
 PENDING, SENT = "pending", "sent"
+AGENCY_KINDS = ("digest", "escalation")  # the kinds written per agency by the scan's digests
+AUDITORS = "auditors"  # how the rows addressed to no agency name who they are for
 SENDER = ops.Actor.system("alerts")
 
 
@@ -49,16 +52,19 @@ class Claim:
     attempts: int
 
 
-def store(uow: ops.UnitOfWork, day: date, mails: dict[tuple[int, str], Mail]) -> int:
-    """Write `mails` (by agency id and kind) as the day's outbox; return how many rows changed.
+def store(uow: ops.UnitOfWork, day: date, mails: dict[tuple[int | None, str], Mail], *,
+          kinds: tuple[str, ...] = AGENCY_KINDS) -> int:
+    """Write `mails` (by agency id and kind) as the day's outbox rows of `kinds`; return how many
+    rows changed.
 
     A pending row is brought up to date, a sent row is left as it went out, and a pending row
-    with nothing left to say is dropped. A row a sender has claimed is left alone too: it may
-    be on its way, and a repeat after a crash must be the same email.
+    of `kinds` with nothing left to say is dropped. A row a sender has claimed is left alone
+    too: it may be on its way, and a repeat after a crash must be the same email.
     """
     existing = {
         (row.agency_id, row.kind): row
-        for row in uow.session.execute(select(OutboxMessage).where(OutboxMessage.day == day)).scalars()
+        for row in uow.session.execute(select(OutboxMessage).where(
+            OutboxMessage.day == day, OutboxMessage.kind.in_(kinds))).scalars()
     }
     changed = 0
     for key, mail in mails.items():
@@ -105,7 +111,7 @@ def claim_next(session: Session, now: datetime, settings: AlertSettings,
     with ops.unit_of_work(session, SENDER):
         query = (
             select(OutboxMessage, Agency.code)
-            .join(Agency, Agency.id == OutboxMessage.agency_id)
+            .outerjoin(Agency, Agency.id == OutboxMessage.agency_id)
             .where(*_due(now, settings))
             .order_by(OutboxMessage.day, OutboxMessage.id)
             .limit(1)
@@ -117,7 +123,7 @@ def claim_next(session: Session, now: datetime, settings: AlertSettings,
         found = session.execute(query).first()
         if found is None:
             return None
-        row, agency = found
+        row, agency = found[0], found[1] or AUDITORS
         row.claimed_at = now
         # Made before the first attempt and kept: a repeat after a crash has the same Message-ID.
         row.message_id = row.message_id or make_msgid(domain=_domain(settings.mail_from))
@@ -187,7 +193,7 @@ def resend(uow: ops.UnitOfWork, *, message: int) -> OutboxMessage:
         row.message_id, row.sent_at = None, None  # a new email, with a Message-ID of its own
     agency = uow.agency_by_id(row.agency_id)
     uow.trail.record(actor=uow.actor.name, action="alerts.resend", detail={
-        "outbox_id": row.id, "agency": agency.code if agency else None, "day": row.day,
+        "outbox_id": row.id, "agency": agency.code if agency else AUDITORS, "day": row.day,
         "kind": row.kind, "was": was,
     })
     return row
@@ -195,7 +201,8 @@ def resend(uow: ops.UnitOfWork, *, message: int) -> OutboxMessage:
 
 def listing(session: Session, *, sent_limit: int = 100) -> dict[str, list[tuple[OutboxMessage, str]]]:
     """Return the outbox for the admin page: failing, pending, and the latest sent rows."""
-    base = select(OutboxMessage, Agency.code).join(Agency, Agency.id == OutboxMessage.agency_id)
+    base = select(OutboxMessage, func.coalesce(Agency.code, AUDITORS)).outerjoin(
+        Agency, Agency.id == OutboxMessage.agency_id)
     waiting = session.execute(
         base.where(OutboxMessage.status == PENDING).order_by(OutboxMessage.day, Agency.code)
     ).all()

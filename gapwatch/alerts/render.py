@@ -15,7 +15,7 @@ from gapwatch.models import RANK_OF_SEVERITY
 class Mail:
     """An email ready for the outbox: who it is for, and its two parts."""
 
-    kind: str  # "digest" or "escalation"
+    kind: str  # "digest", "escalation" or "auditors"
     recipients: list[str]
     subject: str
     text: str
@@ -90,10 +90,13 @@ def escalation_subject(digest: Digest) -> str:
 LISTED = 100
 
 
+def render(name: str, **context) -> str:
+    """Render the mail template `name` (templates/alerts/) with `context`."""
+    return _environment().get_template(name).render(**context)
+
+
 def _render(name: str, digest: Digest, escalate_after_days: int) -> str:
-    return _environment().get_template(name).render(
-        d=digest, escalate_after_days=escalate_after_days, limit=LISTED
-    )
+    return render(name, d=digest, escalate_after_days=escalate_after_days, limit=LISTED)
 
 
 def digest_mail(digest: Digest, escalate_after_days: int) -> Mail:

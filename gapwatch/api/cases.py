@@ -2,7 +2,8 @@
 
 "Involved" is the case managers' rule (`gapwatch.web.access.visible_to_agency`): the agency has
 owned the case, sent or been asked to take it, or is the person's home area. A restricted
-person's details are shown only to an agency that owns the case today, as on the case page.
+person's details (reference, names, birth date, identifiers) are shown only to an agency that may
+open them (`authority.may_open_details`), as on the case page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import timedelta
 from flask import Blueprint, g
 from sqlalchemy import select
 
-from gapwatch import clock
+from gapwatch import authority, clock
 from gapwatch.api.bearer import Caller, record_call, token_required
 from gapwatch.api.problems import refuse_unknown_parameters
 from gapwatch.db import get_session
@@ -60,12 +61,13 @@ def gap_json(gap: Gap, until) -> dict:
 
 def _person_json(journey: Journey, caller: Caller, today) -> dict:
     facts = journey.case
-    person = {"reference": facts.person, "home_area": facts.home_area,
+    person = {"reference": None, "home_area": facts.home_area,
               "restricted": facts.restricted, "details_shown": False}
-    if facts.restricted and not journey.owned_by(caller.agency.code, today):
-        return person
+    if not authority.may_open_details(caller.agency.code, journey, today):
+        return person  # the reference too: it names who the restricted person is
     row = get_session().execute(select(Person).where(Person.reference == facts.person)).scalar_one()
-    return {**person, "details_shown": True, "given_name": row.given_name,
+    return {**person, "reference": facts.person, "details_shown": True,
+            "given_name": row.given_name,
             "family_name": row.family_name, "date_of_birth": row.date_of_birth.isoformat(),
             "identifiers": identifiers_of(get_session(), [row.id])[row.id]}
 

@@ -79,13 +79,16 @@ def record_schemas() -> dict:
     person = {
         "type": "object",
         "required": ["reference", "home_area", "restricted", "details_shown"],
-        "properties": {"reference": TEXT, "home_area": MAYBE_TEXT, "restricted": {"type": "boolean"},
+        "properties": {"reference": MAYBE_TEXT, "home_area": MAYBE_TEXT,
+                       "restricted": {"type": "boolean"},
                        "details_shown": {"type": "boolean"}, "given_name": TEXT,
                        "family_name": TEXT, "date_of_birth": DAY,
                        "identifiers": {"type": "object", "additionalProperties": TEXT,
                                        "description": "By scheme: noms, crn, pnc, local:AGENCY"}},
-        "description": "A restricted person's names, birth date and identifiers are shown only "
-                       "to an agency that owns the case today.",
+        "description": "A restricted person's reference, names, birth date and identifiers are "
+                       "shown only to an agency that owns the case today (not one it started "
+                       "for itself outside a gap); to others `reference` is null and "
+                       "`details_shown` false.",
     }
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     many = lambda name: {"type": "array", "items": ref(name)}  # noqa: E731

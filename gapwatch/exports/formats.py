@@ -65,7 +65,8 @@ def inert(value) -> str:
 
 def _person_events(history: dict) -> list[tuple]:
     p, c = history["person"], history["case"]
-    who = f"{p['given_name']} {p['family_name']} ({p['reference']}), born {p['date_of_birth']}"
+    who = ("details withheld" if p.get("details_withheld") else
+           f"{p['given_name']} {p['family_name']} ({p['reference']}), born {p['date_of_birth']}")
     rows = [(None, {"event": "person", "agency": p["home_area"], "record_id": p["id"],
                     "text": who + (", restricted" if p["restricted"] else "")})]
     rows.append((c["opened_on"], {"event": "case_opened", "record_id": c["id"],

@@ -2,7 +2,8 @@
 
 The history holds every column the database keeps for the case's person, case, ownerships,
 handoffs and flags (agencies by code), each flag's lifecycle from the audit trail, the case's
-audit entries, and the owner-less gaps of its journey. `as_of` gives the history as it stood at
+audit entries, and the owner-less gaps of its journey (a restricted person's details withheld from those who may not
+open them: `details_shown`). `as_of` gives the history as it stood at
 the end of that day, with the same cut as `Journey.as_of`: anything dated later is left out,
 and decisions taken later read as not yet taken. docs/audit.md documents the schema.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from gapwatch import audit, clock
+from gapwatch import audit, clock, details
 from gapwatch.errors import NotFound
 from gapwatch.models import (
     Agency,
@@ -192,8 +193,24 @@ def _gaps(session: Session, reference: str, until: date) -> list[dict]:
     ]
 
 
-def case_history(session: Session, reference: str, *, as_of: date | None = None) -> dict:
-    """Return everything the database holds about case `reference` (as it stood on `as_of`)."""
+def _without_details(history: dict) -> dict:
+    """Return the history with the person's details withheld: their record and every audit
+    detail that carries them (`gapwatch.details`)."""
+    person = {k: details.WITHHELD if k in details.PERSONAL or k == "reference" else v
+              for k, v in history["person"].items()}
+    entry = lambda e: {**e, "detail": details.withhold(e["detail"] or {})}  # noqa: E731
+    return {
+        **history,
+        "person": {**person, "details_withheld": True},
+        "flags": [{**f, "lifecycle": [entry(e) for e in f["lifecycle"]]} for f in history["flags"]],
+        "audit": [entry(e) for e in history["audit"]],
+    }
+
+
+def case_history(session: Session, reference: str, *, as_of: date | None = None,
+                 details_shown: bool = True) -> dict:
+    """Return everything the database holds about case `reference` (as it stood on `as_of`);
+    without the person's details unless `details_shown`."""
     case = session.execute(select(Case).where(Case.reference == reference)).scalar_one_or_none()
     if case is None:
         raise NotFound(f"unknown case {reference!r}", field="case")
@@ -214,5 +231,7 @@ def case_history(session: Session, reference: str, *, as_of: date | None = None)
     }
     if as_of is not None:
         history = _cut(history, as_of)
+    if not details_shown:
+        history = _without_details(history)
     history["gaps"] = _gaps(session, reference, as_of or clock.today())
     return history

@@ -42,7 +42,8 @@ class Readable:
 def _facts(h: dict, names: Mapping[str, str]) -> list[tuple[str, str]]:
     p, c = h["person"], h["case"]
     return [
-        ("Person", f"{p['given_name']} {p['family_name']} ({p['reference']})"
+        ("Person", ("details withheld" if p.get("details_withheld") else
+                    f"{p['given_name']} {p['family_name']} ({p['reference']})")
                    + (", restricted" if p["restricted"] else "")),
         ("Born", day(p["date_of_birth"])),
         ("Home area", agency(p["home_area"], names, none="none recorded")),

@@ -5,7 +5,8 @@ identifiers, home area) and proposes the pairs it scores above its threshold. Wh
 is open, each side's cases carry this flag: until someone who holds the case confirms or rejects
 it on the review page, the two records may be hiding a gap or a second owner between them. The
 flag is about one proposal and resolves when it is decided, or when a later run lets it lapse.
-The message names the other record by reference only, never by name, so that a restricted
+The message names the other record by reference only, never by name, and a restricted
+person's record not even by reference (the proposal's number instead), so that a restricted
 person's details do not travel in it.
 
 - **Severity**: `medium`: a proposal is a question to answer, not yet a gap.
@@ -27,11 +28,18 @@ def possible_same_person(journey: Journey, context: Context):
             severity="medium",
             since=twin.proposed_on,
             notify=(*owners, journey.case.home_area),
-            message=(f"This person may also be person {twin.person} (probability "
+            message=(f"This person may also be {_other(twin)} (probability "
                      f"{twin.probability:.3f}): review the pair and confirm or reject it."),
-            evidence={"proposal": twin.proposal, "other_person": twin.person,
+            evidence={"proposal": twin.proposal,
+                      "other_person": None if twin.restricted else twin.person,
                       "probability": round(twin.probability, 4)},
         )
+
+
+def _other(twin) -> str:
+    if twin.restricted:
+        return f"a restricted person's record (proposal {twin.proposal})"
+    return f"person {twin.person}"
 
 
 @turns(possible_same_person)

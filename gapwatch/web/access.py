@@ -16,10 +16,10 @@ from sqlalchemy import bindparam, exists, false, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from gapwatch import authority
+from gapwatch import authority, details
 from gapwatch.extensions import login_manager
 from gapwatch.journey import Journey
-from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole, active_on
+from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole
 from gapwatch.operations import Actor
 
 # So `visible_to_agency` also works in a query that joins Person itself; made once, as an
@@ -138,23 +138,15 @@ def refuse_read_only_writes() -> None:
 
 
 def owned_today(session: Session, account: Account, case_ids: list[int], today: date) -> set[int]:
-    """Return those of `case_ids` whose restricted details `account` may open, in one query.
+    """Return those of `case_ids` whose restricted details `account` may open, in one query
+    (`gapwatch.details`, the authority's open-details rule read for many cases)."""
+    return details.opened_cases(session, case_ids, account.agency_id, today,
+                                auditor=account.opens_restricted)
 
-    Pass only the cases of restricted persons: everyone may see the others' names anyway.
-    """
-    if account.opens_restricted:
-        return set(case_ids)
-    if not case_ids:
-        return set()
-    rows = session.execute(
-        select(Ownership.case_id).where(
-            Ownership.case_id.in_(case_ids),
-            Ownership.agency_id == account.agency_id,
-            Ownership.self_started.is_(False),  # as `authority.may_open_details` reads it
-            active_on(today),
-        )
-    ).scalars()
-    return set(rows)
+
+def details_opened(account: Account, today: date):
+    """Return a WHERE clause on Case (joined to Person): cases whose details `account` may open."""
+    return details.opened_to(account.agency_id, today, auditor=account.opens_restricted)
 
 
 def page_number() -> int:

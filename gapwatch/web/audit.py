@@ -1,7 +1,9 @@
 """The auditors' pages: the audit trail's verdict and entries, and case-history downloads.
 
 Auditors and admins only; both read, neither changes anything here. Every download is written
-to the audit trail (`export.case`) before it is served.
+to the audit trail (`export.case`) before it is served. A restricted person's details are for
+auditors only here: admins see entries and exports about them with the details withheld
+(`gapwatch.details`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from gapwatch import audit, checkpoint, clock
+from gapwatch import audit, checkpoint, clock, details
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
 from gapwatch.models import AuditEvent
-from gapwatch.web.access import case_or_404
+from gapwatch.queries import load_journeys
+from gapwatch.web.access import case_or_404, may_open_details
 from gapwatch.web.headers import policy_with_style
 
 bp = Blueprint("audit", __name__)
@@ -77,6 +80,12 @@ def index():
     if before:
         query = query.where(AuditEvent.seq < before)
     entries = session.execute(query).scalars().all()
+    # Entries about a person whose details the viewer may not open show without them.
+    hidden = details.withheld_entries(session, [(e.case_id, e.detail) for e in entries],
+                                      current_user.agency_id, clock.today(),
+                                      auditor=current_user.opens_restricted)
+    shown = {e.seq: details.withhold(e.detail) if i in hidden else e.detail
+             for i, e in enumerate(entries)}
     verdict = None
     if audit.chain_head(session)[0] <= VERIFY_ON_VIEW or request.args.get("verify") == "all":
         verdict = audit.verify(session)
@@ -88,7 +97,7 @@ def index():
     if len(entries) > PAGE_SIZE:
         kept = {k: v for k, v in chosen.items() if v}
         older = url_for("audit.index", before=entries[PAGE_SIZE - 1].seq, **kept)
-    return render_template("audit/index.html", verdict=verdict, held=held,
+    return render_template("audit/index.html", verdict=verdict, held=held, shown=shown,
                            entries=entries[:PAGE_SIZE], chosen=chosen, older=older)
 
 
@@ -100,8 +109,11 @@ def export(reference: str, fmt: str):
     session = get_session()
     case = case_or_404(session, current_user, reference)
     as_of = _day("as_of")
+    journey = load_journeys(session, [case.id])[case.id]
+    shown = may_open_details(current_user, journey, clock.today())  # admins: not restricted ones
     try:
-        written = export_case(session, current_user.actor, case.reference, fmt=fmt, as_of=as_of)
+        written = export_case(session, current_user.actor, case.reference, fmt=fmt, as_of=as_of,
+                              details_shown=shown)
     except DomainError as error:
         abort(error.status)
     suffix = f"-as-of-{as_of}" if as_of else ""

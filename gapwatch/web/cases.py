@@ -1,8 +1,8 @@
 """Case search, and the case page: the person, who is accountable, flags, the journey picture.
 
 Every view of a case page is written to the audit trail. A case the user may not see is a 404;
-a restricted person's name and details show only to the agencies that own the case today, to
-auditors and to admins, while the journey itself stays visible so the home area can act on it.
+a restricted person's name and details show only to the agencies that own the case today and
+to auditors (`gapwatch.details`; admins are not among them), while the journey itself stays visible so the home area can act on it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from gapwatch import authority, clock
 from gapwatch import operations as ops
 from gapwatch.db import get_session
+from gapwatch.details import PERSONAL
 from gapwatch.models import (
     Agency,
     AuditEvent,
@@ -29,15 +30,19 @@ from gapwatch.models import (
 )
 from gapwatch.queries import load_journeys
 from gapwatch.web import forms, links, timeline
-from gapwatch.web.access import case_or_404, may_open_details, owned_today, page_number, visible
+from gapwatch.web.access import (
+    case_or_404,
+    details_opened,
+    may_open_details,
+    owned_today,
+    page_number,
+    visible,
+)
 from gapwatch.web.queues import SEVERITY_RANK
 
 bp = Blueprint("cases", __name__)
 PAGE_SIZE = 50
 HISTORY_LIMIT = 200
-# Audit details withheld from the history when the person's details are not the user's to see.
-PERSONAL = frozenset({"person", "given_name", "family_name", "date_of_birth", "name",
-                      "eighteenth_birthday"})
 
 
 @bp.route("/cases")
@@ -49,12 +54,13 @@ def index():
     where = [visible(current_user)]
     if query:
         pattern = f"%{query.lower()}%"
-        named = func.lower(Person.given_name + " " + Person.family_name).like(pattern)
-        if not current_user.opens_restricted:
-            named = and_(named, Person.restricted.is_(False))  # a name is not a key to them
+        # A person's reference and names are details: a key only to those who may open them,
+        # or a search would confirm who a restricted person is.
+        personal = or_(func.lower(Person.reference).like(pattern),
+                       func.lower(Person.given_name + " " + Person.family_name).like(pattern))
         where.append(or_(
-            func.lower(Case.reference).like(pattern), func.lower(Person.reference).like(pattern),
-            named,
+            func.lower(Case.reference).like(pattern),
+            and_(details_opened(current_user, clock.today()), personal),
         ))
     rows = session.execute(
         select(Case, Person, Agency.code)

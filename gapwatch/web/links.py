@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from gapwatch import clock
 from gapwatch import operations as ops
 from gapwatch.db import get_session
+from gapwatch.details import opened_persons
 from gapwatch.errors import DomainError
 from gapwatch.models import (
     Agency,
@@ -76,7 +77,12 @@ def index():
              .join(a, a.id == LinkProposal.person_a_id).join(b, b.id == LinkProposal.person_b_id)
              .where(LinkProposal.status == ProposalStatus.open.value)
              .order_by(LinkProposal.probability.desc(), LinkProposal.id).limit(200))
-    rows = session.execute(_scope(query, session, today)).all()
+    found = session.execute(_scope(query, session, today)).all()
+    persons = {pid for p, _a, _b in found for pid in (p.person_a_id, p.person_b_id)}
+    opened = opened_persons(session, persons, current_user.agency_id, today,
+                            auditor=current_user.opens_restricted)
+    rows = [(p, a if p.person_a_id in opened else None, b if p.person_b_id in opened else None)
+            for p, a, b in found]
     return render_template("links/index.html", rows=rows)
 
 
@@ -184,9 +190,16 @@ def identity_of(session, person_id: int, journey, details: bool, today) -> Ident
             by_person.setdefault(person, []).append(case)
         records = [(p, [c for c in cases if c]) for p, cases in by_person.items()]
     twins = linked.twins_of(session, Case.id == journey.case.id).get(journey.case.id, ())
+    # Another record's reference is its person's detail: shown only where they may be opened.
+    others = {t.person_id for t in twins} | set(group)
+    opened = opened_persons(session, others, current_user.agency_id, today,
+                            auditor=current_user.opens_restricted) if details else set()
+    ids = dict(session.execute(select(Person.reference, Person.id)
+                               .where(Person.id.in_(sorted(group)))).all()) if group else {}
     return Identity(
         identifiers=identifiers_of(session, [person_id])[person_id] if details else {},
-        linked=records,
-        proposals=[(t.proposal, t.person, t.probability) for t in twins],
+        linked=[(p if ids.get(p) in opened else None, cases) for p, cases in records],
+        proposals=[(t.proposal, t.person if t.person_id in opened else None, t.probability)
+                   for t in twins],
         journey=linked.journey_of_person(session, journey, person_id, today),
     )

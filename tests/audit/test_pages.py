@@ -83,7 +83,7 @@ def test_the_auditor_downloads_the_case_history(auditor, people, fmt, media, sta
     last = people.execute(select(AuditEvent).order_by(AuditEvent.seq.desc())).scalars().first()
     assert (last.action, last.actor, last.detail) == (
         "export.case", "user:inspector@hmip.example",
-        {"format": fmt, "as_of": "2026-06-11", "request_id": ANY})
+        {"format": fmt, "as_of": "2026-06-11", "details_shown": True, "request_id": ANY})
 
 
 def test_the_case_page_offers_auditors_the_exports(auditor):

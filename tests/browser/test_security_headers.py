@@ -43,6 +43,10 @@ def watched(page):
 def visit(page, url: str) -> list[str]:
     response = page.goto(url)
     assert response.status == 200, (url, response.status)
+    # Breaking no rule proves nothing without the rules: the strict policy is really sent.
+    policy = response.header_value("content-security-policy") or ""
+    assert "script-src 'self'" in policy and "style-src '" in policy, (url, policy)
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, (url, policy)
     page.wait_for_load_state("networkidle")
     return [f"{url}: {v}" for v in page.evaluate("window.__violations")] + \
         [f"{url}: {p}" for p in page.problems]

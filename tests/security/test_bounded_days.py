@@ -11,7 +11,7 @@ from gapwatch import clock
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.events import parse_record
-from gapwatch.models import Handoff
+from gapwatch.models import Case, Handoff, Ownership
 from tests.support import act, csrf_token, event
 
 FAR = "9999-12-31"
@@ -63,6 +63,19 @@ def test_the_api_refuses_a_due_day_far_off(client, session, world):
         to_agency="STAFFS", role="supervision", kind="referral", due_on=FAR))
     assert response.status_code == 400
     assert "outside the days gapwatch accepts" in response.json["detail"]
+
+
+@pytest.mark.parametrize("on", ["0001-01-01", "1899-12-31", FAR])
+def test_the_api_refuses_an_officer_assigned_on_a_day_far_off(client, session, world, on):
+    _token, secret = act(session, ops.create_token, agency="HMP-HEWELL", name="hewell")
+    response = client.post("/api/v1/events", headers={"Authorization": f"Bearer {secret}"},
+                           json=event("C-WAIT", on, "officer_assigned", agency="HMP-HEWELL",
+                                      officer="J. Smith"))
+    assert response.status_code == 400
+    assert "outside the days gapwatch accepts" in response.json["detail"]
+    session.rollback()
+    assert session.execute(select(Ownership.officer).join(Case, Case.id == Ownership.case_id)
+                           .where(Case.reference == "C-WAIT")).scalar_one() is None
 
 
 def test_the_case_form_refuses_a_due_day_far_off_and_the_page_still_opens(browse, session):

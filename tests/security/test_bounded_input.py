@@ -8,7 +8,7 @@ from sqlalchemy import select
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
 from gapwatch.events import parse_record
-from gapwatch.models import AuditEvent
+from gapwatch.models import AuditEvent, Case, Handoff
 from tests.support import act, event
 
 
@@ -47,6 +47,17 @@ def test_a_long_value_is_cut_before_it_is_audited(client, session, hewell):
     assert entries and all(len(str(e.detail)) < 10_000 for e in entries)
 
 
+def test_the_trail_cuts_any_long_text_at_its_door(session):
+    """Whatever path a text takes, the append-only trail keeps at most 2,000 characters of it."""
+    ops.record_read(session, ops.Actor.system("test"), "test.long", note="y" * 400_000,
+                    nested={"deeper": ["z" * 50_000]})
+    session.rollback()
+    kept = session.execute(select(AuditEvent.detail).where(AuditEvent.action == "test.long")
+                           ).scalar_one()
+    assert kept["note"].endswith("[cut: 400,000 characters]") and len(kept["note"]) < 2_100
+    assert kept["nested"]["deeper"][0].endswith("[cut: 50,000 characters]")
+
+
 @pytest.mark.parametrize("text", ["Sam\u202eelpmaxE", "A\u2066B", "tab\x00nul", "x\x1b[31m"])
 def test_control_characters_are_refused_in_names_and_notes(text):
     with pytest.raises(InvalidInput, match="control character"):
@@ -56,11 +67,15 @@ def test_control_characters_are_refused_in_names_and_notes(text):
         parse_record(event("C-1", "2026-01-01", "case_closed", reason=text))
 
 
-def test_a_note_with_a_bidi_control_is_refused_on_the_case_page(browse):
-    browser = browse("wmids")
-    response = browser.post("/cases/C-WAIT/handoffs/1/reject", {"reason": "fine\u202etxet"})
-    assert response.status_code in (400, 404)
-    assert response.status_code == 404 or "bidirectional control" in response.text
+def test_a_note_with_a_bidi_control_is_refused_on_the_case_page(browse, session):
+    browser = browse("wmids")  # C-WAIT's transfer waits for WMIDS's decision
+    waiting = session.execute(select(Handoff.id).join(Case, Case.id == Handoff.case_id).where(
+        Case.reference == "C-WAIT", Handoff.status == "pending")).scalar_one()
+    response = browser.post(f"/cases/C-WAIT/handoffs/{waiting}/reject",
+                            {"reason": "fine\u202etxet"})
+    assert response.status_code == 400 and "bidirectional control" in response.text
+    session.rollback()
+    assert session.get(Handoff, waiting).status == "pending"
 
 
 @pytest.mark.parametrize("path", ["/login", "/api/v1/openapi.json"])
@@ -85,15 +100,22 @@ def test_static_files_may_be_cached(client):
     assert client.get("/static/gapwatch.css").headers.get("Cache-Control") != "no-store"
 
 
-def test_an_export_names_its_charset_once(browse):
-    response = browse("auditor").get("/cases/C-WAIT/export.csv")
-    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+@pytest.mark.parametrize(("fmt", "media_type"), [
+    ("csv", "text/csv; charset=utf-8"), ("json", "application/json"),  # JSON is UTF-8 by RFC 8259
+    ("html", "text/html; charset=utf-8"), ("pdf", "application/pdf"),
+])
+def test_an_export_names_its_charset_once(browse, fmt, media_type):
+    response = browse("auditor").get(f"/cases/C-WAIT/export.{fmt}")
+    assert response.status_code == 200
+    assert response.headers.getlist("Content-Type") == [media_type]
 
 
 @pytest.mark.parametrize(("path", "allow"), [
     ("/api/v1/events", "POST, OPTIONS"),
     ("/api/v1/flags", "GET, HEAD, OPTIONS"),
     ("/api/v1/cases/C-WAIT", "GET, HEAD, OPTIONS"),
+    ("/api/v1/cases/C-WAIT/journey", "GET, HEAD, OPTIONS"),
+    ("/api/v1/openapi.json", "GET, HEAD, OPTIONS"),
 ])
 def test_options_lists_only_the_documented_methods(client, path, allow):
     response = client.options(path)
