@@ -66,6 +66,7 @@ def read_queue(session, name: str, scope: queues.Scope, today, page: int = 1) ->
         return queues.flags(
             session, scope, today, page=page, text=text, severity=request.args.get("severity"),
             acknowledged=request.args.get("status") == "acknowledged",
+            new_since=today - timedelta(days=1) if request.args.get("new") else None,
         )
     if name == "unallocated":
         return queues.unallocated(session, scope, today, page=page, text=text)
@@ -77,7 +78,8 @@ def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> d
     return {
         "name": name, "heading": QUEUES[name], "page": page, "today": today,
         "yesterday": today - timedelta(days=1), "details": details,
-        "scope": scope, "scope_args": scope_args(), "filters": request.args,
+        "scope": scope, "scope_args": scope_args(), "filters": request.args, "queues": QUEUES,
+        "refused": NOTHING_REFUSED,
     }
 
 

@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from gapwatch import clock, text
 from gapwatch.authority import HOLDS, Offers
 
-
 PARTS = ("day", "month", "year")
 
 
