@@ -16,6 +16,9 @@ if (document.body.dataset.address) {
 
 // A queue htmx replaced brings new components (a sortable table): start those.
 document.addEventListener("htmx:load", function (event) {
+  if (event.detail.elt === document.body) {
+    return; // the page itself, started above
+  }
   startGovuk({ scope: event.detail.elt });
   startMoj(event.detail.elt);
 });

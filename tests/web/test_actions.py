@@ -153,7 +153,7 @@ def test_two_agencies_on_one_flag_each_answer_for_itself(browse, session, world)
     assert "C-GAP" in hewell.get("/dashboard/flags?status=acknowledged").text  # ...and kept here
     wmids = browse("wmids")
     dashboard = wmids.get("/").text
-    today = dashboard[dashboard.index('id="today"'):dashboard.index('class="queues"')]
+    today = dashboard[dashboard.index('id="today"'):dashboard.index('class="gw-queues"')]
     assert "C-GAP" in today and "Take supervision" in today
     assert "HMP-HEWELL is on it: asked the OMU to call West Midlands" in dashboard
     case = wmids.get("/cases/C-GAP").text
