@@ -111,7 +111,7 @@ def test_the_area_ends_a_lapsed_providers_mentoring(page, region):
     as_agency(page, region, "WMERCIA")
     page.goto(f"{region}/cases/WM-1007")
     expect(page.locator("li.gw-flag", has_text="contract-lapsed")).to_have_count(1)
-    row = page.locator("#ownerships-h ~ div tr", has_text="CONNECT-SOVA")
+    row = page.locator("#ownerships-h ~ table tr", has_text="CONNECT-SOVA")
     row.locator("summary", has_text="End this ownership").click()
     row.get_by_label("Why").fill("contract ended: referring to a contracted provider")
     row.get_by_role("button", name="End today").click()
