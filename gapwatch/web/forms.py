@@ -9,7 +9,7 @@ from datetime import date
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from gapwatch import clock, text
 from gapwatch.authority import HOLDS, Offers
@@ -65,6 +65,11 @@ class DayField(Field):
             self.process_errors.append(f"{self.called.capitalize()} {error.why}")
         except ValueError as error:
             self.process_errors.append(str(error))
+
+    def pre_validate(self, form) -> None:
+        """Keep a day that did not parse refused as such: DataRequired would say only "enter it"."""
+        if self.process_errors:
+            raise StopValidation()
 
 
 def bounded_day(_form, field) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -123,7 +124,6 @@ def test_another_agencys_ownership_is_not_theirs_to_end(browse, session):
 
 
 def test_acknowledge_a_flag_with_a_note_and_a_snooze(browse, session, world):
-    from datetime import timedelta
     scan(session, world["today"])
     flag = session.execute(select(Flag).where(Flag.rule == "no-accountable-owner")).scalar_one()
     browser = browse("wmids")
@@ -214,3 +214,34 @@ def test_only_the_accountable_owner_is_offered_and_allowed_closing(browse, sessi
     fresh(session)
     assert session.execute(select(Case.closed_on).where(Case.reference == "C-WAIT")).scalar() is None
     assert "Close the case" in browse("hewell").get("/cases/C-WAIT").text
+
+
+@pytest.mark.parametrize(("parts", "says"), [
+    (("", "2", "2027"), "The snooze day must include a day"),
+    (("31", "", ""), "The snooze day must include a month and a year"),
+    (("31", "2", "2027"), "The snooze day must be a real day"),
+    (("3", "2", "27"), "The snooze day must have a year of four digits"),
+    (("3rd", "2", "2027"), "The snooze day must be numbers only"),
+])
+def test_a_day_typed_in_three_boxes_is_refused_in_words(browse, session, world, parts, says):
+    scan(session, world["today"])
+    flag = session.execute(select(Flag).join(Case).where(Case.reference == "C-GAP")).scalars().first()
+    day, month, year = parts
+    refused = browse("wmids").post(f"/cases/C-GAP/flags/{flag.id}/acknowledge", {
+        "note": "calling", "snooze_until-day": day, "snooze_until-month": month,
+        "snooze_until-year": year})
+    assert refused.status_code == 400 and says in refused.text
+    assert f'value="{day}"' in refused.text  # what was typed is shown again
+
+
+def test_a_day_typed_in_three_boxes_is_read(browse, session, world):
+    scan(session, world["today"])
+    flag = session.execute(select(Flag).join(Case).where(Case.reference == "C-GAP")).scalars().first()
+    later = world["today"] + timedelta(days=3)
+    done = browse("wmids").post(f"/cases/C-GAP/flags/{flag.id}/acknowledge", {
+        "note": "calling", "snooze_until-day": str(later.day),
+        "snooze_until-month": str(later.month), "snooze_until-year": str(later.year)})
+    assert done.status_code == 303
+    session.rollback()
+    ack = session.execute(select(FlagAcknowledgement)).scalars().one()
+    assert ack.snoozed_until == later
