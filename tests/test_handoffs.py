@@ -159,7 +159,7 @@ def test_auditors_change_nothing(custody):
         ({"to_agency": "NOWHERE"}, NotFound, "unknown agency 'NOWHERE'"),
         ({"role": "lunch"}, InvalidInput, "role 'lunch' is not one of"),
         ({"on": D("2025-12-01")}, DomainError, "it was opened on 2026-01-10"),
-        ({"from_agency": None}, InvalidInput, "a transfer needs a from_agency"),
+        ({"from_agency": None}, InvalidInput, "a transfer needs a sending agency"),
     ],
 )
 def test_requests_that_make_no_sense_are_refused(custody, values, error, message):

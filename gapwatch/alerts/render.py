@@ -7,6 +7,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from gapwatch import clock
 from gapwatch.alerts.digest import Digest
 from gapwatch.models import RANK_OF_SEVERITY
 
@@ -25,7 +26,7 @@ class Mail:
 @cache
 def _environment() -> Environment:
     """Create the mail templates' environment on first use (HTML escaped, text left alone)."""
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("gapwatch", "templates/alerts"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
@@ -33,6 +34,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.filters["long_day"] = clock.long_day  # "25 November 2026", as the pages say
+    return environment
 
 
 def _plural(n: int, word: str) -> str:
@@ -76,13 +79,13 @@ def digest_subject(digest: Digest) -> str:
     if digest.coming:
         parts.append(f"{len(digest.coming)} coming in {digest.coming_days} days")
     head, counts = worst(digest), ", ".join(parts)
-    return (f"gapwatch {digest.agency.code} {digest.day.isoformat()}: "
+    return (f"gapwatch {digest.agency.code} {clock.long_day(digest.day)}: "
             + (f"{head}; {counts}" if head else counts))
 
 
 def escalation_subject(digest: Digest) -> str:
     count = _plural(len(digest.escalated), "flag")
-    return f"gapwatch ESCALATED {digest.agency.code} {digest.day.isoformat()}: {count} open too long"
+    return f"gapwatch ESCALATED {digest.agency.code} {clock.long_day(digest.day)}: {count} open too long"
 
 
 # Each list of a digest shows this many lines, then how many more are on the dashboard: a duty

@@ -268,7 +268,7 @@ def request_handoff(
     receiver = uow.agency(to_agency, field="to_agency")
     sender = uow.agency(from_agency, field="from_agency") if from_agency else None
     if kind is HandoffKind.transfer and sender is None:
-        raise InvalidInput("a transfer needs a from_agency that owns the case",
+        raise InvalidInput("a transfer needs a sending agency that owns the case",
                            field="from_agency")
     decision = authority.may_request(
         uow.actor, uow.journey(state), on, sender=from_agency, role=role.value,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule, turns
 
@@ -43,7 +44,7 @@ def age_transition(journey: Journey, context: Context, *, age_window_days: int):
         if youth.agency_kind != "youth":
             continue
         adult = day >= adult_on
-        when = f"turned 18 on {adult_on}" if adult else f"turns 18 on {adult_on}"
+        when = f"turned 18 on {clock.long_day(adult_on)}" if adult else f"turns 18 on {clock.long_day(adult_on)}"
         if case.restricted:
             # A flag's message reaches every agency it tells, and a restricted person's date
             # of birth is only for those who may open their details: no day in the text.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Contract, Found, rule, turns
 
@@ -58,7 +59,7 @@ def contract_ending(journey: Journey, context: Context, *, contract_warning_days
             since=max(delivery.starts_on, last - timedelta(days=contract_warning_days)),
             notify=(*buyers, delivery.agency),
             message=(
-                f"{delivery.agency}'s contract with {' and '.join(buyers)} ends on {last} and "
+                f"{delivery.agency}'s contract with {' and '.join(buyers)} ends on {clock.long_day(last)} and "
                 f"{delivery.agency} still delivers for this person: renew it or hand them on."
             ),
             evidence={

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule, turns
 
@@ -38,7 +39,7 @@ def contract_lapsed(journey: Journey, context: Context):
         ended = [c.ends_on for c in relevant if c.ends_on is not None and c.ends_on < day]
         since = max([delivery.starts_on, *(e + timedelta(days=1) for e in ended)])
         buyers = " or ".join(owners) if owners else "any commissioner"
-        last = f"; the last one ended on {max(ended)}" if ended else ""
+        last = f"; the last one ended on {clock.long_day(max(ended))}" if ended else ""
         yield Found(
             subject=f"delivery:{delivery.id}",
             severity="high",
@@ -46,7 +47,7 @@ def contract_lapsed(journey: Journey, context: Context):
             notify=(*owners, delivery.agency),
             message=(
                 f"{delivery.agency} is delivering for this person but has no contract with "
-                f"{buyers} in force on {day}{last}."
+                f"{buyers} in force on {clock.long_day(day)}{last}."
             ),
             evidence={
                 "delivery_ownership": delivery.id,

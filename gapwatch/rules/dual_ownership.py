@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import combinations
 
+from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule, turns
 
@@ -39,7 +40,7 @@ def dual_ownership(journey: Journey, context: Context, *, overlap_days: int):
             notify=(first.agency, second.agency),
             message=(
                 f"{first.agency} and {second.agency} have both held {first.role} since "
-                f"{shared_from}: agree who is responsible."
+                f"{clock.long_day(shared_from)}: agree who is responsible."
             ),
             evidence={
                 "role": first.role,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule, turns
 
@@ -31,7 +32,7 @@ def handoff_overdue(journey: Journey, context: Context, *, overdue_high_days: in
             notify=(handoff.from_agency, handoff.to_agency),
             message=(
                 f"The {handoff.kind} of {handoff.role} from {sender} to {handoff.to_agency} "
-                f"was due on {handoff.due_on} and is still unanswered."
+                f"was due on {clock.long_day(handoff.due_on)} and is still unanswered."
             ),
             evidence={
                 "handoff": handoff.id,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from gapwatch import clock
 from gapwatch.journey import Journey, OwnershipFacts
 from gapwatch.rules import Context, Found, rule, severe, turns
 
@@ -61,13 +62,13 @@ def no_accountable_owner(journey: Journey, context: Context):
         story = "no custody or supervision ownership has been recorded since the case opened"
     else:
         ended = " and ".join(f"{o.agency}'s {o.role}" for o in last)
-        story = f"{ended} ended on {last[0].ends_on} and nobody took over"
+        story = f"{ended} ended on {clock.long_day(last[0].ends_on)} and nobody took over"
     yield Found(
         subject=f"gap:{since.isoformat()}",
         severity="critical" if severe(case.risk_level) else "high",
         since=since,
         notify=(*(o.agency for o in last), case.home_area),
-        message=f"Nobody is accountable for this person since {since}: {story}.",
+        message=f"Nobody is accountable for this person since {clock.long_day(since)}: {story}.",
         evidence={
             "gap_starts_on": since,
             "last_owners": [{"agency": o.agency, "role": o.role} for o in last],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule, turns
 
@@ -40,7 +41,7 @@ def release_unplanned(journey: Journey, context: Context, *, release_window_days
             since=since,
             notify=(custody.agency, case.home_area),
             message=(
-                f"Release from {custody.agency} is expected on {release} and no agency has "
+                f"Release from {custody.agency} is expected on {clock.long_day(release)} and no agency has "
                 f"been asked to supervise after release."
             ),
             evidence={

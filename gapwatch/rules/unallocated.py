@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule, severe, turns
 
@@ -33,7 +34,7 @@ def unallocated(journey: Journey, context: Context, *, allocation_days: int):
             since=ownership.starts_on + timedelta(days=allocation_days),
             notify=(ownership.agency,),
             message=(
-                f"{ownership.agency} has held {ownership.role} since {ownership.starts_on} "
+                f"{ownership.agency} has held {ownership.role} since {clock.long_day(ownership.starts_on)} "
                 f"and has not named an officer."
             ),
             evidence={

@@ -1,12 +1,17 @@
 """The actions on a case: each a posted form that runs one domain operation as the signed-in user.
 
 The operations decide who may do what (the receiver accepts or rejects, the sender withdraws,
-an auditor changes nothing); a refusal comes back as the operation's own message, flashed on
-the case page with the operation's HTTP status. Success redirects (303) to the case page, or
-to the page the form came from when it said so in `next`.
+an auditor changes nothing). A refusal keeps the person where they were: the page the form came
+from (the case page, or the dashboard when the form said so in `next`) is shown again with the
+operation's HTTP status, an error summary and the message at its field, the form open and what
+they typed kept; the page's script then puts the page's own address in the browser's history,
+so a reload reads the page instead of posting again. Success redirects (303) to the case page,
+or to `next`.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
@@ -22,31 +27,67 @@ from gapwatch.web import forms
 from gapwatch.web.access import case_or_404
 from gapwatch.web.auth import safe_next
 from gapwatch.web.cases import render_case
+from gapwatch.web.dashboard import render_refused
 
 bp = Blueprint("actions", __name__, url_prefix="/cases/<reference>")
 
 
-def _run(reference: str, form: forms.ActionForm, done: str, operation, **values):
-    """Run `operation` on the case today; flash `done` or the refusal, and answer accordingly."""
+def _refusal(form: forms.ActionForm, main: str, place: str, errors: dict[str, str]) -> forms.Refused:
+    """Say which of the page's forms was refused, with its errors at its own fields."""
+    posted = form.place.data or ""
+    place = posted if forms.PLACE.fullmatch(posted) else place
+    fields = {name: value for name, value in form.data.items()
+              if name not in ("csrf_token", "next", "place")}
+    at_fields = {}
+    for name, message in errors.items():
+        where = name if name in fields else main  # a refusal of the whole action: its main field
+        at_fields[where] = "; ".join(filter(None, (at_fields.get(where), message)))
+    days = frozenset(name for name in fields if isinstance(getattr(form, name), forms.DayField))
+    values = {name: getattr(form, name).parts if name in days else value
+              for name, value in fields.items()}
+    return forms.Refused(place, at_fields, values, days)
+
+
+def _refused(case_reference: str, form: forms.ActionForm, refusal: forms.Refused, status: int):
+    """Show the page the form was on again, with the refusal at its field."""
+    if form.next.data and urlsplit(form.next.data).path == url_for("dashboard.index"):
+        return render_refused(refusal, status)
+    return render_case(case_reference, status, refused=refusal)
+
+
+def _run(reference: str, form: forms.ActionForm, done: str, operation, main: str, place: str,
+         **values):
+    """Run `operation` on the case today; on success flash `done` and redirect, else stay."""
     session = get_session()
     case = case_or_404(session, current_user, reference)
     if not form.validate():
-        for field, errors in form.errors.items():
-            for error in errors:
-                flash(f"{getattr(form, field).label.text}: {error}", "error")
-        return render_case(case.reference, 400, errors={
-            field: "; ".join(errors) for field, errors in form.errors.items()})
+        errors = {name: sentence(getattr(form, name).label.text, messages)
+                  for name, messages in form.errors.items()}
+        return _refused(case.reference, form, _refusal(form, main, place, errors), 400)
     try:
         with ops.unit_of_work(session, current_user.actor) as uow:
             operation(uow, case=case.reference, on=clock.today(), **values)
     except DomainError as error:
-        flash(f"Not done: {error.message}.", "error")
-        return render_case(case.reference, error.status,
-                           errors={error.field: error.message} if error.field else None)
+        refusal = _refusal(form, main, place, {error.field or main: capital(error.message)})
+        return _refused(case.reference, form, refusal, error.status)
     flash(done, "info")
     fallback = url_for("cases.show", reference=case.reference)
     target = safe_next(form.next.data, fallback) if form.next.data else fallback
     return redirect(target, 303)
+
+
+def capital(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+def sentence(label: str, messages: list[str]) -> str:
+    """Say a field's validation errors as one sentence that names the field by its label."""
+    said = "; ".join(messages)
+    if said.lower().startswith(("the ", label.lower().split(" (")[0].lower())):
+        return capital(said)
+    if said == "This field is required.":
+        return f"Enter {label.split(' (')[0].lower()}"
+    return f"{label.split(' (')[0]}: {said}"
 
 
 def _handoff(reference: str, handoff_id: int) -> tuple[Handoff, str, str | None]:
@@ -84,7 +125,7 @@ def request_handoff(reference: str):
     return _run(
         reference, form,
         f"Asked {form.to_agency.data} to take {role} of case {reference} ({form.kind.data}).",
-        ops.request_handoff, from_agency=sender, to_agency=form.to_agency.data,
+        ops.request_handoff, "to_agency", "request", from_agency=sender, to_agency=form.to_agency.data,
         role=role, kind=form.kind.data, due_on=form.due_on.data,
         reason=form.reason.data or None,
     )
@@ -100,7 +141,7 @@ def take(reference: str):
     return _run(
         reference, form,
         f"{agency} now supervises case {reference}, with {form.officer.data} as officer.",
-        ops.take_supervision, agency=agency, officer=form.officer.data,
+        ops.take_supervision, "officer", "take", agency=agency, officer=form.officer.data,
     )
 
 
@@ -111,7 +152,7 @@ def accept(reference: str, handoff_id: int):
     handoff, receiver, _sender = _handoff(reference, handoff_id)
     return _run(
         reference, form, f"Accepted: {receiver} takes {handoff.role} of case {reference}.",
-        ops.accept_handoff, to_agency=receiver, officer=(form.officer.data or "").strip() or None,
+        ops.accept_handoff, "officer", f"accept-{handoff_id}", to_agency=receiver, officer=(form.officer.data or "").strip() or None,
     )
 
 
@@ -123,7 +164,7 @@ def reject(reference: str, handoff_id: int):
     return _run(
         reference, form, f"Rejected the handoff of case {reference}; {sender or 'the sender'} "
         "will see your reason.",
-        ops.reject_handoff, to_agency=receiver, reason=form.reason.data or "",
+        ops.reject_handoff, "reason", f"reject-{handoff_id}", to_agency=receiver, reason=form.reason.data or "",
     )
 
 
@@ -134,7 +175,7 @@ def withdraw(reference: str, handoff_id: int):
     _handoff_row, receiver, _sender = _handoff(reference, handoff_id)
     return _run(
         reference, form, f"Withdrew the handoff of case {reference} to {receiver}.",
-        ops.withdraw_handoff, to_agency=receiver, reason=form.reason.data or None,
+        ops.withdraw_handoff, "reason", f"withdraw-{handoff_id}", to_agency=receiver, reason=form.reason.data or None,
     )
 
 
@@ -145,7 +186,7 @@ def end_ownership(reference: str, ownership_id: int):
     ownership, agency = _ownership(reference, ownership_id)
     return _run(
         reference, form, f"Ended {agency}'s {ownership.role} of case {reference} today.",
-        ops.end_ownership, agency=agency, role=ownership.role, reason=form.reason.data or None,
+        ops.end_ownership, "reason", f"end-{ownership_id}", agency=agency, role=ownership.role, reason=form.reason.data or None,
     )
 
 
@@ -156,7 +197,7 @@ def assign_officer(reference: str, ownership_id: int):
     ownership, agency = _ownership(reference, ownership_id)
     return _run(
         reference, form, f"{form.officer.data} is now {agency}'s officer for case {reference}.",
-        ops.assign_officer, agency=agency, role=ownership.role, officer=form.officer.data or "",
+        ops.assign_officer, "officer", f"officer-{ownership_id}", agency=agency, role=ownership.role, officer=form.officer.data or "",
     )
 
 
@@ -174,8 +215,8 @@ def acknowledge(reference: str, flag_id: int):
         return ops.acknowledge_flag(uow, flag_id=flag_id, on=on, **values)
 
     snooze = form.snooze_until.data
-    done = f"Acknowledged the {flag.rule} flag" + (f", snoozed until {snooze}." if snooze else ".")
-    return _run(reference, form, done, acknowledge_today, note=form.note.data or "",
+    done = f"Acknowledged the {flag.rule} flag" + (f", quiet until {clock.long_day(snooze)}." if snooze else ".")
+    return _run(reference, form, done, acknowledge_today, "note", f"acknowledge-{flag_id}", note=form.note.data or "",
                 snooze_until=snooze)
 
 
@@ -183,5 +224,5 @@ def acknowledge(reference: str, flag_id: int):
 @login_required
 def close(reference: str):
     form = forms.CloseForm()
-    return _run(reference, form, f"Closed case {reference} today.", ops.close_case,
+    return _run(reference, form, f"Closed case {reference} today.", ops.close_case, "reason", "close",
                 reason=form.reason.data or None)

@@ -23,7 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     PasswordField,
     SelectField,
@@ -39,7 +38,7 @@ from gapwatch.errors import DomainError
 from gapwatch.models import Agency, AgencyKind, Contract, Person, Severity, User, UserRole
 from gapwatch.operations.identity import identifiers_of
 from gapwatch.web.access import admins_only
-from gapwatch.web.forms import bounded_day, plain_text
+from gapwatch.web.forms import DayField, bounded_day, plain_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Pages of other features listed in the admin menu when their blueprint is registered.
@@ -70,8 +69,10 @@ class ContractForm(FlaskForm):
     provider = SelectField("Provider", validators=[DataRequired()])
     commissioner = SelectField("Commissioner", validators=[DataRequired()])
     service = StringField("Service", validators=[DataRequired(), Length(max=100), plain_text])
-    starts_on = DateField("First day", validators=[DataRequired(), bounded_day])
-    ends_on = DateField("Last day (empty: open-ended)", validators=[Optional(), bounded_day])
+    starts_on = DayField("First day", validators=[DataRequired(message="Enter the first day"),
+                                                 bounded_day], called="the first day")
+    ends_on = DayField("Last day (empty: open-ended)", validators=[Optional(), bounded_day],
+                       called="the last day")
 
 
 class UserForm(FlaskForm):

@@ -17,11 +17,12 @@ from sqlalchemy import select
 
 from gapwatch import audit, checkpoint, clock, details
 from gapwatch.db import get_session
-from gapwatch.errors import DomainError
+from gapwatch.errors import DomainError, InvalidInput
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
 from gapwatch.models import AuditEvent
 from gapwatch.queries import load_journeys
 from gapwatch.web.access import case_or_404, may_open_details
+from gapwatch.web.forms import PARTS, day_from_parts
 from gapwatch.web.headers import policy_with_style
 
 bp = Blueprint("audit", __name__)
@@ -45,7 +46,14 @@ def auditor_required(view):
 
 
 def _day(name: str) -> date | None:
-    """Read the query string's day `name`; a day that does not parse is refused (400)."""
+    """Read the query string's day `name`, typed whole (YYYY-MM-DD) or in three boxes
+    (`name-day`, `name-month`, `name-year`); a day that does not parse is refused (400)."""
+    parts = tuple(request.args.get(f"{name}-{part}", "").strip() for part in PARTS)
+    if any(parts):
+        try:
+            return clock.check_day(day_from_parts(parts, "the day"), name)
+        except ValueError as error:
+            raise InvalidInput(str(error), field=name) from None
     value = request.args.get(name, "").strip()
     return clock.parse_day(value, name) if value else None
 

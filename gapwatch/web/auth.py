@@ -85,7 +85,7 @@ def sign_in_first():
         response = current_app.response_class("", 200)
         response.headers["HX-Redirect"] = url_for("auth.login", next=target)
         return response
-    flash(login_manager.login_message, "info")
+    flash(login_manager.login_message, "notice")
     return redirect(url_for("auth.login", next=safe_next(request.full_path.rstrip("?"))))
 
 
@@ -123,7 +123,7 @@ def signed_in_lately() -> bool:
         return True
     if started is not None:
         web_session.clear()
-        flash("You were signed in for more than a working day: please sign in again.", "info")
+        flash("You were signed in for more than a working day: please sign in again.", "notice")
     return False
 
 
@@ -137,7 +137,7 @@ def used_lately() -> bool:
         return True
     web_session.clear()
     flash(f"You were signed out after {current_app.config['SESSION_IDLE_MINUTES']} minutes "
-          "without using gapwatch: please sign in again.", "info")
+          "without using gapwatch: please sign in again.", "notice")
     return False
 
 

@@ -7,9 +7,10 @@ to auditors (`gapwatch.details`; admins are not among them), while the journey i
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import and_, bindparam, func, or_, select
@@ -125,35 +126,65 @@ KIND_QUERY = select(Agency.kind).where(Agency.code == bindparam("code"))
 
 
 EMPTY = (None, "", [], {})
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _word(key: str) -> str:
+    """A detail's key in words: "to_agency" is "to agency"."""
+    return key.replace("_", " ")
+
+
+def _kept(key: str) -> bool:
+    """Whether a detail means something to a person: record ids and sequence numbers do not."""
+    return key not in ("id", "seq", "case_id") and not key.endswith("_id")
+
+
+def _said(value) -> str:
+    """One value in words: a list as "a, b", a day as "25 November 2026", nothing as "—"."""
+    if value in EMPTY:
+        return "—"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_said(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        return clock.long_day(date.fromisoformat(value))
+    return str(value)
 
 
 def _value(key: str, value, details_shown: bool) -> str:
-    return "withheld" if key in PERSONAL and not details_shown else "—" if value in EMPTY else str(value)
+    return "withheld" if key in PERSONAL and not details_shown else _said(value)
 
 
 def _shown(value, details_shown: bool) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_value(k, v, details_shown)}" for k, v in value.items()
-                         if v not in EMPTY)
-    return str(value)
+        return "; ".join(f"{_word(k)}: {_value(k, v, details_shown)}" for k, v in value.items()
+                         if v not in EMPTY and _kept(k))
+    return _said(value)
 
 
 def _changes(before: dict, after: dict, details_shown: bool) -> str:
     """Say what an entry changed, field by field: "status: pending → accepted"."""
     keys = [*after, *(k for k in before if k not in after)]
     return "; ".join(
-        f"{k}: {_value(k, before.get(k), details_shown)} → {_value(k, after.get(k), details_shown)}"
-        for k in keys if before.get(k) != after.get(k)
+        f"{_word(k)}: {_value(k, before.get(k), details_shown)} → {_value(k, after.get(k), details_shown)}"
+        for k in keys if before.get(k) != after.get(k) and _kept(k)
     ) or "nothing"
 
 
-def history_lines(rows, details_shown: bool) -> list[tuple[str, str, str, list]]:
-    """Return the history's lines: when, who, what, and each detail worth showing.
+def what_happened(action: str) -> str:
+    """An audit action in words: "handoff.requested" is "Handoff requested"."""
+    said = action.replace(".", " ").replace("_", " ")
+    return said[:1].upper() + said[1:]
+
+
+def history_lines(rows, details_shown: bool) -> list[tuple]:
+    """Return the history's lines: when, who, what, and each detail worth showing, in words.
 
     An entry with a `before` and an `after` shows only what changed between them; one with only
-    an `after` made a record, shown as "new". A detail's
-    text is None where it names the person and their details are withheld (inside `before` and
-    `after` too). Done here, not in the template, where it costs twice as much per entry.
+    an `after` made a record, shown as "new". A detail's text is None where it names the person
+    and their details are withheld (inside `before` and `after` too). Record ids are left out.
+    Done here, not in the template, where it costs twice as much per entry.
     """
     lines = []
     for at, actor, action, detail in rows:
@@ -165,10 +196,10 @@ def history_lines(rows, details_shown: bool) -> list[tuple[str, str, str, list]]
         elif isinstance(after, dict) and before is None:  # a record made: what it holds
             detail = {("new" if k == "after" else k): v for k, v in detail.items()}
         details += [
-            (key, None if not details_shown and key in PERSONAL else _shown(value, details_shown))
-            for key, value in detail.items() if value not in EMPTY
+            (_word(key), None if not details_shown and key in PERSONAL else _shown(value, details_shown))
+            for key, value in detail.items() if value not in EMPTY and _kept(key)
         ]
-        lines.append((at.strftime("%-d %b %Y %H:%M"), actor, action, details))
+        lines.append((at, actor, what_happened(action), details))
     return lines
 
 
@@ -185,10 +216,10 @@ def told_of_gap(flags) -> list[str]:
     return [code for f in flags if f.rule == "no-accountable-owner" for code in f.notify or []]
 
 
-def render_case(reference: str, status: int = 200, *, errors: dict | None = None):
+def render_case(reference: str, status: int = 200, *, refused: forms.Refused | None = None):
     """Render the case page (after auditing the view) with the given HTTP status.
 
-    `errors` holds a refused form's messages by field, shown at the field it names.
+    `refused` is a refused form of the page: it is shown open, with its errors at their fields.
     """
     session = get_session()
     case = case_or_404(session, current_user, reference)
@@ -226,7 +257,8 @@ def render_case(reference: str, status: int = 200, *, errors: dict | None = None
         birthday_near=-90 <= (birthday - today).days <= 180,
         offers=offered, my_agency=actor.agency, is_admin=current_user.role == UserRole.admin,
         forms=forms.for_case(agencies, offered, actor.agency), history_limit=HISTORY_LIMIT,
-        errors=errors or {},
+        refused=refused or forms.NOTHING_REFUSED,
+        address=url_for("cases.show", reference=journey.case.reference),
     )
     return page, status
 

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -26,11 +26,13 @@ from gapwatch import clock, stamp
 from gapwatch.db import get_session
 from gapwatch.models import Agency, UserRole
 from gapwatch.web import access, queues
+from gapwatch.web.forms import NOTHING_REFUSED
 from gapwatch.web.morning import build as build_morning
 
 bp = Blueprint("dashboard", __name__)
 # Pages of other features in the top bar, for auditors and admins, when they are installed.
-READERS_PAGES = (("audit.index", "Audit trail"),)
+# (The audit trail has its one link in base.html.)
+READERS_PAGES: tuple[tuple[str, str], ...] = ()
 
 QUEUES = {
     "waiting": "Waiting for your decision",
@@ -64,6 +66,7 @@ def read_queue(session, name: str, scope: queues.Scope, today, page: int = 1) ->
         return queues.flags(
             session, scope, today, page=page, text=text, severity=request.args.get("severity"),
             acknowledged=request.args.get("status") == "acknowledged",
+            new_since=today - timedelta(days=1) if request.args.get("new") else None,
         )
     if name == "unallocated":
         return queues.unallocated(session, scope, today, page=page, text=text)
@@ -75,7 +78,8 @@ def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> d
     return {
         "name": name, "heading": QUEUES[name], "page": page, "today": today,
         "yesterday": today - timedelta(days=1), "details": details,
-        "scope": scope, "scope_args": scope_args(), "filters": request.args,
+        "scope": scope, "scope_args": scope_args(), "filters": request.args, "queues": QUEUES,
+        "refused": NOTHING_REFUSED,
     }
 
 
@@ -131,7 +135,18 @@ def index():
                            content=Markup(body.replace(CSRF_MARK, generate_csrf())))
 
 
-def _body(session, today) -> str:
+def render_refused(refused, status: int):
+    """Show the dashboard again with a refused form of it open, its errors at their fields.
+
+    Rendered afresh, never kept: what one person typed is theirs alone.
+    """
+    session = get_session()
+    body = _body(session, clock.today(), refused)
+    return render_template("dashboard/index.html", content=Markup(body.replace(CSRF_MARK, generate_csrf())),
+                           refused=refused, address=url_for("dashboard.index")), status
+
+
+def _body(session, today, refused=NOTHING_REFUSED) -> str:
     """Render the dashboard's body for this user's role, agency and the page's arguments."""
     scope = current_scope(session)
     pages = {name: read_queue(session, name, scope, today) for name in QUEUES}
@@ -151,7 +166,7 @@ def _body(session, today) -> str:
         "dashboard/_content.html", sections=sections, scope=scope, today=today, morning=morning,
         details=details,
         counts=queues.counts(session, scope, today), agencies=agencies, regions=regions,
-        scope_args=scope_args(), csrf_mark=CSRF_MARK,
+        scope_args=scope_args(), csrf_mark=CSRF_MARK, refused=refused,
     )
 
 

@@ -2,12 +2,74 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.utils import unset_value
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from gapwatch import clock, text
 from gapwatch.authority import HOLDS, Offers
+
+PARTS = ("day", "month", "year")
+
+
+def day_from_parts(parts: tuple[str, str, str], called: str) -> date:
+    """Read a day typed as day, month and year; refuse it in words that say what to change."""
+    missing = [name for name, text in zip(PARTS, parts, strict=True) if not text]
+    if missing:
+        raise ValueError(f"{called.capitalize()} must include a {' and a '.join(missing)}")
+    if not all(text.isdigit() for text in parts):
+        raise ValueError(f"{called.capitalize()} must be numbers only, for example 25 11 2026")
+    day, month, year = (int(text) for text in parts)
+    if len(parts[2]) != 4:
+        raise ValueError(f"{called.capitalize()} must have a year of four digits, for example 2026")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{called.capitalize()} must be a real day, for example 25 11 2026") from None
+
+
+class DayField(Field):
+    """A day typed in GOV.UK's three boxes, posted as `<name>-day`, `<name>-month`, `<name>-year`.
+
+    One `<name>` box in the form YYYY-MM-DD is read too (a script or an older page posting the
+    day whole). `parts` keeps what was typed, so a refused form shows it again.
+    """
+
+    def __init__(self, label=None, validators=None, *, called: str | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.called = called or self.label.text.lower()
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        self.process_errors, self.raw_data = [], []
+        self.object_data = None if data is unset_value else data
+        self.data, self.parts = self.object_data, ("", "", "")
+        if formdata is None:
+            return
+        self.data = None
+        parts = tuple(formdata.get(f"{self.name}-{part}", "").strip() for part in PARTS)
+        whole = formdata.get(self.name, "").strip()
+        try:
+            if any(parts):
+                self.parts, self.raw_data = parts, [" ".join(parts)]
+                self.data = day_from_parts(parts, self.called)
+            elif whole:
+                self.raw_data = [whole]
+                self.data = clock.parse_day(whole, self.called)
+                self.parts = (str(self.data.day), str(self.data.month), str(self.data.year))
+        except clock.DayRefused as error:
+            self.process_errors.append(f"{self.called.capitalize()} {error.why}")
+        except ValueError as error:
+            self.process_errors.append(str(error))
+
+    def pre_validate(self, form) -> None:
+        """Keep a day that did not parse refused as such: DataRequired would say only "enter it"."""
+        if self.process_errors:
+            raise StopValidation()
 
 
 def bounded_day(_form, field) -> None:
@@ -16,7 +78,7 @@ def bounded_day(_form, field) -> None:
         try:
             clock.check_day(field.data, field.name)
         except clock.DayRefused as error:
-            raise ValidationError(f"{field.data.isoformat()} {error.why}") from None
+            raise ValidationError(f"{clock.long_day(field.data)} {error.why}") from None
 
 
 def plain_text(_form, field) -> None:
@@ -27,6 +89,45 @@ def plain_text(_form, field) -> None:
 
 class ActionForm(FlaskForm):
     next = HiddenField()
+    # Which form of the page it was ("waiting-reject-12"): a refusal reopens that one.
+    place = HiddenField()
+
+
+PLACE = re.compile(r"[a-z]+(-[a-z_]+)*(-[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refused form: which one (`place`), its errors by field and what was typed, to show again.
+
+    `errors` holds messages in people's words, keyed by the form's own field names; a refusal
+    that names no field is kept under the form's main field, where the person can act on it.
+    """
+
+    place: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
+    days: frozenset[str] = frozenset()  # fields typed as three boxes: their first is the day's
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def error(self, place: str, name: str) -> str | None:
+        return self.errors.get(name) if place == self.place else None
+
+    def value(self, place: str, name: str, default=""):
+        return self.values.get(name, default) if place == self.place else default
+
+    def here(self, place: str) -> bool:
+        return bool(self.errors) and place == self.place
+
+    def summary(self) -> list[tuple[str, str]]:
+        """The error summary's lines, each linking to its field (`<place>-<field>`)."""
+        return [(f"#{self.place}-{name}{'-day' if name in self.days else ''}", message)
+                for name, message in self.errors.items()]
+
+
+NOTHING_REFUSED = Refused()
 
 
 KINDS = {"transfer": "transfer (your ownership ends when they take over)",
@@ -40,7 +141,8 @@ class RequestForm(ActionForm):
     # may still name it, and the authority table refuses one the receiver cannot hold.
     role = SelectField("Role they take", choices=list(ROLES.items()), validators=[Optional()])
     kind = SelectField("Kind", choices=list(KINDS.items()))
-    due_on = DateField("Due day (they must have taken over by)", validators=[Optional(), bounded_day])
+    due_on = DayField("Due day (they must have taken over by)", validators=[Optional(), bounded_day],
+                      called="the due day")
     reason = StringField("Note for the receiver", validators=[Optional(), Length(max=1000), plain_text])
     from_agency = SelectField("From agency", validators=[Optional()])
 
@@ -68,7 +170,8 @@ class OfficerForm(ActionForm):
 
 class AcknowledgeForm(ActionForm):
     note = TextAreaField("Note (what you are doing about it)", validators=[Optional(), Length(max=2000), plain_text])
-    snooze_until = DateField("Snooze until (optional)", validators=[Optional(), bounded_day])
+    snooze_until = DayField("Snooze until (optional)", validators=[Optional(), bounded_day],
+                            called="the snooze day")
 
 
 class CloseForm(ActionForm):

@@ -36,7 +36,7 @@ def resend(message: int):
     try:
         with ops.unit_of_work(get_session(), current_user.actor) as uow:
             row = outbox.resend(uow, message=message)
-        flash(f"The {row.kind} of {row.day.isoformat()} is queued to be sent again: the next "
+        flash(f"The {row.kind} of {clock.long_day(row.day)} is queued to be sent: the next "
               "retry run sends it (every few minutes, or `gapwatch alerts send`).", "info")
     except DomainError as error:
         flash(error.message, "error")

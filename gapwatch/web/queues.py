@@ -184,9 +184,10 @@ def sent(session: Session, scope: Scope, *, page: int = 1, text: str | None = No
 
 def flags(
     session: Session, scope: Scope, today: date, *, page: int = 1, text: str | None = None,
-    severity: str | None = None, acknowledged: bool = False,
+    severity: str | None = None, acknowledged: bool = False, new_since: date | None = None,
 ) -> Page:
-    """Open flags that notify an agency in scope, most severe and oldest first.
+    """Open flags that notify an agency in scope, most severe and oldest first; with
+    `new_since`, only those first seen on or after that day (the "new since yesterday" count).
 
     For one agency, a flag is open until that agency acknowledges it, whatever the others said;
     for several, until every agency it tells has (the flag's own status).
@@ -204,6 +205,8 @@ def flags(
     where.append(scope.notified(session))
     if severity in SEVERITIES:
         where.append(Flag.severity == severity)
+    if new_since is not None:
+        where.append(Flag.first_seen_on >= new_since)
     columns = (
         Flag.id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.message,
         Flag.first_seen_on, Flag.status, Flag.notify, *person_columns(),

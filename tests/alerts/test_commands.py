@@ -57,7 +57,7 @@ def test_preview_prints_the_digest_and_writes_nothing(app, session):
     audit_before = count(session, AuditEvent)
     result = app.test_cli_runner().invoke(args=["alerts", "preview", "YSS", "--date", DAY.isoformat()])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("To: duty@yss.example\nSubject: gapwatch YSS 2026-06-01: 1 high: C-2 is served under a "
+    assert result.output.startswith("To: duty@yss.example\nSubject: gapwatch YSS 1 June 2026: 1 high: C-2 is served under a "
                                      "lapsed contract; 1 still open\n")
     assert "[HIGH] C-2 Sam Example · contract-lapsed · ESCALATED" in result.output
     assert "To: director@wmercia.example\nSubject: gapwatch ESCALATED YSS" in result.output

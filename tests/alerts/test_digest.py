@@ -207,7 +207,7 @@ def test_a_digest_has_both_parts_and_a_subject_that_counts(session):
     write(session)
     hewell = outbox(session)[("HMP-HEWELL", "digest")]
     assert hewell.recipients == ["duty@hmp-hewell.example"]
-    assert hewell.subject == ("gapwatch HMP-HEWELL 2026-06-01: 1 high: C-1 is released soon with "
+    assert hewell.subject == ("gapwatch HMP-HEWELL 1 June 2026: 1 high: C-1 is released soon with "
                               "no plan; 1 still open, 1 sent handoff overdue")
     assert '<a href="http://gapwatch.test/cases/C-1">C-1</a>' in hewell.body_html
     assert "HANDOFFS YOU SENT THAT ARE OVERDUE (1)" in hewell.body_text
@@ -219,7 +219,7 @@ def test_the_subject_says_the_worst_thing_first(session):
                subject="gap:2026-06-01", notify=["STAFFS"])
     write(session)
     assert outbox(session)[("STAFFS", "digest")].subject.startswith(
-        "gapwatch STAFFS 2026-06-01: 1 critical: nobody responsible for C-3; ")
+        "gapwatch STAFFS 1 June 2026: 1 critical: nobody responsible for C-3; ")
 
 
 def test_a_provider_whose_contract_lapsed_escalates_to_its_last_commissioner(session):

@@ -48,7 +48,7 @@ def test_each_digest_reaches_its_agencys_addresses_with_a_text_and_an_html_part(
     ]
     [hewell] = smtp.inbox.to("duty@hmp-hewell.example")
     assert hewell["From"] == "gapwatch@alerts.example"
-    assert hewell["Subject"] == ("gapwatch HMP-HEWELL 2026-06-01: 1 high: C-1 is released soon "
+    assert hewell["Subject"] == ("gapwatch HMP-HEWELL 1 June 2026: 1 high: C-1 is released soon "
                                  "with no plan; 1 still open, 1 sent handoff overdue")
     text = hewell.get_body(("plain",)).get_content()
     html = hewell.get_body(("html",)).get_content()
@@ -66,8 +66,8 @@ def test_escalations_go_to_the_escalation_address_marked_escalated(written, smtp
     send_pending(written, smtp.config())
     escalations = smtp.inbox.to("director@wmercia.example")
     assert sorted(m["Subject"] for m in escalations) == [
-        "gapwatch ESCALATED WMERCIA 2026-06-01: 1 flag open too long",
-        "gapwatch ESCALATED YSS 2026-06-01: 1 flag open too long",
+        "gapwatch ESCALATED WMERCIA 1 June 2026: 1 flag open too long",
+        "gapwatch ESCALATED YSS 1 June 2026: 1 flag open too long",
     ]
     assert all("ESCALATED" in m.get_body(("plain",)).get_content() for m in escalations)
 

@@ -18,7 +18,7 @@ def test_accepting_a_waiting_handoff_takes_it_off_the_queue(page, live):
     expect(waiting.get_by_role("link", name="C-WAIT")).to_be_visible()
     waiting.get_by_label("Officer for C-WAIT").fill("J. Smith")
     waiting.get_by_role("button", name="Accept C-WAIT").click()
-    expect(page.get_by_role("status")).to_contain_text("Accepted: WMIDS takes supervision")
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Accepted: WMIDS takes supervision")
     expect(page.locator("section#waiting").get_by_role("link", name="C-WAIT")).to_have_count(0)
     page.goto(f"{live}/cases/C-WAIT")
     expect(page.locator("#today-h + ul")).to_contain_text("WMIDS")
@@ -31,10 +31,10 @@ def test_rejecting_a_handoff_needs_and_keeps_a_reason(page, live):
     waiting.locator("summary", has_text="Reject").click()
     waiting.get_by_label("Why (the sender will read this)").fill("Not our area: lives in Stafford")
     waiting.get_by_role("button", name="Reject C-WAIT").click()
-    expect(page.get_by_role("status")).to_contain_text("Rejected the handoff of case C-WAIT")
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Rejected the handoff of case C-WAIT")
     expect(page.locator("section#waiting").get_by_role("link", name="C-WAIT")).to_have_count(0)
     page.goto(f"{live}/cases/C-WAIT")
-    row = page.locator("#handoffs-h ~ div table tbody tr").first
+    row = page.locator("#handoffs-h ~ table tbody tr").first
     expect(row).to_contain_text("rejected")
     expect(row).to_contain_text("Not our area: lives in Stafford")
 
@@ -46,12 +46,12 @@ def test_a_flag_is_seen_on_the_dashboard_and_acknowledged_on_the_case(page, live
     flags.get_by_role("link", name="C-GAP").click()
     expect(page).to_have_url(re.compile(r"/cases/C-GAP"))
     expect(page.get_by_text("Nobody is accountable for this person today.")).to_be_visible()
-    flag = page.locator("li.flag", has_text="no-accountable-owner")
+    flag = page.locator("li.gw-flag", has_text="no-accountable-owner")
     flag.locator("summary").click()
     flag.get_by_label("Note (what you are doing about it)").fill("Duty officer calling the hostel")
     flag.get_by_role("button", name="Acknowledge for WMIDS").click()
-    expect(page.get_by_role("status")).to_contain_text("Acknowledged the no-accountable-owner flag")
-    expect(page.locator("li.flag", has_text="no-accountable-owner")).to_contain_text(
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Acknowledged the no-accountable-owner flag")
+    expect(page.locator("li.gw-flag", has_text="no-accountable-owner")).to_contain_text(
         "You (WMIDS) are on it: Duty officer calling the hostel")
     page.goto(f"{live}/")
     expect(page.locator("section#flags")).not_to_contain_text("C-GAP")
@@ -69,7 +69,7 @@ def test_another_agencys_case_is_not_found(page, live):
 
 def test_a_form_posted_without_its_csrf_token_is_refused(page, live):
     sign_in(page, live, "wmids")
-    form = page.locator("section#waiting td.decide form").first
+    form = page.locator("section#waiting td form[method=post]").first
     form.locator("input[name=csrf_token]").evaluate("input => input.remove()")
     with page.expect_response(re.compile(r"/accept$")) as answer:
         form.get_by_role("button", name="Accept C-WAIT").click()

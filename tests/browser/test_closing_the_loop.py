@@ -75,7 +75,7 @@ def test_the_home_area_takes_a_release_nobody_picked_up(page, region):
     expect(step).to_contain_text("critical")
     step.get_by_label("Officer who will supervise WM-1001").fill("A. Khan")
     step.get_by_role("button", name="Take supervision of WM-1001").click()
-    expect(page.get_by_role("status")).to_contain_text("WMIDS now supervises case WM-1001")
+    expect(page.get_by_role("status", name="Done")).to_contain_text("WMIDS now supervises case WM-1001")
     expect(page.locator("#today")).not_to_contain_text("WM-1001")
     page.goto(f"{region}/cases/WM-1001")
     accountable(page, "WMIDS", "A. Khan")
@@ -94,14 +94,14 @@ def test_the_youth_service_hands_on_at_18_and_adult_probation_accepts(page, regi
     page.locator("#hand-on").get_by_label("To agency").select_option("WMERCIA")
     page.locator("#hand-on").get_by_label("Kind").select_option("transfer")
     page.get_by_role("button", name="Ask them to take it").click()
-    expect(page.get_by_role("status")).to_contain_text("Asked WMERCIA to take supervision")
-    expect(page.locator("li.flag", has_text="age-transition")).to_have_count(0)  # at once
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Asked WMERCIA to take supervision")
+    expect(page.locator("li.gw-flag", has_text="age-transition")).to_have_count(0)  # at once
 
     as_agency(page, region, "WMERCIA")
     step = page.locator("#today li", has_text="WM-1006")
     step.get_by_label("Officer for WM-1006").fill("D. Hall")
     step.get_by_role("button", name="Accept WM-1006").click()
-    expect(page.get_by_role("status")).to_contain_text("Accepted: WMERCIA takes supervision")
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Accepted: WMERCIA takes supervision")
     page.goto(f"{region}/cases/WM-1006")
     accountable(page, "WMERCIA", "D. Hall")
 
@@ -110,13 +110,13 @@ def test_the_area_ends_a_lapsed_providers_mentoring(page, region):
     """WM-1007: SOVA still mentors under a contract that ended; West Mercia ends it."""
     as_agency(page, region, "WMERCIA")
     page.goto(f"{region}/cases/WM-1007")
-    expect(page.locator("li.flag", has_text="contract-lapsed")).to_have_count(1)
-    row = page.locator("#ownerships-h ~ div tr", has_text="CONNECT-SOVA")
+    expect(page.locator("li.gw-flag", has_text="contract-lapsed")).to_have_count(1)
+    row = page.locator("#ownerships-h ~ table tr", has_text="CONNECT-SOVA")
     row.locator("summary", has_text="End this ownership").click()
     row.get_by_label("Why").fill("contract ended: referring to a contracted provider")
     row.get_by_role("button", name="End today").click()
-    expect(page.get_by_role("status")).to_contain_text("Ended CONNECT-SOVA's delivery")
-    expect(page.locator("li.flag", has_text="contract-lapsed")).to_have_count(0)
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Ended CONNECT-SOVA's delivery")
+    expect(page.locator("li.gw-flag", has_text="contract-lapsed")).to_have_count(0)
     accountable(page, "WMERCIA", "P. Singh")
 
 
@@ -130,7 +130,7 @@ def test_the_last_of_four_areas_asks_the_home_area_which_takes_him(page, region)
     form.get_by_label("To agency").select_option("WARKS")
     form.get_by_label("Note for the receiver").fill("moved to Nuneaton")
     page.get_by_role("button", name="Ask them to take it").click()
-    expect(page.get_by_role("status")).to_contain_text("Asked WARKS to take supervision")
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Asked WARKS to take supervision")
 
     as_agency(page, region, "WARKS")
     step = page.locator("#today li", has_text="WM-1033")
@@ -138,7 +138,7 @@ def test_the_last_of_four_areas_asks_the_home_area_which_takes_him(page, region)
     step.get_by_role("button", name="Accept WM-1033").click()
     page.goto(f"{region}/cases/WM-1033")
     accountable(page, "WARKS", "E. Wright")
-    expect(page.locator("li.flag", has_text="no-accountable-owner")).to_have_count(0)
+    expect(page.locator("li.gw-flag", has_text="no-accountable-owner")).to_have_count(0)
 
 
 def test_a_provider_is_offered_no_supervision_custody_or_closing(page, region):

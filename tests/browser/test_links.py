@@ -23,7 +23,7 @@ def test_a_case_manager_reviews_and_confirms_a_pair_by_keyboard(page, live, pair
     page.get_by_label("Note (what you checked)").fill("same prison number on both files")
     page.get_by_role("button", name="Confirm: one person").focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("Linked")
+    expect(page.get_by_role("status", name="Done")).to_contain_text("Linked")
     page.goto(f"{live}/cases/C-HIDDEN")
     expect(page.get_by_text("Linked records")).to_be_visible()
     found += axe_violations(page)

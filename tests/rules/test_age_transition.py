@@ -73,3 +73,4 @@ def test_a_restricted_persons_flag_names_no_birthday(world, found, day, said):
                       role="supervision", officer="Y. Worker"))
     [finding] = found(day, RULE)
     assert said in finding.message and "2026-09-01" not in finding.message
+    assert "1 September 2026" not in finding.message

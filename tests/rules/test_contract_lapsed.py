@@ -32,7 +32,7 @@ def test_fires_from_the_day_after_the_contract_ends(mentored, found, day, fires)
     for finding in findings:
         assert (finding.severity, finding.since, finding.notify) == (
             "high", D("2026-04-01"), ("WMERCIA", "CONNECT-NACRO"))
-        assert "2026-03-31" in finding.message
+        assert "31 March 2026" in finding.message
 
 
 def test_a_renewed_contract_covers_it_again(mentored, found):

@@ -27,7 +27,7 @@ def test_fires_from_the_day_the_last_owner_ended(world, found):
     [finding] = found("2026-06-10", RULE)
     assert (finding.subject, finding.severity, finding.since, finding.notify) == (
         "gap:2026-06-10", "high", D("2026-06-10"), ("HMP-HEWELL", "WMIDS"))
-    assert "since 2026-06-10" in finding.message and "HMP-HEWELL" in finding.message
+    assert "since 10 June 2026" in finding.message and "HMP-HEWELL" in finding.message
     assert [f.since for f in found("2026-07-01", RULE)] == [D("2026-06-10")]
 
 
@@ -109,7 +109,7 @@ def test_every_accountable_owner_that_ended_on_the_last_day_is_told(world, found
          event("C-1", "2026-01-05", "ownership_ended", agency="WMERCIA"))
     [finding] = found("2026-01-05", RULE)
     assert (finding.since, finding.notify) == (D("2026-01-05"), ("HMP-HEWELL", "WMERCIA", "WMIDS"))
-    assert "HMP-HEWELL's custody and WMERCIA's supervision ended on 2026-01-05" in finding.message
+    assert "HMP-HEWELL's custody and WMERCIA's supervision ended on 5 January 2026" in finding.message
     assert finding.evidence["last_owners"] == [
         {"agency": "HMP-HEWELL", "role": "custody"}, {"agency": "WMERCIA", "role": "supervision"}]
 

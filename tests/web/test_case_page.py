@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from gapwatch.scan import scan
@@ -11,11 +12,11 @@ from tests.support import person_and_case
 
 def test_the_page_shows_who_is_accountable_the_picture_and_the_history(browse, world):
     page = browse("wmids").get("/cases/C-WAIT").text
-    assert "Sam Example" in page and "· age " in page
-    assert "<strong>HMP-HEWELL</strong> · custody" in page
+    assert "Sam Example" in page and ", age " in page
+    assert re.search(r"<strong>[^<]*<span class=\"gw-code\">\(HMP-HEWELL\)</span></strong>: custody since", page)
     assert '<svg class="tl"' in page and "Journey of case C-WAIT" in page
     assert "pending transfer" in page
-    assert "handoff.requested" in page and "case.viewed" not in page
+    assert "Handoff requested" in page and "Case viewed" not in page
     assert "Opened 1 time, this time included." in page
     assert "Opened 2 times" in browse("wmids").get("/cases/C-WAIT").text
 
@@ -82,10 +83,14 @@ def test_the_history_says_what_each_change_changed():
     lines = history_lines([(at, "user:a", "handoff.accepted", accepted),
                            (at, "user:a", "person.updated", renamed),
                            (at, "user:a", "handoff.requested", opened)], details_shown=False)
-    assert lines[0] == ("5 Nov 2026 09:30", "user:a", "handoff.accepted", [
-        ("changed", "status: pending → accepted; decided_on: — → 2026-11-05"),
-        ("effective_on", "2026-11-05")])
-    assert lines[1][3] == [("changed", "given_name: withheld → withheld; risk_level: low → high")]
-    assert lines[2][3] == [("new", "id: 3, kind: referral")]
+    # In words: no record ids, no field names with underscores, days as people write them.
+    assert lines[0] == (at, "user:a", "Handoff accepted", [
+        ("changed", "status: pending → accepted; decided on: — → 5 November 2026"),
+        ("effective on", "5 November 2026")])
+    assert lines[1][3] == [("changed", "given name: withheld → withheld; risk level: low → high")]
+    assert lines[2][3] == [("new", "kind: referral")]
     shown = history_lines([(at, "user:a", "person.updated", renamed)], details_shown=True)
-    assert shown[0][3] == [("changed", "given_name: Sam → Samuel; risk_level: low → high")]
+    assert shown[0][3] == [("changed", "given name: Sam → Samuel; risk level: low → high")]
+    listed = history_lines([(at, "user:a", "flag.raised", {"notify": ["HMP-HEWELL", "WMIDS"]})],
+                           details_shown=True)
+    assert listed[0][3] == [("notify", "HMP-HEWELL, WMIDS")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import event as sql_event
 from sqlalchemy import select
@@ -11,12 +13,13 @@ from gapwatch import operations as ops
 from gapwatch.models import Case, Handoff
 from gapwatch.scan import scan
 from gapwatch.web.dashboard import CSRF_MARK
+from tests.alerts.conftest import raise_flag
 from tests.support import event, load, person_and_case
 from tests.web.conftest import csrf_token
 
 
 def section(html: str, name: str) -> str:
-    start = html.index(f'<section class="queue" id="{name}"')
+    start = html.index(f'<section class="gw-queue" id="{name}"')
     return html[start:html.index("</section>", start)]
 
 
@@ -27,14 +30,14 @@ def test_a_case_manager_sees_what_waits_for_their_agency_and_what_it_sent(browse
     hewell = browse("hewell").get("/").text
     assert ">C-WAIT</a>" in section(hewell, "sent")
     assert "C-WAIT" not in section(hewell, "waiting")
-    assert "Accept C-WAIT" not in hewell  # only the receiver decides
+    assert 'Accept<span class="govuk-visually-hidden"> C-WAIT' not in hewell  # only the receiver decides
 
 
 def test_flags_show_by_severity_with_new_ones_marked(browse, session, world):
     scan(session, world["today"])
     flags = section(browse("wmids").get("/").text, "flags")
     assert ">C-GAP</a>" in flags and "no-accountable-owner" in flags
-    assert "critical" in flags and "tag-new" in flags
+    assert "critical" in flags and ">new</strong>" in flags
     assert "C-GAP" not in section(browse("staffs").get("/").text, "flags")
     high_only = browse("wmids").get("/dashboard/flags?severity=low").text
     assert "C-GAP" not in high_only
@@ -50,7 +53,20 @@ def test_counts_link_to_their_filtered_lists(browse, session, world):
     scan(session, world["today"])
     page = browse("wmids").get("/").text
     assert '<strong>1</strong> waiting for a decision' in page
-    assert 'href="/dashboard/flags?severity=critical"><strong>1</strong> critical flags' in page
+    assert 'href="/dashboard/flags?severity=critical"><strong>1</strong> critical flag</a>' in page
+
+
+def test_new_since_yesterday_opens_only_the_new_flags(browse, session, world):
+    scan(session, world["today"])
+    raise_flag(session, "C-WAIT", rule="release-unplanned", severity="high",
+               since=world["today"] - timedelta(days=9), notify=["WMIDS"],
+               first_seen_on=world["today"] - timedelta(days=9), last_seen_on=world["today"])
+    page = browse("wmids").get("/").text
+    assert 'href="/dashboard/flags?new=1"><strong>1</strong> new since yesterday' in page
+    every = section(browse("wmids").get("/dashboard/flags").text, "flags")
+    assert ">C-GAP</a>" in every and ">C-WAIT</a>" in every
+    new = section(browse("wmids").get("/dashboard/flags?new=1").text, "flags")
+    assert ">C-GAP</a>" in new and ">C-WAIT</a>" not in new
 
 
 def test_a_queue_is_a_fragment_for_htmx_and_a_page_without_javascript(browse):
@@ -80,12 +96,12 @@ def test_queues_page_and_filter(browse, session, world):
     many_waiting(session, world, 24)
     browser = browse("wmids")
     first = browser.get("/dashboard/waiting").text
-    assert first.count("Accept C-") == 20 and "Next →" in first
+    assert first.count('Accept<span class="govuk-visually-hidden"> C-') == 20 and "Next →" in first
     second = browser.get("/dashboard/waiting?page=2").text
-    assert second.count("Accept C-") == 5 and "← Previous" in second
+    assert second.count('Accept<span class="govuk-visually-hidden"> C-') == 5 and "← Previous" in second
     assert ">C-WAIT</a>" in first  # due today: before the ones with no due day
     found = browser.get("/dashboard/waiting?q=many-07").text
-    assert found.count("Accept C-") == 1 and ">C-MANY-07</a>" in found
+    assert found.count('Accept<span class="govuk-visually-hidden"> C-') == 1 and ">C-MANY-07</a>" in found
 
 
 def count_queries(app, browser, url: str) -> int:
@@ -163,7 +179,7 @@ def test_a_kept_dashboard_is_not_served_to_another_agency_or_role(browse, sessio
     changed(session)
     assert ">C-WAIT</a>" in browse("wmids").get("/").text
     assert ">C-WAIT</a>" not in browse("staffs").get("/").text
-    assert "Accept C-WAIT" not in browse("auditor").get("/?agency=WMIDS").text
+    assert 'Accept<span class="govuk-visually-hidden"> C-WAIT' not in browse("auditor").get("/?agency=WMIDS").text
 
 
 def test_a_kept_dashboard_reads_each_argument_as_the_page_does(browse, session, world):
