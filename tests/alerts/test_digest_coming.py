@@ -55,18 +55,18 @@ def test_the_digest_says_what_is_coming_in_seven_days_to_each_agency_it_will_tel
     [staffs] = smtp.inbox.to("duty@staffs.example")
     text = wmids.get_body(("plain",)).get_content()
     assert "COMING UP IN THE NEXT 7 DAYS IF NOBODY ACTS (1)" in text
-    assert ("- 2026-06-05 [MEDIUM] C-1 (restricted: name withheld) · handoff-overdue"
+    assert ("- 5 June 2026 [MEDIUM] C-1 (restricted: name withheld) · handoff-overdue"
             in text)
     html = wmids.get_body(("html",)).get_content()
     assert "C-1 Sam Example" not in text and "C-1</a> Sam Example" not in html
     assert "C-2" not in text.partition("COMING UP")[2]  # 22 June is past the seven days
-    assert "- 2026-06-05 [MEDIUM] C-1 Sam Example · handoff-overdue" in (
+    assert "- 5 June 2026 [MEDIUM] C-1 Sam Example · handoff-overdue" in (
         hewell.get_body(("plain",)).get_content())
     assert "Coming up in the next 7 days if nobody acts (1)" in (
         hewell.get_body(("html",)).get_content())
     # Staffordshire has nothing today but an officer to name before 4 June: it is told.
-    assert staffs["Subject"] == "gapwatch STAFFS 2026-06-01: 1 coming in 7 days"
-    assert "- 2026-06-04 [MEDIUM] C-3 Sam Example · unallocated" in (
+    assert staffs["Subject"] == "gapwatch STAFFS 1 June 2026: 1 coming in 7 days"
+    assert "- 4 June 2026 [MEDIUM] C-3 Sam Example · unallocated" in (
         staffs.get_body(("plain",)).get_content())
 
 

@@ -57,7 +57,7 @@ def test_the_audit_page_names_the_broken_entry(auditor, people):
 def test_the_auditor_filters_entries(auditor, query, present, absent):
     auditor.get("/cases/C-1")
     page = auditor.get(f"/audit?{query}").text
-    rows = page.split("<tbody>", 1)[1]
+    rows = page.split("<tbody", 1)[1]
     for text in present:
         assert text in rows
     for text in absent:

@@ -22,7 +22,7 @@ from tests.support import act, load
 from tests.web.conftest import event
 
 # Everything that says who the restricted person is, in the shapes pages and files write it.
-SECRETS = ("Zebedee", "Quill", "P-HIDDEN", "A1234BC", "1987-11-23", "23 Nov 1987",
+SECRETS = ("Zebedee", "Quill", "P-HIDDEN", "A1234BC", "1987-11-23", "23 Nov 1987", "23 November 1987",
            "23 November 1987")
 SEARCHES = ("P-HIDDEN", "p-hidden", "P-HID", "Zebedee", "zebedee quill")
 
@@ -109,7 +109,7 @@ def test_no_page_or_partial_shows_the_details_to_those_who_may_not_open_them(bro
 def test_the_owner_and_the_auditor_see_them(browse, hidden):
     for who in ("hewell", "auditor"):
         page = browse(who).get("/cases/C-HIDDEN").text
-        assert "Zebedee Quill" in page and "P-HIDDEN" in page and "23 Nov 1987" in page
+        assert "Zebedee Quill" in page and "P-HIDDEN" in page and "23 November 1987" in page
 
 
 @pytest.mark.parametrize("agency", ["WMIDS", "HMP-LONG-LARTIN"])
