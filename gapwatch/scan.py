@@ -378,18 +378,25 @@ def latest_scanned(session: Session) -> date | None:
     return max((d for d in (seen, resolved) if d is not None), default=None)
 
 
-def write_next_checks(session: Session, next_checks: Mapping[int, date],
+def write_next_checks(session: Session, next_checks: Mapping[int, date | None],
                       stored: Mapping[int, tuple[int, date | None]] | None = None) -> None:
-    """Store each case's next check, writing only those that moved; one UPDATE per day."""
-    moved: dict[date | None, list[int]] = {}
-    for case_id, day in next_checks.items():
-        if stored is None or case_id not in stored or stored[case_id][1] != day:
-            moved.setdefault(day, []).append(case_id)
-    cases = Case.__table__
-    for day, ids in moved.items():
-        for start in range(0, len(ids), 1000):
-            session.connection().execute(update(cases).where(
-                cases.c.id.in_(ids[start:start + 1000])).values(next_check_on=day))
+    """Store each case's next check, writing only those that moved: one statement, executed
+    for every row through the plain DB-API cursor."""
+    moved = [(day, case_id) for case_id, day in next_checks.items()
+             if stored is None or case_id not in stored or stored[case_id][1] != day]
+    if not moved:
+        return
+    connection = session.connection()
+    if db.is_sqlite(session):
+        sql = "UPDATE cases SET next_check_on = ? WHERE id = ?"
+        moved = [(None if day is None else day.isoformat(), case_id) for day, case_id in moved]
+    else:
+        sql = "UPDATE cases SET next_check_on = %s WHERE id = %s"
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, moved)
+    finally:
+        cursor.close()
 
 
 # -- the scan -----------------------------------------------------------------------------------
