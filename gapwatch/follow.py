@@ -39,6 +39,8 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     session.flush()
     latest = latest_scanned(session)
     if latest is None:
+        # No flag to follow yet; the next scan reads these cases again all the same.
+        write_next_checks(session, dict.fromkeys(uow.touched))
         return None
     acted_on = max(on for _reference, on in uow.touched.values())
     day = max(latest, min(clock.today(), acted_on))
