@@ -17,6 +17,12 @@ by `system:scan`, which ends by writing the day's digests (`gapwatch.alerts.writ
 the same transaction. A second scan of the same day finds nothing to change and writes nothing.
 A scan of a day earlier than the latest day already scanned is a replay: it reports what that
 day's findings were and changes no flag.
+
+The scan of the day after the last scan's reads only the cases due (`due`): those whose next
+check (`Case.next_check_on`, the first day a rule's answer about them may change) has come, with
+a flag open, or of a linked person; it leaves the flags a full scan would. It reads and runs the
+rules before it takes the writers' lock, and under the lock checks again the cases written to
+since, then writes.
 """
 
 from __future__ import annotations
