@@ -44,6 +44,9 @@ class Defaults:
     RULE_CONTRACT_WARNING_DAYS = 30
     # Scheduled jobs and alerts.
     SCAN_AT = "06:00"
+    # A web or API write waits this long for the writers' lock (the daily scan applying its
+    # changes, an import), then answers 503 with Retry-After.
+    WRITE_WAIT_SECONDS = 10
     ESCALATE_AFTER_DAYS = 3
     DIGEST_COMING_DAYS = 7  # the digest's "Coming up" section looks this many days ahead (0: none)
     MAIL_FROM = "gapwatch@localhost"

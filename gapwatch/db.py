@@ -19,6 +19,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Set while a write transaction begins: SQLite then takes its write lock at BEGIN, so two
 # writers queue on the busy timeout instead of failing when one upgrades a stale snapshot.
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+# How long that writer waits for the lock, in seconds (None: SQLite's busy timeout).
+_write_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar("write_wait",
+                                                                          default=None)
+BUSY_TIMEOUT_MS = 30000
+
+
+class WritersBusy(Exception):
+    """The writers' lock was not free within the wait: answered 503 with Retry-After."""
+
+    def __init__(self, wait: float):
+        super().__init__(f"another change (the daily scan or an import) held the writers' lock "
+                         f"for more than {wait:g} s; nothing was saved")
+        self.wait = wait
 
 
 # What a database that is down, restarting or unreachable raises: answered 503, not 500.
@@ -63,31 +76,69 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+        if not _write_intent.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        wait = _write_wait.get()
+        if wait is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     return engine
 
 
 @contextmanager
-def write_intent() -> Iterator[None]:
-    """Mark the transactions begun inside this block as writers."""
-    token = _write_intent.set(True)
+def write_intent(wait: float | None = None) -> Iterator[None]:
+    """Mark the transactions begun inside this block as writers, each waiting at most `wait`
+    seconds for SQLite's lock (None: its busy timeout); `WritersBusy` past that."""
+    token, waiting = _write_intent.set(True), _write_wait.set(wait)
     try:
-        yield
+        with _bounded(wait):
+            yield
     finally:
         _write_intent.reset(token)
+        _write_wait.reset(waiting)
 
 
-def advisory_lock(session: Session, key: int) -> None:
-    """Take PostgreSQL's advisory lock `key` until the transaction ends (SQLite: nothing to
-    take, its writer already holds the database's one lock from BEGIN IMMEDIATE)."""
-    if not is_sqlite(session):
+def advisory_lock(session: Session, key: int, *, wait: float | None = None) -> None:
+    """Take PostgreSQL's advisory lock `key` until the transaction ends, waiting at most `wait`
+    seconds (None: as long as it takes), else `WritersBusy` (SQLite: nothing to take, its
+    writer already holds the database's one lock from BEGIN IMMEDIATE)."""
+    if is_sqlite(session):
+        return
+    if wait is None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        return
+    session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}"))
+    with _bounded(wait):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+
+
+@contextmanager
+def _bounded(wait: float | None) -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as error:
+        if wait is not None and _waited_too_long(error):
+            raise WritersBusy(wait) from error
+        raise
+
+
+def _waited_too_long(error: OperationalError) -> bool:
+    origin = error.orig
+    return (getattr(origin, "sqlstate", None) == "55P03"  # PostgreSQL: lock_not_available
+            or "database is locked" in str(origin))
 
 
 def new_session(engine: Engine) -> Session:

@@ -7,6 +7,8 @@ caused it. The day checked is the day the flags stand for: today, or the latest 
 scanned when that is later; a unit that acts only on days before the latest scanned day (an
 import of history) is checked as of that day, where its changes have not happened yet, as a
 replay would see them. Before the first scan there are no flags to follow: nothing is checked.
+Each case checked gets its next check (`Case.next_check_on`), as the scan gives it, so the daily
+scan that follows reads it again only when its day comes.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from gapwatch.models import Case, Flag
 from gapwatch.rules import Context
 from gapwatch.scan import (
     _FLAG_COLUMNS,
+    Chunk,
     Rulebook,
     ScanResult,
     _write,
     acknowledgements,
     latest_scanned,
     plan,
+    write_next_checks,
 )
 
 
@@ -35,6 +39,8 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     session.flush()
     latest = latest_scanned(session)
     if latest is None:
+        # No flag to follow yet; the next scan reads these cases again all the same.
+        write_next_checks(session, dict.fromkeys(uow.touched))
         return None
     acted_on = max(on for _reference, on in uow.touched.values())
     day = max(latest, min(clock.today(), acted_on))
@@ -53,8 +59,11 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
         references.update(found)
         ids = sorted({*ids, *found})
         journeys += snapshot.journeys_of(session, day, sorted(found), known)
-    findings = [f for journey in journeys for f in rulebook.findings(journey, context)]
+    checked = rulebook.check(journeys, context, Chunk())
+    findings = checked.findings
     is_open = {journey.case.id for journey in journeys}
+    # The next day the daily scan must look at these cases again; one not open: its next scan.
+    write_next_checks(session, {**dict.fromkeys(set(ids) - is_open), **checked.next_checks})
     rows = _flags_of(session, ids)
     acks = acknowledgements(session, Flag.case_id.in_(ids))
     result = ScanResult(as_of=day)

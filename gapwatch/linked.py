@@ -85,7 +85,9 @@ def twins_of(session: Session, case_ids) -> dict[int, tuple[Twin, ...]]:
 
 
 def join(session: Session, day: date, journeys: list[Journey], case_ids) -> list[Journey]:
-    """Return one chunk's journeys as of `day`, with linked persons' cases read as one.
+    """Return one chunk's journeys with linked persons' cases read as one, the groups as they
+    stand on `day`. The journeys are whole, rows dated after `day` included: the reader
+    (`gapwatch.snapshot`) reads them as of the day it needs.
 
     `case_ids` is a WHERE clause on Case.id keeping the chunk's cases.
     """
@@ -108,7 +110,7 @@ def join(session: Session, day: date, journeys: list[Journey], case_ids) -> list
     wanted = {c for j in journeys if lead_of.get(j.case.id) == j.case.id
               for c in cases_of_group[group_of[person_of[j.case.id]]] if c not in here}
     loaded = {**{j.case.id: j for j in journeys},
-              **{k: v.as_of(day) for k, v in queries.load_journeys(session, wanted).items()}}
+              **queries.load_journeys(session, wanted)}
     if wanted:
         for case_id, found in twins_of(session, Case.id.in_(sorted(wanted))).items():
             j = loaded[case_id]

@@ -145,6 +145,9 @@ class Case(SQLModel, table=True):
     expected_release_on: date | None = None
     # Bumped by every operation on the case: lets a form refuse a stale decision.
     version: int = Field(default=1)
+    # The first day on which a rule's answer about the case may change (`gapwatch.scan`): the
+    # daily scan checks the case again on that day. None: check it at the next scan.
+    next_check_on: date | None = Field(default=None, index=True)
     person: Person = _refers_to("Person", "Case.person_id")
 
 
@@ -355,6 +358,17 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = None
     error: str | None = None
     scan_seconds: float | None = None  # the scan's own time, without sending the digests
+
+
+class ScanRun(SQLModel, table=True):
+    """A day the scan wrote flags for: whether it read every case, and the rules' fingerprint
+    (their thresholds, the contracts and agencies they read), which a daily scan that reads only
+    the cases due must share with the scan of the day before."""
+
+    day: date = Field(primary_key=True)
+    full: bool
+    rules: str = Field(max_length=64)
+    cases: int
 
 
 class SchedulerBeat(SQLModel, table=True):

@@ -17,10 +17,17 @@ by `system:scan`, which ends by writing the day's digests (`gapwatch.alerts.writ
 the same transaction. A second scan of the same day finds nothing to change and writes nothing.
 A scan of a day earlier than the latest day already scanned is a replay: it reports what that
 day's findings were and changes no flag.
+
+The scan of the day after the last scan's reads only the cases due (`due`): those whose next
+check (`Case.next_check_on`, the first day a rule's answer about them may change) has come, with
+a flag open, or of a linked person; it leaves the flags a full scan would. It reads and runs the
+rules before it takes the writers' lock, and under the lock checks again the cases written to
+since, then writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -28,24 +35,35 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete, func, insert, not_, select, update
+from sqlalchemy import delete, func, insert, not_, or_, select, union, update
 from sqlmodel import Session
 
 from gapwatch import alerts, clock, db, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.audit import plain
 from gapwatch.config import Defaults
-from gapwatch.models import Case, Flag, FlagAcknowledgement, FlagStatus
-from gapwatch.rules import Context, Finding, Rule, load_rules
+from gapwatch.models import (
+    Case,
+    Flag,
+    FlagAcknowledgement,
+    FlagStatus,
+    LinkProposal,
+    PersonLink,
+    ProposalStatus,
+    ScanRun,
+)
+from gapwatch.rules import ONE_DAY, Context, Finding, Rule, load_rules, next_change
 
 log = logging.getLogger(__name__)
 
 ACTOR = "scan"
+HORIZON = timedelta(days=3660)  # nothing ahead: check again in ten years at the latest
+DUE_CHUNK = 1000
 _FLAG_COLUMNS = (
     Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
     Flag.message, Flag.evidence, Flag.status, Flag.last_seen_on,
@@ -102,10 +120,24 @@ class Rulebook:
             found.extend(each.run(journey, context, settings))
         return found
 
-    def evaluate(self, journeys: list, context: Context) -> tuple[dict[int, str], list[Finding]]:
-        """Return one chunk's case references by id and the findings of every rule on it."""
-        references = {j.case.id: j.case.reference for j in journeys}
-        return references, [f for j in journeys for f in self.findings(j, context)]
+    def next_check(self, journey, context: Context, found: list[Finding]) -> date:
+        """Return the day the case is to be checked again: tomorrow while the rules find
+        something (the flags' messages count the days, `last_seen_on` moves), else the first
+        day any rule's answer may change (`gapwatch.rules.next_change`), or the horizon."""
+        if found:
+            return context.day + ONE_DAY
+        return next_change(journey, context, self.rules, HORIZON) or context.day + HORIZON
+
+    def check(self, journeys: list, context: Context, chunk: Chunk) -> Chunk:
+        """Run every rule on each whole journey as it stands on the context's day; note the
+        chunk's references, findings and next checks."""
+        for whole in journeys:
+            case = whole.case
+            found = self.findings(snapshot.standing(whole, context.day), context)
+            chunk.references[case.id] = case.reference
+            chunk.findings.extend(found)
+            chunk.next_checks[case.id] = self.next_check(whole, context, found)
+        return chunk
 
 
 # -- deciding what changes ------------------------------------------------------------------------
@@ -260,9 +292,68 @@ def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
     return groups
 
 
-# -- the scan -----------------------------------------------------------------------------------
-def _flags_between(session: Session, first: int, last: int):
-    return session.connection().execute(select(*_FLAG_COLUMNS).where(Flag.case_id.between(first, last))).all()
+# -- which cases the scan reads ------------------------------------------------------------------
+@dataclass
+class Chunk:
+    """One chunk of cases checked: which cases, their references, their findings, the day each
+    must be checked again, and each case's version and stored next check as read (a case whose
+    version moved before the scan took the writers' lock is checked again under it)."""
+
+    span: tuple[int, int] | None = None
+    ids: list[int] | None = None
+    references: dict[int, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    next_checks: dict[int, date] = field(default_factory=dict)
+    versions: dict[int, tuple[int, date | None]] = field(default_factory=dict)
+
+    def which(self):
+        return snapshot.between(*self.span) if self.span else snapshot.among(self.ids)
+
+
+def due(day: date, since: date):
+    """Return the WHERE clause of the cases a daily scan of `day` reads, the scan of `since`
+    done: open, and their next check has come (or was never made), or they have a flag not
+    resolved (its message counts the days, its `last_seen_on` moves, a snooze may end), or their
+    person is linked or proposed as another, or was until `since` (other records' changes move
+    their journey)."""
+    active = or_(PersonLink.unlinked_on.is_(None), PersonLink.unlinked_on >= since)
+    talked = or_(LinkProposal.status == ProposalStatus.open.value,
+                 LinkProposal.decided_on >= since)
+    persons = union(select(PersonLink.person_a_id).where(active),
+                    select(PersonLink.person_b_id).where(active),
+                    select(LinkProposal.person_a_id).where(talked),
+                    select(LinkProposal.person_b_id).where(talked))
+    flagged = select(Flag.case_id).where(Flag.status != FlagStatus.resolved.value)
+    return snapshot.open_on(day) & or_(
+        Case.next_check_on.is_(None), Case.next_check_on <= day, Case.id.in_(flagged),
+        Case.person_id.in_(persons))
+
+
+def _chunks(session: Session, day: date, where, size: int) -> list[Chunk]:
+    if where is None:
+        return [Chunk(span=span) for span in snapshot.ranges(session, day, size)]
+    ids = [row[0] for row in snapshot.tuples(
+        session, select(Case.id).where(where).order_by(Case.id))]
+    return [Chunk(ids=ids[i:i + DUE_CHUNK]) for i in range(0, len(ids), DUE_CHUNK)]
+
+
+def _versions(session: Session, which) -> dict[int, tuple[int, date | None]]:
+    d = snapshot.Days()
+    return {i: (version, d(next_check)) for i, version, next_check in snapshot.tuples(
+        session, select(Case.id, Case.version, Case.next_check_on).where(which(Case.id)))}
+
+
+def fingerprint(rulebook: Rulebook, known: Mapping, contracts: Mapping) -> str:
+    """Return what the rules read besides the journeys, digested: their thresholds, the agencies
+    and the contracts. A daily scan reads only the cases due while it is what it was."""
+    said = repr((sorted((r.code, sorted(s.items())) for r, s in rulebook.rules),
+                 sorted(known.items()), sorted(contracts.items())))
+    return hashlib.sha256(said.encode()).hexdigest()
+
+
+def _flags_of(session: Session, which) -> list:
+    return session.connection().execute(
+        select(*_FLAG_COLUMNS).where(which(Flag.case_id))).all()
 
 
 def acknowledgements(session: Session, where) -> dict[int, dict[str, date | None]]:
@@ -293,41 +384,114 @@ def latest_scanned(session: Session) -> date | None:
     return max((d for d in (seen, resolved) if d is not None), default=None)
 
 
-def _batches(session: Session, day: date, rulebook: Rulebook, config: Mapping,
-             workers: int, chunk: int) -> Iterator[tuple[dict[int, str], list[Finding]]]:
-    """Yield each chunk's references and findings, in id order, from this process or several."""
-    known = snapshot.agencies(session)
-    spans = list(snapshot.ranges(session, day, chunk))
-    if workers > 1 and len(spans) > 1:
-        yield from rules_in_parallel(session, day, config, spans, workers)
+def write_next_checks(session: Session, next_checks: Mapping[int, date | None],
+                      stored: Mapping[int, tuple[int, date | None]] | None = None) -> None:
+    """Store each case's next check, writing only those that moved: one statement, executed
+    for every row through the plain DB-API cursor."""
+    moved = [(day, case_id) for case_id, day in next_checks.items()
+             if stored is None or case_id not in stored or stored[case_id][1] != day]
+    if not moved:
         return
+    connection = session.connection()
+    if db.is_sqlite(session):
+        sql = "UPDATE cases SET next_check_on = ? WHERE id = ?"
+        moved = [(None if day is None else day.isoformat(), case_id) for day, case_id in moved]
+    else:
+        sql = "UPDATE cases SET next_check_on = %s WHERE id = %s"
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, moved)
+    finally:
+        cursor.close()
+
+
+# -- the scan -----------------------------------------------------------------------------------
+@dataclass
+class Reading:
+    """What a scan read before taking the writers' lock."""
+
+    day: date
+    incremental: bool
+    fingerprint: str
+    chunks: list[Chunk]
+
+
+def _read(session: Session, day: date, rulebook: Rulebook, config: Mapping, workers: int,
+          chunk: int, *, where=None) -> list[Chunk]:
+    """Check every chunk of the cases `where` keeps (all those open on `day` without), in id
+    order, in this process or several."""
+    chunks = _chunks(session, day, where, chunk)
+    if workers > 1 and len(chunks) > 1:
+        return list(rules_in_parallel(session, day, config, chunks, workers))
+    known = snapshot.agencies(session)
     context = Context(day=day, contracts=snapshot.contracts(session, known))
-    for first, last in spans:
-        journeys = snapshot.journeys_between(session, day, first, last, known)
-        yield rulebook.evaluate(journeys, context)
+    return [_check(session, rulebook, context, known, each) for each in chunks]
 
 
-def _run(session: Session, day: date, rulebook: Rulebook, result: ScanResult,
-         uow: ops.UnitOfWork | None, keep_findings: bool, config: Mapping, workers: int,
-         chunk: int) -> None:
-    for references, findings in _batches(session, day, rulebook, config, workers, chunk):
-        if not references:
-            continue
-        result.cases += len(references)
-        result.found += len(findings)
+def _check(session: Session, rulebook: Rulebook, context: Context, known, chunk: Chunk) -> Chunk:
+    chunk.versions = _versions(session, chunk.which())
+    rulebook.check(snapshot.journeys(session, context.day, chunk.which(), known), context, chunk)
+    return chunk
+
+
+def _again(session: Session, rulebook: Rulebook, context: Context, known,
+           chunk: Chunk) -> Chunk:
+    """Check again, under the writers' lock, the cases of `chunk` a write changed since they
+    were read; all of the chunk when one of them is a linked person's (its group moved)."""
+    now = _versions(session, chunk.which())
+    changed = sorted(i for i, (version, _next) in now.items()
+                     if i not in chunk.versions or chunk.versions[i][0] != version)
+    changed += sorted(set(chunk.versions) - set(now))
+    if not changed:
+        return chunk
+    linked_ones = session.connection().execute(
+        select(Case.id).where(Case.id.in_(changed), Case.person_id.in_(select(
+            PersonLink.person_a_id).union(select(PersonLink.person_b_id))))).first()
+    if linked_ones is not None:
+        return _check(session, rulebook, context, known, Chunk(span=chunk.span, ids=chunk.ids))
+    gone = set(changed)
+    again = Chunk(ids=changed)
+    rulebook.check(snapshot.journeys(session, context.day, snapshot.among(changed), known),
+                   context, again)
+    chunk.references = {i: r for i, r in chunk.references.items() if i not in gone}
+    chunk.references.update(again.references)
+    chunk.findings = [f for f in chunk.findings if f.case_id not in gone] + again.findings
+    chunk.next_checks = {i: d for i, d in chunk.next_checks.items() if i not in gone}
+    chunk.next_checks.update(again.next_checks)
+    chunk.versions = now
+    return chunk
+
+
+def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
+           uow: ops.UnitOfWork | None, keep_findings: bool) -> None:
+    """Compare each chunk's findings with its flags and, with `uow`, write the changes."""
+    for each in chunks:
         if keep_findings:
-            result.findings.extend(findings)
-        first, last = min(references), max(references)
-        rows = [r for r in _flags_between(session, first, last) if r.case_id in references]
-        acks = acknowledgements(session, Flag.case_id.between(first, last))
-        changes = plan(rows, findings, references, day, result, acks)
+            result.findings.extend(each.findings)
+        result.found += len(each.findings)
+        if not each.references:
+            continue
+        which = each.which()
+        rows = [r for r in _flags_of(session, which) if r.case_id in each.references]
+        acks = acknowledgements(session, which(Flag.case_id))
+        changes = plan(rows, each.findings, each.references, day, result, acks)
         if uow is not None:
             _write(uow, changes)
+            write_next_checks(session, each.next_checks, each.versions)
     closed = Changes(day=day)
     for row in _flags_of_cases_not_open(session, day):
         _plan_resolved(row, row.reference, day, closed, result, "the case is not open")
     if uow is not None:
         _write(uow, closed)
+
+
+def _open_cases(session: Session, day: date) -> int:
+    return session.connection().execute(
+        select(func.count()).select_from(Case).where(snapshot.open_on(day))).scalar()
+
+
+def _last_run(session: Session) -> ScanRun | None:
+    return session.execute(select(ScanRun).order_by(ScanRun.day.desc()).limit(1)).scalars().first()
 
 
 # -- several processes --------------------------------------------------------------------------
@@ -339,26 +503,25 @@ def _start_worker(url: str, day: date, config: dict) -> None:
     session = db.new_session(engine)
     known = snapshot.agencies(session)
     _worker.update(
-        session=session, day=day, known=known, rulebook=Rulebook.configured(config),
+        session=session, known=known, rulebook=Rulebook.configured(config),
         context=Context(day=day, contracts=snapshot.contracts(session, known)),
     )
     session.rollback()
 
 
-def _evaluate_span(span: tuple[int, int]) -> tuple[dict[int, str], list[Finding]]:
+def _check_in_worker(chunk: Chunk) -> Chunk:
     w = _worker
-    journeys = snapshot.journeys_between(w["session"], w["day"], *span, w["known"])
-    w["session"].rollback()
-    return w["rulebook"].evaluate(journeys, w["context"])
+    try:
+        return _check(w["session"], w["rulebook"], w["context"], w["known"], chunk)
+    finally:
+        w["session"].rollback()
 
 
-def rules_in_parallel(session: Session, day: date, config: Mapping, spans: list,
-                      workers: int) -> Iterator[tuple[dict[int, str], list[Finding]]]:
-    """Run the rules on the spans of cases in `workers` processes, yielding results in order.
-
-    The caller holds the writers' lock, so nothing changes the journeys while the workers read
-    them through connections of their own.
-    """
+def rules_in_parallel(session: Session, day: date, config: Mapping, chunks: list[Chunk],
+                      workers: int) -> Iterator[Chunk]:
+    """Check the chunks in `workers` processes, each through a connection of its own, yielding
+    them in order. Nothing holds the writers' lock meanwhile: the scan checks again, under it,
+    the cases a write changed since (`_again`)."""
     url = session.get_bind().url.render_as_string(hide_password=False)
     rules_config = {k: v for k, v in (config or {}).items() if str(k).startswith("RULE_")}
     # Workers fork from a clean, single-threaded server that has imported gapwatch once.
@@ -366,7 +529,7 @@ def rules_in_parallel(session: Session, day: date, config: Mapping, spans: list,
     context.set_forkserver_preload(["gapwatch.scan"])
     with context.Pool(workers, initializer=_start_worker,
                       initargs=(url, day, rules_config)) as pool:
-        yield from pool.imap(_evaluate_span, spans, chunksize=1)
+        yield from pool.imap(_check_in_worker, chunks, chunksize=1)
 
 
 def scan(
@@ -375,30 +538,60 @@ def scan(
     *,
     config: Mapping | None = None,
     dry_run: bool = False,
+    full: bool = False,
     keep_findings: bool = True,
     chunk: int = snapshot.CHUNK,
     workers: int | None = None,
 ) -> ScanResult:
-    """Run every rule on the cases open on `day` and update their flags, unless a dry run."""
+    """Run the rules on the cases open on `day` and update their flags, unless a dry run.
+
+    The day after the last scan's (or its day again) reads only the cases due (`due`), unless
+    `full`; any other day, a replay, a dry run and a change of the rules' fingerprint read every
+    case open on `day`. The findings are computed before the writers' lock is taken; under it,
+    the cases written to since are checked again, and the changes applied.
+    """
     started = time.perf_counter()
     config = config or {}
     rulebook = Rulebook.configured(config)
     if workers is None:
         workers = int(config.get("SCAN_WORKERS", min(os.cpu_count() or 1, 4)))
     result = ScanResult(as_of=day, dry_run=dry_run)
+    session.rollback()  # read what is committed now, not what the session held
+    try:
+        known = snapshot.agencies(session)
+        prints = fingerprint(rulebook, known, snapshot.contracts(session, known))
+        latest, last = latest_scanned(session), _last_run(session)
+        replay = latest is not None and day < latest
+        incremental = not (full or dry_run or replay) and last is not None and (
+            last.rules == prints and last.day in (day, day - ONE_DAY))
+        where = due(day, last.day) if incremental else None
+        chunks = _read(session, day, rulebook, config, workers, chunk, where=where)
+        result.cases = _open_cases(session, day) if incremental else sum(
+            len(c.references) for c in chunks)
+    finally:
+        session.rollback()
     if dry_run:
-        session.rollback()  # a dry run neither commits nor keeps what the session held
         try:
-            _run(session, day, rulebook, result, None, keep_findings, config, workers, chunk)
+            _apply(session, day, chunks, result, None, keep_findings)
         finally:
             session.rollback()
     else:
-        with ops.unit_of_work(session, ops.Actor.system(ACTOR)) as uow:
+        with ops.unit_of_work(session, ops.Actor.system(ACTOR), wait=None) as uow:
             latest = latest_scanned(session)
             result.replay = latest is not None and day < latest
-            _run(session, day, rulebook, result, None if result.replay else uow,
-                 keep_findings, config, workers, chunk)
+            known = snapshot.agencies(session)
+            context = Context(day=day, contracts=snapshot.contracts(session, known))
+            if fingerprint(rulebook, known, context.contracts) != prints:
+                # the rules or what they read changed meanwhile: read it all again, locked
+                incremental = False
+                chunks = _read(session, day, rulebook, config, 1, chunk)
+                result.cases = sum(len(c.references) for c in chunks)
+            elif not result.replay:
+                chunks = [_again(session, rulebook, context, known, c) for c in chunks]
+            _apply(session, day, chunks, result, None if result.replay else uow, keep_findings)
             if not result.replay:
+                _record_run(session, day, full=not incremental, rules=prints, cases=sum(
+                    len(c.references) for c in chunks))
                 tally.rebuild(session)
                 writing = time.perf_counter()
                 alerts.write_digests(uow, day, config=config or None)
@@ -406,10 +599,15 @@ def scan(
     if result.replay:
         result.opened = result.reopened = result.refreshed = result.resolved = 0
     result.seconds = time.perf_counter() - started
-    log.info("scan of %s: %d cases, %d findings, %d opened, %d reopened, %d resolved in %.2fs",
-             day, result.cases, result.found, result.opened, result.reopened, result.resolved,
-             result.seconds)
+    log.info("scan of %s (%s): %d cases, %d findings, %d opened, %d reopened, %d resolved in "
+             "%.2fs", day, "daily" if incremental else "full", result.cases, result.found,
+             result.opened, result.reopened, result.resolved, result.seconds)
     return result
+
+
+def _record_run(session: Session, day: date, *, full: bool, rules: str, cases: int) -> None:
+    session.execute(delete(ScanRun).where(ScanRun.day == day))
+    session.execute(insert(ScanRun).values(day=day, full=full, rules=rules, cases=cases))
 
 
 # -- the command line ---------------------------------------------------------------------------
@@ -432,15 +630,17 @@ def _table(result: ScanResult) -> str:
               help="Scan this day as it stood at its end (default: today, Europe/London).")
 @click.option("--dry-run", is_flag=True, help="Report the findings without changing any flag.")
 @click.option("--json", "as_json", is_flag=True, help="Print SPEC.md's JSON instead of a table.")
+@click.option("--full", is_flag=True,
+              help="Read every open case, not only those whose next check has come.")
 @with_appcontext
-def scan_command(as_of: str | None, dry_run: bool, as_json: bool):
+def scan_command(as_of: str | None, dry_run: bool, as_json: bool, full: bool):
     """Run every rule, update flags and print findings."""
     from gapwatch.cli import parse_day
 
     day = parse_day(None, None, as_of) or clock.today()
     session = db.new_session(db.get_engine())
     try:
-        result = scan(session, day, config=current_app.config, dry_run=dry_run)
+        result = scan(session, day, config=current_app.config, dry_run=dry_run, full=full)
     finally:
         session.close()
     if result.replay:

@@ -1,19 +1,21 @@
-"""The journeys of every case open on a day, as they stood at its end, read in bulk and in chunks.
+"""The journeys the rules read, in bulk and in chunks: one reader for the scan, the re-check
+after a unit of work and the forecast.
 
-The rule engine reads the journey store with three set-based queries per chunk of cases (the
-open cases by id, then the ownerships and handoffs of that id range; `ranges` finds each chunk's
-id range with two more), so memory stays flat
-however many cases there are, and never one query per case. Rows dated after the day are left
-out in the query; what was decided or ended later is undone by `Journey.as_of`. Queries go straight to the session's connection (Core rows, no ORM
-loading), which halves the cost of reading. The id ranges
-(`ranges`) also let several processes read a day's journeys side by side. The cases of linked
-persons are read as one journey, and the open proposals of each person noted (`gapwatch.linked`).
+Each chunk of cases is read with three queries (the cases with their persons, then the
+ownerships and handoffs of the same cases) through the plain DB-API cursor into tuples: no ORM
+rows, no result processing. `ranges` finds each chunk's id range with two more, so memory stays
+flat however many cases there are, and several processes can read a day's journeys side by
+side. The reader returns each journey whole, with the rows dated after the day too (up to
+`until` when the forecast gives one): the rules read it `as_of` the day (`standing`), and the
+turning points (`gapwatch.rules.next_change`) read what lies ahead. The cases of linked persons
+are read as one journey, and the open proposals of each person noted (`gapwatch.linked`), for
+every reader alike.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 from sqlalchemy import and_, func, or_, select
@@ -32,6 +34,11 @@ def open_on(day: date):
     return (Case.opened_on <= day) & or_(Case.closed_on.is_(None), Case.closed_on > day)
 
 
+def open_between(first: date, last: date):
+    """Return the WHERE clause of the cases open on at least one day of `[first, last]`."""
+    return (Case.opened_on <= last) & or_(Case.closed_on.is_(None), Case.closed_on > first)
+
+
 def agencies(session: Session) -> dict[int, tuple[str, str]]:
     """Return each agency's (code, kind) by id."""
     return {row[0]: (row[1], row[2]) for row in session.connection().execute(
@@ -44,74 +51,118 @@ def contracts(session: Session, known: dict[int, tuple[str, str]]) -> dict[str, 
     for row in session.connection().execute(select(
         Contract.provider_id, Contract.commissioner_id, Contract.service, Contract.starts_on,
         Contract.ends_on,
-    )):
+    ).order_by(Contract.id)):
         provider = known[row[0]][0]
         found[provider].append(ContractFacts(provider, known[row[1]][0], *row[2:]))
     return {code: tuple(items) for code, items in found.items()}
 
 
-def _cases(session: Session, day: date, which, known) -> list[CaseFacts]:
-    rows = session.connection().execute(
-        select(
-            Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
-            Case.expected_release_on, Person.date_of_birth, Person.home_area_id,
-            Person.restricted, Person.reference,
-        )
-        .join(Person, Person.id == Case.person_id)
-        .where(which(Case.id), open_on(day))
-        .order_by(Case.id)
-    ).all()
-    return [
-        # Open on `day`: a later closing has not happened yet.
-        CaseFacts(r[0], r[1], r[2], None, r[4], r[5], r[6],
-                  known[r[7]][0] if r[7] is not None else None, r[8], r[9])
-        for r in rows
+# -- the plain cursor -----------------------------------------------------------------------------
+def tuples(session: Session, statement) -> list[tuple]:
+    """Run a Core SELECT on the session's own DB-API connection and return plain tuples.
+
+    SQLite's driver answers days as ISO text: callers read them through `Days`.
+    """
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect,
+                                 compile_kwargs={"render_postcompile": True})
+    if compiled.positiontup is not None:  # qmark: SQLite
+        params = [_bind(compiled.params[name]) for name in compiled.positiontup]
+    else:
+        params = compiled.params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _bind(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+class Days(dict):
+    """Days as the driver answers them, as `date`s: SQLite's text parsed once per distinct day."""
+
+    def __missing__(self, text):
+        found = self[text] = date.fromisoformat(text)
+        return found
+
+    def __call__(self, value):
+        if value is None or type(value) is date:
+            return value
+        return self[value]
+
+
+# -- the journeys ---------------------------------------------------------------------------------
+Which = Callable  # a column of case ids -> the WHERE clause keeping the chunk's cases
+
+
+def journeys(session: Session, day: date, which: Which, known, *,
+             until: date | None = None) -> list[Journey]:
+    """Return the whole journeys of the cases `which` keeps that are open on `day` (with
+    `until`: open on a day of `[day, until]`, and only the rows dated up to it), in id order,
+    linked persons' cases read as one as of `day`."""
+    d = Days()
+    opened = open_on(day) if until is None else open_between(day, until)
+    cases = tuples(session, select(
+        Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
+        Case.expected_release_on, Person.date_of_birth, Person.home_area_id, Person.restricted,
+        Person.reference,
+    ).join(Person, Person.id == Case.person_id).where(which(Case.id), opened).order_by(Case.id))
+    ownerships = select(
+        Ownership.case_id, Ownership.id, Ownership.agency_id, Ownership.role, Ownership.starts_on,
+        Ownership.ends_on, Ownership.officer, Ownership.allocated_on, Ownership.handoff_id,
+    ).where(which(Ownership.case_id))
+    handoffs = select(
+        Handoff.case_id, Handoff.id, Handoff.kind, Handoff.role, Handoff.from_agency_id,
+        Handoff.to_agency_id, Handoff.requested_on, Handoff.due_on, Handoff.status,
+        Handoff.decided_on, Handoff.reason,
+    ).where(which(Handoff.case_id))
+    if until is not None:
+        ownerships = ownerships.where(Ownership.starts_on <= until)
+        handoffs = handoffs.where(Handoff.requested_on <= until)
+    held = defaultdict(list)
+    for case_id, i, agency, role, starts, ends, officer, allocated, handoff in tuples(
+            session, ownerships):
+        code, kind = known[agency]
+        held[case_id].append(OwnershipFacts(i, code, kind, role, d(starts), d(ends), officer,
+                                            d(allocated), handoff))
+    asked = defaultdict(list)
+    for (case_id, i, kind, role, sender, receiver, requested, due, status, decided,
+         reason) in tuples(session, handoffs):
+        to_code, to_kind = known[receiver]
+        asked[case_id].append(HandoffFacts(
+            i, kind, role, known[sender][0] if sender is not None else None, to_code,
+            d(requested), d(due), status, d(decided), reason, to_kind))
+    found = [
+        Journey(CaseFacts(i, reference, d(opened_on), d(closed_on), risk, d(release), d(born),
+                          known[home][0] if home is not None else None, bool(restricted),
+                          person), held.get(i, ()), asked.get(i, ()))
+        for (i, reference, opened_on, closed_on, risk, release, born, home, restricted,
+             person) in cases
     ]
+    return linked.join(session, day, found, which(Case.id))
 
 
-def _ownerships(session: Session, day: date, which, known) -> dict[int, list]:
-    found = defaultdict(list)
-    for r in session.connection().execute(
-        select(
-            Ownership.case_id, Ownership.id, Ownership.agency_id, Ownership.role,
-            Ownership.starts_on, Ownership.ends_on, Ownership.officer, Ownership.allocated_on,
-            Ownership.handoff_id,
-        ).where(which(Ownership.case_id), Ownership.starts_on <= day)
-    ):
-        code, kind = known[r[2]]
-        found[r[0]].append(OwnershipFacts(r[1], code, kind, r[3], r[4], r[5], r[6], r[7], r[8]))
-    return found
-
-
-def _handoffs(session: Session, day: date, which, known) -> dict[int, list]:
-    found = defaultdict(list)
-    for r in session.connection().execute(
-        select(
-            Handoff.case_id, Handoff.id, Handoff.kind, Handoff.role, Handoff.from_agency_id,
-            Handoff.to_agency_id, Handoff.requested_on, Handoff.due_on, Handoff.status,
-            Handoff.decided_on, Handoff.reason,
-        ).where(which(Handoff.case_id), Handoff.requested_on <= day)
-    ):
-        sender = known[r[4]][0] if r[4] is not None else None
-        receiver, receiver_kind = known[r[5]]
-        found[r[0]].append(HandoffFacts(r[1], r[2], r[3], sender, receiver, r[6], r[7], r[8],
-                                        r[9], r[10], receiver_kind))
-    return found
-
-
-def _changed_after(day: date, ownerships: list, handoffs: list) -> bool:
-    """Tell whether anything of these rows happened after `day` and must be undone."""
-    for o in ownerships:
-        if (o.ends_on is not None and o.ends_on > day) or (
-            o.allocated_on is not None and o.allocated_on > day
-        ):
+def later(journey: Journey, day: date) -> bool:
+    """Tell whether anything of the journey is dated after `day`, and must be undone to read it
+    as it stood at the end of `day`."""
+    case = journey.case
+    if case.closed_on is not None and case.closed_on > day:
+        return True
+    for o in journey.ownerships:
+        if o.starts_on > day or (o.ends_on is not None and o.ends_on > day) or (
+                o.allocated_on is not None and o.allocated_on > day):
             return True
-    return any(h.decided_on is not None and h.decided_on > day for h in handoffs)
+    return any(h.requested_on > day or (h.decided_on is not None and h.decided_on > day)
+               for h in journey.handoffs)
 
 
-def open_between(first: date, last: date):
-    """Return the WHERE clause of the cases open on at least one day of `[first, last]`."""
-    return (Case.opened_on <= last) & or_(Case.closed_on.is_(None), Case.closed_on > first)
+def standing(journey: Journey, day: date) -> Journey:
+    """Return the journey as it stood at the end of `day` (itself, when nothing is later)."""
+    return journey.as_of(day) if later(journey, day) else journey
 
 
 def ranges(session: Session, day: date, size: int = CHUNK, *,
@@ -136,33 +187,25 @@ def ranges(session: Session, day: date, size: int = CHUNK, *,
         after = last
 
 
+def between(first: int, last: int) -> Which:
+    return lambda case_id: case_id.between(first, last)
+
+
+def among(ids: list[int]) -> Which:
+    return lambda case_id: case_id.in_(ids)
+
+
 def journeys_between(session: Session, day: date, first: int, last: int, known) -> list[Journey]:
     """Return the journeys, as of `day`, of the cases with ids first..last open on `day`."""
-    return _journeys(session, day, lambda case_id: case_id.between(first, last), known)
+    return [standing(j, day) for j in journeys(session, day, between(first, last), known)]
 
 
 def journeys_of(session: Session, day: date, ids: list[int], known) -> list[Journey]:
-    """Return the journeys, as of `day`, of those of the cases `ids` open on `day`."""
-    journeys = []
+    """Return the whole journeys of those of the cases `ids` open on `day`."""
+    found = []
     for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
-        journeys += _journeys(session, day, lambda case_id, chunk=chunk: case_id.in_(chunk),
-                              known)
-    return journeys
-
-
-def _journeys(session: Session, day: date, which, known) -> list[Journey]:
-    cases = _cases(session, day, which, known)
-    ownerships = _ownerships(session, day, which, known)
-    handoffs = _handoffs(session, day, which, known)
-    journeys = []
-    for case in cases:
-        held, asked = ownerships.get(case.id, []), handoffs.get(case.id, [])
-        journey = Journey(case, held, asked)
-        if _changed_after(day, held, asked):
-            journey = journey.as_of(day)
-        journeys.append(journey)
-    return linked.join(session, day, journeys, which(Case.id))
+        found += journeys(session, day, among(ids[start:start + 1000]), known)
+    return found
 
 
 def journeys_ahead(session: Session, day: date, until: date, first: int, last: int,
@@ -170,30 +213,13 @@ def journeys_ahead(session: Session, day: date, until: date, first: int, last: i
     """Return the journeys of the cases with ids first..last open on a day of `[day, until]`
     (and kept by the WHERE clause on Case `where`, if given), with every row dated up to
     `until`: what is known now of the days ahead. `as_of` a day of them gives the journey a
-    scan of that day reads."""
+    scan of that day reads; linked persons are joined as the scan of `day` joins them."""
+    if where is None:
+        return journeys(session, day, between(first, last), known, until=until)
+
     def which(case_id):
-        span = case_id.between(first, last)
-        if where is None:
-            return span
         # Its own FROM case (not correlated): the outer query may be of case itself.
         kept = select(Case.id).where(Case.id.between(first, last), where).correlate(None)
-        return and_(span, case_id.in_(kept))
+        return and_(case_id.between(first, last), case_id.in_(kept))
 
-    rows = session.connection().execute(
-        select(
-            Case.id, Case.reference, Case.opened_on, Case.closed_on, Case.risk_level,
-            Case.expected_release_on, Person.date_of_birth, Person.home_area_id,
-            Person.restricted, Person.reference,
-        )
-        .join(Person, Person.id == Case.person_id)
-        .where(which(Case.id), open_between(day, until))
-        .order_by(Case.id)
-    ).all()
-    ownerships = _ownerships(session, until, which, known)
-    handoffs = _handoffs(session, until, which, known)
-    return [
-        Journey(CaseFacts(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                          known[r[7]][0] if r[7] is not None else None, r[8], r[9]),
-                ownerships.get(r[0], []), handoffs.get(r[0], []))
-        for r in rows
-    ]
+    return journeys(session, day, which, known, until=until)

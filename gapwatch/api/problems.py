@@ -111,6 +111,15 @@ def register(bp) -> None:
     def _http(error: HTTPException):
         return from_http(error).response()
 
+    @bp.errorhandler(db.WritersBusy)
+    def _busy(error: db.WritersBusy):
+        log.warning("write refused: %s", error)
+        session = g.get("db")
+        if session is not None:
+            session.rollback()
+        return Problem(503, "Service busy", f"{error}. Try again in a few seconds.",
+                       headers={"Retry-After": "5"}).response()
+
     @bp.errorhandler(Exception)
     def _unexpected(error: Exception):
         if db.is_outage(error):

@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel
 from gapwatch import stamp
 from gapwatch.audit import WRITE_LOCK_KEY, Trail
 from gapwatch.authority import Decision
+from gapwatch.config import Defaults
 from gapwatch.db import advisory_lock, is_sqlite, write_intent
 from gapwatch.errors import Forbidden, InvalidInput, NotFound
 from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
@@ -301,7 +302,8 @@ def choice(value: str, allowed: type[E], field: str) -> E:
 
 @contextmanager
 def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
-                 renews_stamp: bool = True) -> Iterator[UnitOfWork]:
+                 renews_stamp: bool = True, wait: float | None | type[...] = ...,
+                 ) -> Iterator[UnitOfWork]:
     """Run the block as one write transaction that commits on success and rolls back on error.
 
     `decides=False` is for a unit that only records (that someone read a case, an API call) and
@@ -309,7 +311,13 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
     import on PostgreSQL (its entries still take the chain's lock). `renews_stamp=False` is for
     a unit that changes nothing a page keeps (those records, a sign-in attempt's count): kept
     dashboards stay valid (`gapwatch.stamp`).
+
+    `wait` bounds, in seconds, the wait for the writers' lock (`db.WritersBusy` past it); None
+    waits as long as it takes. Unless told, a web or API request waits `WRITE_WAIT_SECONDS`
+    and anything else (the scan, an import, the scheduler) as long as it takes.
     """
+    if wait is ...:
+        wait = _request_wait()
     if session.in_transaction():
         # Reads made before this point (a page loading a case) are not the state we decide on;
         # rolling back (not committing) also keeps anything written outside an operation out.
@@ -317,10 +325,10 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
     session.expire_all()
     session.begin()
     try:
-        with write_intent():
+        with write_intent(wait):
             session.connection()  # begins now, so SQLite's BEGIN is IMMEDIATE
         if decides:
-            advisory_lock(session, WRITE_LOCK_KEY)
+            advisory_lock(session, WRITE_LOCK_KEY, wait=wait)
         uow = UnitOfWork(session, actor)
         yield uow
         if uow.touched:
@@ -336,6 +344,14 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
     except BaseException:
         session.rollback()
         raise
+
+
+def _request_wait() -> float | None:
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return None
+    return float(current_app.config.get("WRITE_WAIT_SECONDS", Defaults.WRITE_WAIT_SECONDS))
 
 
 def record_read(session: Session, actor: Actor, action: str, *, case_id: int | None = None,

@@ -264,8 +264,22 @@ def next_changes(journey: Journey, context: Context, rules: Rules, until: date) 
 def next_change(journey: Journey, context: Context, rules: Rules,
                 within: timedelta = timedelta(days=3660)) -> date | None:
     """Return the first day after `context.day` on which any rule's answer could change
-    (None: not within `within`, ten years unless told)."""
-    return min(next_changes(journey, context, rules, context.day + within), default=None)
+    (None: not within `within`, ten years unless told): `min(next_changes(...))`, reading only
+    the stretch up to the journey's next own day, since that day is itself a change."""
+    until = context.day + within
+    ahead = journey_days(journey, context.day)
+    first = ahead[0] if ahead and ahead[0] <= until else None
+    limit = first or until + ONE_DAY
+    standing = _stand(journey, context.day, ahead)
+    for each, settings in rules:
+        if each.turning_points is None:
+            days = (context.day + ONE_DAY,)
+        else:
+            days = each.turning_points(standing, context, **settings)
+        for point in days:
+            if context.day < point < limit:
+                limit = first = point
+    return first
 
 
 def findings_ahead(journey: Journey, context: Context, rules: Rules, until: date,

@@ -30,7 +30,24 @@ def database_unavailable(error: BaseException):
     return body, 503, {"Retry-After": RETRY_AFTER}
 
 
+BUSY = ("Another change is being saved just now (the daily scan, or an import), so nothing "
+        "was saved. Try again in a few seconds.")
+BUSY_RETRY_AFTER = "5"
+
+
+def writers_busy(error: db.WritersBusy):
+    """Answer 503 (retry soon) for a write that waited its bound for the writers' lock."""
+    log.warning("write refused: %s", error)
+    session = g.get("db")
+    if session is not None:
+        session.rollback()
+    body = render_template("error.html", code=503, title="Try again in a few seconds",
+                           message=BUSY)
+    return body, 503, {"Retry-After": BUSY_RETRY_AFTER}
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(db.WritersBusy, writers_busy)
     @app.errorhandler(404)
     def not_found(_error):
         return render_template("error.html", code=404, title="Not found",

@@ -146,3 +146,14 @@ def test_the_next_change_of_an_overdue_handoff_is_its_high_day():
     assert next_change(journey, Context(day(5), {}), RULES) == day(11)  # overdue
     assert next_change(journey, Context(day(11), {}), RULES) == day(17)  # 7 days overdue: high
     assert next_change(journey, Context(day(17), {}), RULES) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(journey=journeys(), contracted=contracts(), start=offsets, horizon=st.integers(1, 400))
+def test_the_next_change_is_the_first_of_the_turning_points(journey, contracted, start, horizon):
+    """`next_change` reads only up to the journey's next own day; it must say what the first
+    of all the turning points says (the daily scan stores it as the case's next check)."""
+    context = Context(day(start), contracted)
+    within = timedelta(days=horizon)
+    assert next_change(journey, context, RULES, within) == min(
+        rule_turns(journey, context, RULES, day(start) + within), default=None)
