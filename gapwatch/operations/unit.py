@@ -17,10 +17,11 @@ from enum import Enum
 from functools import cache
 from typing import TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, event, select, text
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, SQLModel
 
-from gapwatch import stamp
+from gapwatch import bulk, stamp
 from gapwatch.audit import WRITE_LOCK_KEY, Trail
 from gapwatch.authority import Decision
 from gapwatch.db import advisory_lock, is_sqlite, write_intent
@@ -29,6 +30,10 @@ from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
 from gapwatch.models import Agency, Case, Flag, FlagStatus, Handoff, Ownership, Person
 
 E = TypeVar("E", bound=Enum)
+
+# The most ids a unit takes from a table at once: blocks double from one (a web action wastes
+# no sequence values) to this (a bulk load makes a round trip per 1,024 rows).
+ID_BLOCK = 1024
 
 @dataclass(frozen=True)
 class Actor:
@@ -66,10 +71,14 @@ class UnitOfWork:
         self._ids: dict[str, list[int]] = {}
         self._reserved: dict[str, int] = {}
         self._block_size: dict[str, int] = {}
+        # The rows the operations added and not yet written, by table, and those written whose
+        # values changed since: `write` sends them in foreign-key order (`gapwatch.bulk`).
+        self._new: dict[Table, list[SQLModel]] = {}
+        self._changed: dict[int, SQLModel] = {}
         # The cases this unit changed, each with the latest day an operation acted on it:
         # their flags are brought up to date before the commit (`gapwatch.follow`).
         self.touched: dict[int, tuple[str, date]] = {}
-        self.actions: list[str] = []
+        self.actions: set[str] = set()
         # Who holds each (scheme, value) identifier looked up so far (None: nobody).
         self.held: dict[tuple[str, str], int | None] = {}
 
@@ -169,11 +178,11 @@ class UnitOfWork:
         table = model.__table__.name
         block = self._ids.setdefault(table, [])
         if not block:
-            # One id for a single operation, doubling up to 256 for a bulk load: a web action
-            # wastes no sequence values, an import makes few round trips.
-            size = self._block_size[table] = min(self._block_size.get(table, 0) * 2 or 1, 256)
+            size = self._block_size[table] = min(self._block_size.get(table, 0) * 2 or 1,
+                                                 ID_BLOCK)
             if is_sqlite(self.session):
-                # The write lock is held from BEGIN IMMEDIATE: nobody else can take these ids.
+                # The write lock is held from BEGIN IMMEDIATE: nobody else can take these ids,
+                # and rows this unit has not written yet are above `_reserved`.
                 top = self.session.execute(text(f'SELECT max(id) FROM "{table}"')).scalar()
                 start = max(top or 0, self._reserved.get(table, 0)) + 1
                 self._reserved[table] = start + size - 1
@@ -188,17 +197,66 @@ class UnitOfWork:
         return block.pop()
 
     def insert(self, model: type[SQLModel], **values) -> SQLModel:
-        """Add a new row of `model` with these values (and the model's defaults for the rest)."""
-        # Built without SQLModel's constructor, which costs more than the insert: a pending row
-        # is written from its instance dict, and later changes go through the instrumentation.
+        """Add a new row of `model` with these values (and the model's defaults for the rest).
+
+        The row is an instance of the model the operations read and change as any other, but
+        the session does not track it: it waits in this unit's buffer for `write`, which sends
+        each table's rows in one statement (`gapwatch.bulk`). A change made to it after that is
+        noticed (`_watch`) and written as an update at the next `write`.
+        """
+        # Built without SQLModel's constructor, which costs more than the insert.
         row = model._sa_class_manager.new_instance()
         row.__dict__.update(_defaults(model))
         row.__dict__.update(values)
         object.__setattr__(row, "__pydantic_fields_set__", set(values))
         object.__setattr__(row, "__pydantic_extra__", None)
         object.__setattr__(row, "__pydantic_private__", None)
-        self.session.add(row)
+        _watch(model)
+        self._new.setdefault(model.__table__, []).append(row)
         return row
+
+    @property
+    def waiting(self) -> set[str]:
+        """The names of the tables this unit holds unwritten rows or changes of."""
+        return ({t.name for t in self._new}
+                | {type(row).__table__.name for row in self._changed.values()})
+
+    def write(self) -> None:
+        """Write what the operations have done so far: the session's own changes (agencies,
+        users: rows the new ones may refer to), then the buffered rows in foreign-key order,
+        then the changes made to buffered rows already written."""
+        self.session.flush()
+        if not self._new and not self._changed:
+            return
+        connection = self.session.connection()
+        new, self._new = self._new, {}
+        for table in _order():
+            rows = new.pop(table, None)
+            if rows:
+                names = [c.name for c in table.columns]
+                bulk.insert_rows(connection, table, [
+                    {name: row.__dict__.get(name) for name in names} for row in rows])
+                for row in rows:
+                    row.__dict__[_WATCHER] = self._changed
+        assert not new, f"tables outside the schema's order: {sorted(t.name for t in new)}"
+        changed = list(self._changed.values())
+        self._changed.clear()  # the written rows keep pointing at it
+        by_table: dict[Table, list[dict]] = {}
+        for row in changed:
+            table = type(row).__table__
+            by_table.setdefault(table, []).append(
+                {c.name: row.__dict__.get(c.name) for c in table.columns})
+        for table in _order():
+            bulk.update_rows(connection, table, by_table.get(table, ()))
+
+    def forget(self) -> None:
+        """Drop the journeys, persons and identifiers kept so far (after `flush`): a long
+        import keeps its memory flat, and reads again what a later record names."""
+        if self._new or self._changed:
+            raise RuntimeError("forget() before flush(): rows would be lost")
+        self._cases.clear()
+        self._persons.clear()
+        self.held.clear()
 
     # -- journeys as the authority table reads them ---------------------------------------
     def touch(self, state: CaseState, on: date) -> None:
@@ -230,7 +288,6 @@ class UnitOfWork:
 
     def told_of_gap(self, state: CaseState) -> list[str]:
         """Return who the case's open `no-accountable-owner` flag tells (none: nobody)."""
-        self.session.flush()
         rows = self.session.execute(
             select(Flag.notify).where(Flag.case_id == state.case.id,
                                       Flag.rule == "no-accountable-owner",
@@ -255,7 +312,7 @@ class UnitOfWork:
     def audit(self, action: str, *, state: CaseState | None = None, **detail) -> None:
         case = state.case if state else None
         if case is not None:
-            self.actions.append(action)
+            self.actions.add(action)
         self.trail.record(
             actor=self.actor.name,
             action=action,
@@ -271,8 +328,19 @@ class UnitOfWork:
         view wait for the rest of this unit (`gapwatch.audit`); only a very large unit writes
         them early, to bound its memory.
         """
+        self.write()
         self.trail.spill()
-        self.session.flush()
+
+    def _before_query(self, execute_state) -> None:
+        """Write the waiting rows a query is about to read (the session's autoflush is off)."""
+        if not (self._new or self._changed or self.session.new or self.session.dirty):
+            return
+        read = find_tables(execute_state.statement, include_joins=True, include_crud=True)
+        if not read:
+            return  # text, such as new_id's, reads nothing of ours
+        if (self.session.new or self.session.dirty
+                or not self.waiting.isdisjoint(getattr(t, "name", None) for t in read)):
+            self.write()
 
 
 @cache
@@ -288,6 +356,36 @@ def _defaults(model: type[SQLModel]) -> dict:
     """Return the default value of each of `model`'s fields that has one."""
     values, factories = _field_defaults(model)
     return {**values, **{name: make() for name, make in factories.items()}}
+
+
+# A buffered row, once written, holds the dict its unit collects changed rows in.
+_WATCHER = "_gapwatch_written"
+_watched: set[type] = set()
+
+
+def _watch(model: type[SQLModel]) -> None:
+    """Have every change to a written buffered row of `model` noted for its unit's next write."""
+    if model in _watched:
+        return
+    _watched.add(model)
+
+    def changed(target, _value, _old, _initiator):
+        collected = target.__dict__.get(_WATCHER)
+        if collected is not None:
+            collected[id(target)] = target
+
+    for name in model.__table__.columns.keys():
+        event.listen(getattr(model, name), "set", changed)
+
+
+_sorted: list[Table] = []
+
+
+def _order() -> list[Table]:
+    """The schema's tables, each after those it refers to."""
+    if len(_sorted) != len(SQLModel.metadata.tables):
+        _sorted[:] = SQLModel.metadata.sorted_tables
+    return _sorted
 
 
 def choice(value: str, allowed: type[E], field: str) -> E:
@@ -316,13 +414,16 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
         session.rollback()
     session.expire_all()
     session.begin()
+    autoflush, session.autoflush = session.autoflush, False
+    uow = UnitOfWork(session, actor)
+    event.listen(session, "do_orm_execute", uow._before_query)
     try:
         with write_intent():
             session.connection()  # begins now, so SQLite's BEGIN is IMMEDIATE
         if decides:
             advisory_lock(session, WRITE_LOCK_KEY)
-        uow = UnitOfWork(session, actor)
         yield uow
+        uow.write()
         if uow.touched:
             # The flags follow the journey in the same transaction. Imported late: the flag
             # engine sits above the operations, which it reuses from the daily scan.
@@ -336,6 +437,9 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
     except BaseException:
         session.rollback()
         raise
+    finally:
+        event.remove(session, "do_orm_execute", uow._before_query)
+        session.autoflush = autoflush
 
 
 def record_read(session: Session, actor: Actor, action: str, *, case_id: int | None = None,
