@@ -105,8 +105,29 @@ def entry_hash(entry: AuditEvent | Entry) -> str:
     return hashlib.sha256(canonical(entry)).hexdigest()
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# `canonical`'s serialisation, made once: `json.dumps` with options builds an encoder per call.
+_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_text = json.encoder.encode_basestring  # a string as that encoder writes it (not ASCII-only)
+
+
+def _plain_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return str(value)
+
+
+# The same, for detail that `storable` would leave as it is but for its days and sets: one pass
+# of the C encoder instead of a walk in Python first.
+_json_of_plain = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                  default=_plain_default).encode
+
+
+def _scalar(value: str | int | None) -> str:
+    if value is None:
+        return "null"
+    return _text(value) if isinstance(value, str) else _json(value)
 
 
 def canonical_head(at: datetime, actor: str, action: str, case_id: int | None,
@@ -116,9 +137,9 @@ def canonical_head(at: datetime, actor: str, action: str, case_id: int | None,
     `canonical` sorts its keys, so `prev_hash` and `seq`, known only when the entry is chained,
     come last: `head + prev_hash + '","seq":' + seq + '}'` is exactly `canonical(entry)`.
     """
-    return (f'{{"action":{_json(action)},"actor":{_json(actor)},'
-            f'"at":"{at.isoformat(timespec="microseconds")}","case_id":{_json(case_id)},'
-            f'"case_reference":{_json(case_reference)},"detail":{detail_text},"prev_hash":"')
+    return (f'{{"action":{_scalar(action)},"actor":{_scalar(actor)},'
+            f'"at":"{at.isoformat(timespec="microseconds")}","case_id":{_scalar(case_id)},'
+            f'"case_reference":{_scalar(case_reference)},"detail":{detail_text},"prev_hash":"')
 
 
 class Trail:
@@ -144,10 +165,16 @@ class Trail:
         detail: dict | None = None,
     ) -> None:
         """Hold an entry, stamped now, for `write` to chain and insert with the others."""
-        detail = storable(detail or {})
-        if (request_id := REQUEST_ID.get()) is not None:
-            detail.setdefault("request_id", request_id)  # in the hashed content, like the rest
-        at, text = clock.now(), _json(detail)
+        detail = detail or {}
+        if (request_id := REQUEST_ID.get()) is not None and "request_id" not in detail:
+            detail = {**detail, "request_id": request_id}  # hashed, like the rest
+        try:
+            text = _json_of_plain(detail)
+        except (TypeError, ValueError):
+            text = None  # keys that are not text: made plain first
+        if text is None or len(text) > MAX_TEXT:  # a text may need cutting: walk it
+            text = _json(storable(detail))
+        at = clock.now()
         self._pending.append((at, actor, action, case_id, case_reference, text,
                               canonical_head(at, actor, action, case_id, case_reference, text)))
 
@@ -170,13 +197,17 @@ class Trail:
         for at, actor, action, case_id, case_reference, text, head in entries:
             seq += 1
             digest = sha256(f'{head}{prev_hash}","seq":{seq}}}'.encode()).hexdigest()
-            rows.append({"seq": seq, "at": at, "actor": actor, "action": action,
-                         "case_id": case_id, "case_reference": case_reference, "detail": text,
-                         "prev_hash": prev_hash, "hash": digest})
+            rows.append((seq, at, actor, action, case_id, case_reference, text, prev_hash,
+                         digest))
             prev_hash = digest
         self._head = (seq, prev_hash)
         # The detail goes in as the very text its hash covers, not serialised a second time.
-        bulk.insert_rows(self.session.connection(), AuditEvent.__table__, rows, raw={"detail"})
+        bulk.insert_rows(self.session.connection(), AuditEvent.__table__, _ENTRY_NAMES, rows,
+                         raw={"detail"})
+
+
+_ENTRY_NAMES = ("seq", "at", "actor", "action", "case_id", "case_reference", "detail",
+                "prev_hash", "hash")
 
 
 def lock_chain(session: Session) -> None:

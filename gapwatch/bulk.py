@@ -1,17 +1,17 @@
 """Writing many rows at once: one `executemany` on SQLite, one `COPY` on PostgreSQL.
 
 The unit of work (`gapwatch.operations.unit`) and the audit trail (`gapwatch.audit`) keep the
-rows the operations decided on in plain buffers and hand them here in foreign-key order. The
-values go through each column's own SQLAlchemy type (dates, aware datetimes, JSON), as an ORM
-flush would write them; a column named in `raw` is written as given (the audit trail's detail,
-already serialised to the exact text its hash covers).
+rows the operations decided on in plain buffers and hand them here in foreign-key order, as
+tuples in the order of `names`. The values go through each column's own SQLAlchemy type for
+the database at hand (dates, aware datetimes, JSON), as an ORM flush would write them; a column
+named in `raw` is written as given (the audit trail's detail, already serialised to the exact
+text its hash covers).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from functools import cache
 
 from sqlalchemy import JSON, Connection, Table, bindparam, column, insert, table, update
 from sqlalchemy.types import NullType
@@ -21,16 +21,31 @@ from sqlalchemy.types import NullType
 COPY_FROM = 64
 
 
-def insert_rows(connection: Connection, target: Table, rows: Sequence[dict],
-                raw: Collection[str] = ()) -> None:
-    """Insert `rows` (each a dict of column values) into `target`, in one statement or COPY."""
+def insert_rows(connection: Connection, target: Table, names: Sequence[str],
+                rows: Sequence[tuple], raw: Collection[str] = ()) -> None:
+    """Insert `rows`, tuples of the columns `names`, into `target` in one statement or COPY."""
     if not rows:
         return
     dialect = connection.dialect
+    convert = _converters(target, tuple(names), dialect, frozenset(raw))
+    if convert:
+        rows = [_converted(row, convert) for row in rows]
+    quoted = ", ".join(f'"{name}"' for name in names)
     if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        _copy(connection, target, rows, frozenset(raw))
-        return
-    connection.execute(insert(_as_written(target, frozenset(raw))), list(rows))
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(
+                f'COPY "{target.name}" ({quoted}) FROM STDIN') as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+    elif dialect.name == "sqlite":
+        marks = ", ".join("?" * len(names))
+        connection.exec_driver_sql(f'INSERT INTO "{target.name}" ({quoted}) VALUES ({marks})',
+                                   list(rows))
+    else:
+        # A few rows: SQLAlchemy's own executemany (values already converted, so untyped).
+        untyped = table(target.name, *[column(name, NullType()) for name in names])
+        connection.execute(insert(untyped), [dict(zip(names, row, strict=True)) for row in rows])
 
 
 def update_rows(connection: Connection, target: Table, rows: Sequence[dict]) -> None:
@@ -44,41 +59,31 @@ def update_rows(connection: Connection, target: Table, rows: Sequence[dict]) -> 
         {"_id": row["id"], **{name: row[name] for name in columns}} for row in rows])
 
 
-@cache
-def _as_written(target: Table, raw: frozenset[str]):
-    """The table as an INSERT sees it, with the `raw` columns taking their values untouched."""
-    if not raw:
-        return target
-    return table(target.name, *[
-        column(c.name, NullType() if c.name in raw else c.type) for c in target.columns])
+def _converted(row: tuple, convert: list[tuple[int, object]]) -> tuple:
+    values = list(row)
+    for index, to in convert:
+        if (value := values[index]) is not None:
+            values[index] = to(value)
+    return tuple(values)
 
 
-def _copy(connection: Connection, target: Table, rows: Sequence[dict],
-          raw: frozenset[str]) -> None:
-    names = list(rows[0])
-    convert = [_converter(target, name, connection.dialect) if name not in raw else None
-               for name in names]
-    pairs = list(zip(names, convert, strict=True))
-    columns = ", ".join(f'"{name}"' for name in names)
-    driver = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(
-            f'COPY "{target.name}" ({columns}) FROM STDIN') as copy:
-        write = copy.write_row
-        for row in rows:
-            write([value if (value := row[name]) is None or to is None else to(value)
-                   for name, to in pairs])
+_known: dict = {}
 
 
-_converters: dict = {}
-
-
-def _converter(target: Table, name: str, dialect):
-    """Return the function that turns a column's Python value into what COPY writes (or None)."""
-    key = (target.name, name, dialect.name)
-    if key not in _converters:
-        kind = target.c[name].type
-        if isinstance(kind, JSON):
-            _converters[key] = json.dumps
-        else:
-            _converters[key] = kind.bind_processor(dialect)
-    return _converters[key]
+def _converters(target: Table, names: tuple[str, ...], dialect, raw: frozenset[str]):
+    """Return (position, function) for each column whose values need converting for `dialect`."""
+    key = (target.name, names, dialect.name, raw)
+    if key not in _known:
+        found = []
+        for index, name in enumerate(names):
+            if name in raw:
+                continue
+            kind = target.c[name].type
+            if isinstance(kind, JSON) and dialect.name == "postgresql":
+                to = json.dumps  # COPY writes the text
+            else:
+                to = kind.dialect_impl(dialect).bind_processor(dialect)
+            if to is not None:
+                found.append((index, to))
+        _known[key] = found
+    return _known[key]

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from functools import cache
+from operator import itemgetter
 from typing import TypeVar
 
 from sqlalchemy import Table, event, select, text
+from sqlalchemy.orm.attributes import set_attribute
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, SQLModel
 
@@ -75,6 +77,8 @@ class UnitOfWork:
         # values changed since: `write` sends them in foreign-key order (`gapwatch.bulk`).
         self._new: dict[Table, list[SQLModel]] = {}
         self._changed: dict[int, SQLModel] = {}
+        self._searched: set[str] = set()  # tables whose new rows a read has looked through
+        self._persons_by_id: dict[int, Person] = {}
         # The cases this unit changed, each with the latest day an operation acted on it:
         # their flags are brought up to date before the commit (`gapwatch.follow`).
         self.touched: dict[int, tuple[str, date]] = {}
@@ -127,10 +131,35 @@ class UnitOfWork:
             chunk = wanted[start : start + 500]
             found = self.session.exec(select(Person).where(Person.reference.in_(chunk))).scalars()
             self._persons.update(dict.fromkeys(chunk))
-            self._persons.update({p.reference: p for p in found})
+            for person in found:
+                self.remember_person(person)
 
     def remember_person(self, person: Person) -> None:
         self._persons[person.reference] = person
+        self._persons_by_id[person.id] = person
+
+    def person_by_id(self, person_id: int) -> Person | None:
+        """Return the person with this id: one this unit holds, else as the database has it."""
+        found = self._persons_by_id.get(person_id)
+        if found is None:
+            with self.searched(Person):  # a person this unit added is held: none is missed
+                found = self.session.get(Person, person_id)
+        return found
+
+    def new_rows(self, model: type[SQLModel]) -> list:
+        """Return the rows of `model` this unit added and has not written yet."""
+        return self._new.get(model.__table__, [])
+
+    @contextmanager
+    def searched(self, model: type[SQLModel]) -> Iterator[None]:
+        """Read `model`'s table without writing this unit's new rows of it first: the caller
+        has looked through them (`new_rows`). Changed rows are still written first."""
+        name = model.__table__.name
+        self._searched.add(name)
+        try:
+            yield
+        finally:
+            self._searched.discard(name)
 
     def find_case(self, reference: str) -> CaseState | None:
         if reference not in self._cases:
@@ -145,7 +174,7 @@ class UnitOfWork:
 
     def remember_case(self, state: CaseState) -> None:
         self._cases[state.case.reference] = state
-        self._persons[state.person.reference] = state.person
+        self.remember_person(state.person)
 
     def preload_cases(self, references: Iterable[str]) -> None:
         """Load the journeys of many cases in a few set-based queries."""
@@ -218,7 +247,7 @@ class UnitOfWork:
     @property
     def waiting(self) -> set[str]:
         """The names of the tables this unit holds unwritten rows or changes of."""
-        return ({t.name for t in self._new}
+        return ({t.name for t in self._new if t.name not in self._searched}
                 | {type(row).__table__.name for row in self._changed.values()})
 
     def write(self) -> None:
@@ -233,9 +262,10 @@ class UnitOfWork:
         for table in _order():
             rows = new.pop(table, None)
             if rows:
-                names = [c.name for c in table.columns]
-                bulk.insert_rows(connection, table, [
-                    {name: row.__dict__.get(name) for name in names} for row in rows])
+                names = table.columns.keys()
+                values = itemgetter(*names)
+                bulk.insert_rows(connection, table, names,
+                                 [values(_complete(row, names)) for row in rows])
                 for row in rows:
                     row.__dict__[_WATCHER] = self._changed
         assert not new, f"tables outside the schema's order: {sorted(t.name for t in new)}"
@@ -256,12 +286,15 @@ class UnitOfWork:
             raise RuntimeError("forget() before flush(): rows would be lost")
         self._cases.clear()
         self._persons.clear()
+        self._persons_by_id.clear()
         self.held.clear()
 
     # -- journeys as the authority table reads them ---------------------------------------
     def touch(self, state: CaseState, on: date) -> None:
         """Note that the unit changed `state`'s journey on day `on`."""
-        state.case.version += 1
+        case = state.case
+        # Through the instrumentation alone: SQLModel's own setter also validates, per event.
+        set_attribute(case, "version", case.version + 1)
         _reference, latest = self.touched.get(state.case.id, (None, on))
         self.touched[state.case.id] = (state.case.reference, max(latest, on))
 
@@ -358,6 +391,15 @@ def _defaults(model: type[SQLModel]) -> dict:
     return {**values, **{name: make() for name, make in factories.items()}}
 
 
+def _complete(row: SQLModel, names: list[str]) -> dict:
+    """Return the row's values, every column's included (None where an operation set none)."""
+    values = row.__dict__
+    if len(values) <= len(names) or not all(name in values for name in names):
+        for name in names:
+            values.setdefault(name, None)
+    return values
+
+
 # A buffered row, once written, holds the dict its unit collects changed rows in.
 _WATCHER = "_gapwatch_written"
 _watched: set[type] = set()
@@ -374,7 +416,7 @@ def _watch(model: type[SQLModel]) -> None:
         if collected is not None:
             collected[id(target)] = target
 
-    for name in model.__table__.columns.keys():
+    for name in model.__table__.columns.keys():  # noqa: SIM118 (a ColumnCollection)
         event.listen(getattr(model, name), "set", changed)
 
 
