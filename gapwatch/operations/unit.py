@@ -9,6 +9,7 @@ and the audit chain cannot fork. Leaving the block commits; an exception rolls e
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -263,9 +264,7 @@ class UnitOfWork:
             rows = new.pop(table, None)
             if rows:
                 names = table.columns.keys()
-                values = itemgetter(*names)
-                bulk.insert_rows(connection, table, names,
-                                 [values(_complete(row, names)) for row in rows])
+                bulk.insert_rows(connection, table, names, _tuples(rows, names))
                 for row in rows:
                     row.__dict__[_WATCHER] = self._changed
         assert not new, f"tables outside the schema's order: {sorted(t.name for t in new)}"
@@ -391,25 +390,35 @@ def _defaults(model: type[SQLModel]) -> dict:
     return {**values, **{name: make() for name, make in factories.items()}}
 
 
-def _complete(row: SQLModel, names: list[str]) -> dict:
-    """Return the row's values, every column's included (None where an operation set none)."""
-    values = row.__dict__
-    if len(values) <= len(names) or not all(name in values for name in names):
-        for name in names:
-            values.setdefault(name, None)
-    return values
+def _tuples(rows: list[SQLModel], names: list[str]) -> list[tuple]:
+    """Return the rows' values of the columns `names`, None where an operation set none."""
+    values = itemgetter(*names)
+    found = []
+    for row in rows:
+        try:
+            found.append(values(row.__dict__))
+        except KeyError:
+            found.append(tuple(row.__dict__.get(name) for name in names))
+    return found
 
 
 # A buffered row, once written, holds the dict its unit collects changed rows in.
 _WATCHER = "_gapwatch_written"
 _watched: set[type] = set()
+_watching = threading.Lock()
 
 
 def _watch(model: type[SQLModel]) -> None:
     """Have every change to a written buffered row of `model` noted for its unit's next write."""
     if model in _watched:
         return
-    _watched.add(model)
+    with _watching:  # once, even when two threads of a web worker insert at once
+        if model not in _watched:
+            _listen(model)
+            _watched.add(model)
+
+
+def _listen(model: type[SQLModel]) -> None:
 
     def changed(target, _value, _old, _initiator):
         collected = target.__dict__.get(_WATCHER)
