@@ -73,7 +73,10 @@ class UnitOfWork:
         self._persons: dict[str, Person | None] = {}
         self._ids: dict[str, list[int]] = {}
         self._reserved: dict[str, int] = {}
-        self._block_size: dict[str, int] = {}
+        # The last block size of each table on this session, halved: a loader's next unit starts
+        # with large blocks, a session that went back to single actions soon wastes few ids.
+        self._last_blocks: dict[str, int] = session.info.setdefault("gapwatch_id_blocks", {})
+        self._block_size: dict[str, int] = {t: n // 2 for t, n in self._last_blocks.items()}
         # The rows the operations added and not yet written, by table, and those written whose
         # values changed since: `write` sends them in foreign-key order (`gapwatch.bulk`).
         self._new: dict[Table, list[SQLModel]] = {}
@@ -210,6 +213,7 @@ class UnitOfWork:
         if not block:
             size = self._block_size[table] = min(self._block_size.get(table, 0) * 2 or 1,
                                                  ID_BLOCK)
+            self._last_blocks[table] = size
             if is_sqlite(self.session):
                 # The write lock is held from BEGIN IMMEDIATE: nobody else can take these ids,
                 # and rows this unit has not written yet are above `_reserved`.
