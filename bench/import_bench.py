@@ -8,7 +8,7 @@ synthetic`): each case's person, case and events, until there are at least N eve
 imports it into a new SQLite file and, when a PostgreSQL URL is given, into a throwaway database
 created next to that URL's and dropped afterwards. The import runs through
 `gapwatch.importer.import_file`, the function `gapwatch import` calls, in a process of its own
-(so its peak memory, `ru_maxrss`, is its own), and start-up is not timed.
+(so its peak memory, VmHWM, is its own), and start-up is not timed.
 
 The floor is measured in the same run, each time in a new database: the cheapest honest way to
 do the same work, which is to parse every line of the file as JSON, write exactly the rows the
@@ -78,6 +78,11 @@ def server_cpu(pid: int | None) -> float:
 
 
 def _peak_mb() -> float:
+    """Return this process's peak resident memory: VmHWM, which (unlike `ru_maxrss`) does not
+    carry over the parent's at the exec of a spawned process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
