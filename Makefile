@@ -38,9 +38,11 @@ test: system $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check gapwatch tests $(wildcard bench)
 
-# The import benchmark (docs/import.md); PostgreSQL too where GAPWATCH_TEST_DATABASE_URL is set.
+# The import, scan and web benchmarks at 100,000 (docs/import.md keeps the latest numbers), on
+# SQLite, or on PostgreSQL where GAPWATCH_TEST_DATABASE_URL is set; wrk comes from `make system`.
 bench: $(STAMP)
-	$(BIN)/python bench/import_bench.py --events 100000 $(if $(GAPWATCH_TEST_DATABASE_URL),--postgresql $(GAPWATCH_TEST_DATABASE_URL))
+	@PYTHON=$(PYTHON) scripts/setup-system wrk
+	$(BIN)/python bench/run_all.py $(if $(GAPWATCH_TEST_DATABASE_URL),--postgresql $(GAPWATCH_TEST_DATABASE_URL))
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

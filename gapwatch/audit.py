@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlmodel import Session
 
-from gapwatch import clock
+from gapwatch import bulk, clock
 from gapwatch.db import advisory_lock
 from gapwatch.logs import REQUEST_ID
 from gapwatch.models import AuditEvent
@@ -33,10 +33,27 @@ GENESIS = "0" * 64
 # Keys of the PostgreSQL advisory locks that serialize writers, and appends to the chain.
 WRITE_LOCK_KEY = 0x6761707761  # "gapwa"
 CHAIN_LOCK_KEY = 0x6761706368  # "gapch"
-# A unit of work writes its waiting entries at a flush once this many are waiting (about 1 KB
-# each, so 100 MB): it bounds a very large import's memory, at the cost of holding the chain's
-# lock from then until it commits. A first scan of 500,000 cases opens about 60,000 flags.
-WAITING_ENTRIES = 100_000
+# A unit of work writes its waiting entries at a flush once this many are waiting (each kept
+# as the text it will store and hash, about 600 bytes, so 30 MB): it bounds a very large
+# import's memory, at the cost of holding the chain's lock from then until it commits. A first
+# scan of 500,000 cases opens about 60,000 flags.
+WAITING_ENTRIES = 50_000
+
+
+def storable(value: Any) -> Any:
+    """Return `bounded(plain(value))` in one pass: JSON-native data, long texts cut."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else bounded(value)
+    if isinstance(value, dict):
+        return {storable(k if isinstance(k, str) else str(k)): storable(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [storable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return storable(str(value))
 
 
 def plain(value: Any) -> Any:
@@ -88,13 +105,55 @@ def entry_hash(entry: AuditEvent | Entry) -> str:
     return hashlib.sha256(canonical(entry)).hexdigest()
 
 
+# `canonical`'s serialisation, made once: `json.dumps` with options builds an encoder per call.
+_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_text = json.encoder.encode_basestring  # a string as that encoder writes it (not ASCII-only)
+
+
+def _plain_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return list(value)
+    return str(value)
+
+
+# The same, for detail that `storable` would leave as it is but for its days and sets: one pass
+# of the C encoder instead of a walk in Python first.
+_json_of_plain = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                  default=_plain_default).encode
+
+
+def _scalar(value: str | int | None) -> str:
+    if value is None:
+        return "null"
+    return _text(value) if isinstance(value, str) else _json(value)
+
+
+def canonical_head(at: datetime, actor: str, action: str, case_id: int | None,
+                   case_reference: str | None, detail_text: str) -> str:
+    """Return the start of an entry's canonical text, up to where `prev_hash` goes.
+
+    `canonical` sorts its keys, so `prev_hash` and `seq`, known only when the entry is chained,
+    come last: `head + prev_hash + '","seq":' + seq + '}'` is exactly `canonical(entry)`.
+    """
+    return (f'{{"action":{_scalar(action)},"actor":{_scalar(actor)},'
+            f'"at":"{at.isoformat(timespec="microseconds")}","case_id":{_scalar(case_id)},'
+            f'"case_reference":{_scalar(case_reference)},"detail":{detail_text},"prev_hash":"')
+
+
 class Trail:
-    """Holds one transaction's entries and chains them onto the trail when they are written."""
+    """Holds one transaction's entries and chains them onto the trail when they are written.
+
+    Each entry is serialised once, when it is recorded: its detail to the JSON text that is
+    stored, and the rest of its canonical text around it (`canonical_head`), so chaining it
+    only appends its predecessor's hash and its number and hashes those bytes.
+    """
 
     def __init__(self, session: Session):
         self.session = session
         self._head: tuple[int, str] | None = None  # known once this transaction holds the lock
-        self._pending: list[dict] = []
+        self._pending: list[tuple] = []
 
     def record(
         self,
@@ -106,15 +165,18 @@ class Trail:
         detail: dict | None = None,
     ) -> None:
         """Hold an entry, stamped now, for `write` to chain and insert with the others."""
-        # The domain operations' path: an ORM object per entry costs more than the change it
-        # records, so bulk loads keep plain rows and insert them with one executemany.
-        detail = plain(detail or {})
-        if (request_id := REQUEST_ID.get()) is not None:
-            detail.setdefault("request_id", request_id)  # in the hashed content, like the rest
-        self._pending.append({
-            "at": clock.now(), "actor": actor, "action": action, "case_id": case_id,
-            "case_reference": case_reference, "detail": bounded(detail),
-        })
+        detail = detail or {}
+        if (request_id := REQUEST_ID.get()) is not None and "request_id" not in detail:
+            detail = {**detail, "request_id": request_id}  # hashed, like the rest
+        try:
+            text = _json_of_plain(detail)
+        except (TypeError, ValueError):
+            text = None  # keys that are not text: made plain first
+        if text is None or len(text) > MAX_TEXT:  # a text may need cutting: walk it
+            text = _json(storable(detail))
+        at = clock.now()
+        self._pending.append((at, actor, action, case_id, case_reference, text,
+                              canonical_head(at, actor, action, case_id, case_reference, text)))
 
     def spill(self) -> None:
         """Write the held entries if `WAITING_ENTRIES` or more wait (memory), else keep them."""
@@ -129,13 +191,23 @@ class Trail:
             lock_chain(self.session)
             self._head = chain_head(self.session)
         seq, prev_hash = self._head
-        rows, self._pending = self._pending, []
-        for row in rows:
+        entries, self._pending = self._pending, []
+        rows = []
+        sha256 = hashlib.sha256
+        for at, actor, action, case_id, case_reference, text, head in entries:
             seq += 1
-            row["seq"], row["prev_hash"] = seq, prev_hash
-            row["hash"] = prev_hash = entry_hash(Entry(**row, hash=""))
+            digest = sha256(f'{head}{prev_hash}","seq":{seq}}}'.encode()).hexdigest()
+            rows.append((seq, at, actor, action, case_id, case_reference, text, prev_hash,
+                         digest))
+            prev_hash = digest
         self._head = (seq, prev_hash)
-        self.session.connection().execute(insert(AuditEvent.__table__), rows)
+        # The detail goes in as the very text its hash covers, not serialised a second time.
+        bulk.insert_rows(self.session.connection(), AuditEvent.__table__, _ENTRY_NAMES, rows,
+                         raw={"detail"})
+
+
+_ENTRY_NAMES = ("seq", "at", "actor", "action", "case_id", "case_reference", "detail",
+                "prev_hash", "hash")
 
 
 def lock_chain(session: Session) -> None:

@@ -160,6 +160,7 @@ def import_file(
                     count += 1
                 line = None
                 uow.flush()
+                uow.forget()  # the next chunk reads what it names again: flat memory
                 if progress:
                     progress(len(chunk))
             session.add(ImportBatch(sha256=sha, filename=path.name, records=count,

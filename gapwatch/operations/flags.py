@@ -75,7 +75,7 @@ def acknowledge_flag(
     else:
         mine.note, mine.acknowledged_by = note, _who(uow)[:254]
         mine.acknowledged_on, mine.snoozed_until = on, snooze_until
-    session.flush()
+    uow.write()
     flag.status = status_of(session, flag)
     session.flush()
     tally.shift(session, counted_before, tally.counted(session, [flag.id]))

@@ -90,7 +90,7 @@ def save_identifiers(uow: UnitOfWork, *, person: Person, identifiers: dict | Non
         if holder == person.id:
             continue
         if holder is not None:
-            twin = uow.session.get(Person, holder)
+            twin = uow.person_by_id(holder)
             _link_if_apart(uow, person, twin, on,
                            reason=f"both records name {scheme} {value}")
             continue
@@ -178,10 +178,15 @@ def _pair(first: Person, second: Person) -> tuple[Person, Person]:
 
 
 def _active_link(uow: UnitOfWork, a: Person, b: Person) -> PersonLink | None:
-    return uow.session.execute(
-        select(PersonLink).where(PersonLink.person_a_id == a.id, PersonLink.person_b_id == b.id,
-                                 PersonLink.unlinked_on.is_(None))
-    ).scalar_one_or_none()
+    for link in uow.new_rows(PersonLink):  # links this unit made and has not written yet
+        if (link.person_a_id, link.person_b_id) == (a.id, b.id) and link.unlinked_on is None:
+            return link
+    with uow.searched(PersonLink):
+        return uow.session.execute(
+            select(PersonLink).where(PersonLink.person_a_id == a.id,
+                                     PersonLink.person_b_id == b.id,
+                                     PersonLink.unlinked_on.is_(None))
+        ).scalar_one_or_none()
 
 
 def holds_a_case(uow: UnitOfWork, persons: list[Person], on: date) -> bool:

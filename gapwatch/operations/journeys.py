@@ -116,7 +116,10 @@ def start_ownership(
     self_started = False
     if handoff is None:
         journey = uow.journey(state)
-        told = uow.told_of_gap(state) if role is Role.supervision else ()
+        # Only an agency's own take of a gap reads who the gap's flag tells (an operator's
+        # import may start any ownership): reading it flushes, so an import does not ask.
+        asks = role is Role.supervision and uow.actor.agency is not None
+        told = uow.told_of_gap(state) if asks else ()
         uow.require(authority.may_start(uow.actor, journey, on, agency=agency, kind=owner.kind,
                                         role=role.value, notified=told), field="agency")
         if role is Role.supervision and uow.actor.agency is not None and not (officer or "").strip():

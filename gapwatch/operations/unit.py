@@ -9,18 +9,22 @@ and the audit chain cannot fork. Leaving the block commits; an exception rolls e
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from functools import cache
+from operator import itemgetter
 from typing import TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, event, select, text
+from sqlalchemy.orm.attributes import set_attribute
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, SQLModel
 
-from gapwatch import stamp
+from gapwatch import bulk, stamp
 from gapwatch.audit import WRITE_LOCK_KEY, Trail
 from gapwatch.authority import Decision
 from gapwatch.config import Defaults
@@ -30,6 +34,10 @@ from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
 from gapwatch.models import Agency, Case, Flag, FlagStatus, Handoff, Ownership, Person
 
 E = TypeVar("E", bound=Enum)
+
+# The most ids a unit takes from a table at once: blocks double from one (a web action wastes
+# no sequence values) to this (a bulk load makes a round trip per 1,024 rows).
+ID_BLOCK = 1024
 
 @dataclass(frozen=True)
 class Actor:
@@ -66,11 +74,20 @@ class UnitOfWork:
         self._persons: dict[str, Person | None] = {}
         self._ids: dict[str, list[int]] = {}
         self._reserved: dict[str, int] = {}
-        self._block_size: dict[str, int] = {}
+        # The last block size of each table on this session, halved: a loader's next unit starts
+        # with large blocks, a session that went back to single actions soon wastes few ids.
+        self._last_blocks: dict[str, int] = session.info.setdefault("gapwatch_id_blocks", {})
+        self._block_size: dict[str, int] = {t: n // 2 for t, n in self._last_blocks.items()}
+        # The rows the operations added and not yet written, by table, and those written whose
+        # values changed since: `write` sends them in foreign-key order (`gapwatch.bulk`).
+        self._new: dict[Table, list[SQLModel]] = {}
+        self._changed: dict[int, SQLModel] = {}
+        self._searched: set[str] = set()  # tables whose new rows a read has looked through
+        self._persons_by_id: dict[int, Person] = {}
         # The cases this unit changed, each with the latest day an operation acted on it:
         # their flags are brought up to date before the commit (`gapwatch.follow`).
         self.touched: dict[int, tuple[str, date]] = {}
-        self.actions: list[str] = []
+        self.actions: set[str] = set()
         # Who holds each (scheme, value) identifier looked up so far (None: nobody).
         self.held: dict[tuple[str, str], int | None] = {}
 
@@ -119,10 +136,35 @@ class UnitOfWork:
             chunk = wanted[start : start + 500]
             found = self.session.exec(select(Person).where(Person.reference.in_(chunk))).scalars()
             self._persons.update(dict.fromkeys(chunk))
-            self._persons.update({p.reference: p for p in found})
+            for person in found:
+                self.remember_person(person)
 
     def remember_person(self, person: Person) -> None:
         self._persons[person.reference] = person
+        self._persons_by_id[person.id] = person
+
+    def person_by_id(self, person_id: int) -> Person | None:
+        """Return the person with this id: one this unit holds, else as the database has it."""
+        found = self._persons_by_id.get(person_id)
+        if found is None:
+            with self.searched(Person):  # a person this unit added is held: none is missed
+                found = self.session.get(Person, person_id)
+        return found
+
+    def new_rows(self, model: type[SQLModel]) -> list:
+        """Return the rows of `model` this unit added and has not written yet."""
+        return self._new.get(model.__table__, [])
+
+    @contextmanager
+    def searched(self, model: type[SQLModel]) -> Iterator[None]:
+        """Read `model`'s table without writing this unit's new rows of it first: the caller
+        has looked through them (`new_rows`). Changed rows are still written first."""
+        name = model.__table__.name
+        self._searched.add(name)
+        try:
+            yield
+        finally:
+            self._searched.discard(name)
 
     def find_case(self, reference: str) -> CaseState | None:
         if reference not in self._cases:
@@ -137,7 +179,7 @@ class UnitOfWork:
 
     def remember_case(self, state: CaseState) -> None:
         self._cases[state.case.reference] = state
-        self._persons[state.person.reference] = state.person
+        self.remember_person(state.person)
 
     def preload_cases(self, references: Iterable[str]) -> None:
         """Load the journeys of many cases in a few set-based queries."""
@@ -170,11 +212,12 @@ class UnitOfWork:
         table = model.__table__.name
         block = self._ids.setdefault(table, [])
         if not block:
-            # One id for a single operation, doubling up to 256 for a bulk load: a web action
-            # wastes no sequence values, an import makes few round trips.
-            size = self._block_size[table] = min(self._block_size.get(table, 0) * 2 or 1, 256)
+            size = self._block_size[table] = min(self._block_size.get(table, 0) * 2 or 1,
+                                                 ID_BLOCK)
+            self._last_blocks[table] = size
             if is_sqlite(self.session):
-                # The write lock is held from BEGIN IMMEDIATE: nobody else can take these ids.
+                # The write lock is held from BEGIN IMMEDIATE: nobody else can take these ids,
+                # and rows this unit has not written yet are above `_reserved`.
                 top = self.session.execute(text(f'SELECT max(id) FROM "{table}"')).scalar()
                 start = max(top or 0, self._reserved.get(table, 0)) + 1
                 self._reserved[table] = start + size - 1
@@ -189,22 +232,73 @@ class UnitOfWork:
         return block.pop()
 
     def insert(self, model: type[SQLModel], **values) -> SQLModel:
-        """Add a new row of `model` with these values (and the model's defaults for the rest)."""
-        # Built without SQLModel's constructor, which costs more than the insert: a pending row
-        # is written from its instance dict, and later changes go through the instrumentation.
+        """Add a new row of `model` with these values (and the model's defaults for the rest).
+
+        The row is an instance of the model the operations read and change as any other, but
+        the session does not track it: it waits in this unit's buffer for `write`, which sends
+        each table's rows in one statement (`gapwatch.bulk`). A change made to it after that is
+        noticed (`_watch`) and written as an update at the next `write`.
+        """
+        # Built without SQLModel's constructor, which costs more than the insert.
         row = model._sa_class_manager.new_instance()
         row.__dict__.update(_defaults(model))
         row.__dict__.update(values)
         object.__setattr__(row, "__pydantic_fields_set__", set(values))
         object.__setattr__(row, "__pydantic_extra__", None)
         object.__setattr__(row, "__pydantic_private__", None)
-        self.session.add(row)
+        _watch(model)
+        self._new.setdefault(model.__table__, []).append(row)
         return row
+
+    @property
+    def waiting(self) -> set[str]:
+        """The names of the tables this unit holds unwritten rows or changes of."""
+        return ({t.name for t in self._new if t.name not in self._searched}
+                | {type(row).__table__.name for row in self._changed.values()})
+
+    def write(self) -> None:
+        """Write what the operations have done so far: the session's own changes (agencies,
+        users: rows the new ones may refer to), then the buffered rows in foreign-key order,
+        then the changes made to buffered rows already written."""
+        self.session.flush()
+        if not self._new and not self._changed:
+            return
+        connection = self.session.connection()
+        new, self._new = self._new, {}
+        for table in _order():
+            rows = new.pop(table, None)
+            if rows:
+                names = table.columns.keys()
+                bulk.insert_rows(connection, table, names, _tuples(rows, names))
+                for row in rows:
+                    row.__dict__[_WATCHER] = self._changed
+        assert not new, f"tables outside the schema's order: {sorted(t.name for t in new)}"
+        changed = list(self._changed.values())
+        self._changed.clear()  # the written rows keep pointing at it
+        by_table: dict[Table, list[dict]] = {}
+        for row in changed:
+            table = type(row).__table__
+            by_table.setdefault(table, []).append(
+                {c.name: row.__dict__.get(c.name) for c in table.columns})
+        for table in _order():
+            bulk.update_rows(connection, table, by_table.get(table, ()))
+
+    def forget(self) -> None:
+        """Drop the journeys, persons and identifiers kept so far (after `flush`): a long
+        import keeps its memory flat, and reads again what a later record names."""
+        if self._new or self._changed:
+            raise RuntimeError("forget() before flush(): rows would be lost")
+        self._cases.clear()
+        self._persons.clear()
+        self._persons_by_id.clear()
+        self.held.clear()
 
     # -- journeys as the authority table reads them ---------------------------------------
     def touch(self, state: CaseState, on: date) -> None:
         """Note that the unit changed `state`'s journey on day `on`."""
-        state.case.version += 1
+        case = state.case
+        # Through the instrumentation alone: SQLModel's own setter also validates, per event.
+        set_attribute(case, "version", case.version + 1)
         _reference, latest = self.touched.get(state.case.id, (None, on))
         self.touched[state.case.id] = (state.case.reference, max(latest, on))
 
@@ -231,7 +325,6 @@ class UnitOfWork:
 
     def told_of_gap(self, state: CaseState) -> list[str]:
         """Return who the case's open `no-accountable-owner` flag tells (none: nobody)."""
-        self.session.flush()
         rows = self.session.execute(
             select(Flag.notify).where(Flag.case_id == state.case.id,
                                       Flag.rule == "no-accountable-owner",
@@ -256,7 +349,7 @@ class UnitOfWork:
     def audit(self, action: str, *, state: CaseState | None = None, **detail) -> None:
         case = state.case if state else None
         if case is not None:
-            self.actions.append(action)
+            self.actions.add(action)
         self.trail.record(
             actor=self.actor.name,
             action=action,
@@ -272,8 +365,19 @@ class UnitOfWork:
         view wait for the rest of this unit (`gapwatch.audit`); only a very large unit writes
         them early, to bound its memory.
         """
+        self.write()
         self.trail.spill()
-        self.session.flush()
+
+    def _before_query(self, execute_state) -> None:
+        """Write the waiting rows a query is about to read (the session's autoflush is off)."""
+        if not (self._new or self._changed or self.session.new or self.session.dirty):
+            return
+        read = find_tables(execute_state.statement, include_joins=True, include_crud=True)
+        if not read:
+            return  # text, such as new_id's, reads nothing of ours
+        if (self.session.new or self.session.dirty
+                or not self.waiting.isdisjoint(getattr(t, "name", None) for t in read)):
+            self.write()
 
 
 @cache
@@ -289,6 +393,55 @@ def _defaults(model: type[SQLModel]) -> dict:
     """Return the default value of each of `model`'s fields that has one."""
     values, factories = _field_defaults(model)
     return {**values, **{name: make() for name, make in factories.items()}}
+
+
+def _tuples(rows: list[SQLModel], names: list[str]) -> list[tuple]:
+    """Return the rows' values of the columns `names`, None where an operation set none."""
+    values = itemgetter(*names)
+    found = []
+    for row in rows:
+        try:
+            found.append(values(row.__dict__))
+        except KeyError:
+            found.append(tuple(row.__dict__.get(name) for name in names))
+    return found
+
+
+# A buffered row, once written, holds the dict its unit collects changed rows in.
+_WATCHER = "_gapwatch_written"
+_watched: set[type] = set()
+_watching = threading.Lock()
+
+
+def _watch(model: type[SQLModel]) -> None:
+    """Have every change to a written buffered row of `model` noted for its unit's next write."""
+    if model in _watched:
+        return
+    with _watching:  # once, even when two threads of a web worker insert at once
+        if model not in _watched:
+            _listen(model)
+            _watched.add(model)
+
+
+def _listen(model: type[SQLModel]) -> None:
+
+    def changed(target, _value, _old, _initiator):
+        collected = target.__dict__.get(_WATCHER)
+        if collected is not None:
+            collected[id(target)] = target
+
+    for name in model.__table__.columns.keys():  # noqa: SIM118 (a ColumnCollection)
+        event.listen(getattr(model, name), "set", changed)
+
+
+_sorted: list[Table] = []
+
+
+def _order() -> list[Table]:
+    """The schema's tables, each after those it refers to."""
+    if len(_sorted) != len(SQLModel.metadata.tables):
+        _sorted[:] = SQLModel.metadata.sorted_tables
+    return _sorted
 
 
 def choice(value: str, allowed: type[E], field: str) -> E:
@@ -324,13 +477,16 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
         session.rollback()
     session.expire_all()
     session.begin()
+    autoflush, session.autoflush = session.autoflush, False
+    uow = UnitOfWork(session, actor)
+    event.listen(session, "do_orm_execute", uow._before_query)
     try:
         with write_intent(wait):
             session.connection()  # begins now, so SQLite's BEGIN is IMMEDIATE
         if decides:
             advisory_lock(session, WRITE_LOCK_KEY, wait=wait)
-        uow = UnitOfWork(session, actor)
         yield uow
+        uow.write()
         if uow.touched:
             # The flags follow the journey in the same transaction. Imported late: the flag
             # engine sits above the operations, which it reuses from the daily scan.
@@ -344,6 +500,9 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
     except BaseException:
         session.rollback()
         raise
+    finally:
+        event.remove(session, "do_orm_execute", uow._before_query)
+        session.autoflush = autoflush
 
 
 def _request_wait() -> float | None:
