@@ -236,7 +236,7 @@ def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -
     every case whose journey the change can move. `cause` is the audited action, which the
     flags' audit entries name.
     """
-    uow.actions.append(cause)
+    uow.actions.add(cause)
     uow.session.flush()
     members = _linked_with(uow.session, set(person_ids))
     for start in range(0, len(members), 500):
