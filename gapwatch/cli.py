@@ -167,3 +167,7 @@ main = Commands(
     add_default_commands=False,
     help="gapwatch: finds the people on probation nobody is responsible for.",
 )
+
+
+if __name__ == "__main__":  # `python -m gapwatch.cli ...`, as COMMON.md and the docs run it
+    main()

@@ -140,11 +140,15 @@ def _kept(key: str) -> bool:
 
 
 def _said(value) -> str:
-    """One value in words: a list as "a, b", a day as "25 November 2026", nothing as "—"."""
+    """One value in words: a list as "a, b", a day as "25 November 2026", nothing as "—", a
+    record inside a detail as "(status rejected, decided on 30 September 2026)", never Python's repr."""
     if value in EMPTY:
         return "—"
     if isinstance(value, (list, tuple)):
         return ", ".join(_said(v) for v in value)
+    if isinstance(value, dict):  # inside a flag's evidence: "(agency HMP-HEWELL, role custody)"
+        return "(" + ", ".join(f"{_word(k)} {_said(v)}" for k, v in value.items()
+                               if v not in EMPTY and _kept(k)) + ")"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str) and ISO_DAY.fullmatch(value):

@@ -194,7 +194,8 @@ def for_case(agencies: list, offers: Offers, my_agency: str | None) -> dict[str,
     request = RequestForm(formdata=None)
     roles = dict(offers.ask)
     request.to_agency.choices = {  # one group of receivers per role
-        ROLES[role]: [(code, f"{name} ({code})") for code, name, kind in agencies
+        ROLES[role]: [(code, name if name.endswith(f"({code})") else f"{name} ({code})")
+                      for code, name, kind in agencies
                       if code != my_agency and role in HOLDS.get(kind, ())]
         for role in roles
     }

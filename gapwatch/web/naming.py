@@ -30,6 +30,8 @@ def agency(code: str | None, short: bool = False) -> Markup | str:
         return code
     if short:
         return Markup('<abbr title="{}">{}</abbr>').format(name, code)
+    if name.endswith(f"({code})"):  # the name carries its code already: "Youth Support Services (YSS)"
+        return name
     return Markup("{} <span class=\"gw-code\">({})</span>").format(name, escape(code))
 
 

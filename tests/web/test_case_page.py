@@ -94,3 +94,9 @@ def test_the_history_says_what_each_change_changed():
     listed = history_lines([(at, "user:a", "flag.raised", {"notify": ["HMP-HEWELL", "WMIDS"]})],
                            details_shown=True)
     assert listed[0][3] == [("notify", "HMP-HEWELL, WMIDS")]
+    # A flag's evidence holds records in lists (the last owners, the bounced handoffs): in words too.
+    evidence = {"evidence": {"last_owners": [{"agency": "HMP-HEWELL", "role": "custody"}],
+                             "handoffs": [{"id": 5, "status": "rejected", "decided_on": "2026-09-30"}]}}
+    raised = history_lines([(at, "system:scan", "flag.opened", evidence)], details_shown=True)
+    assert raised[0][3] == [("evidence", "last owners: (agency HMP-HEWELL, role custody); "
+                                         "handoffs: (status rejected, decided on 30 September 2026)")]
