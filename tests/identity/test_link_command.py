@@ -74,7 +74,14 @@ def test_a_model_is_trained_from_the_data_with_em_and_term_frequencies():
     assert len(pairs & true) >= 0.8 * len(true) and len(pairs & true) >= 0.9 * len(pairs)
     names = next(c for c in found.model["comparisons"] if c["output_column_name"] == "name")
     trained = [lv for lv in names["comparison_levels"] if not lv.get("is_null_level")]
-    assert all(0 < lv["m_probability"] <= 1 and 0 < lv["u_probability"] <= 1 for lv in trained)
+    assert all(0 < lv["u_probability"] <= 1 for lv in trained)
+    # EM leaves m unset on a level no pair of the training sample reached (on 1,500 persons,
+    # "the same family name only"); every level it did estimate is a probability, and the
+    # levels that decide most pairs are among them.
+    estimated = {lv["label_for_charts"]: lv["m_probability"] for lv in trained
+                 if lv.get("m_probability") is not None}
+    assert all(0 < m <= 1 for m in estimated.values())
+    assert {"the same names", "both names alike (a typo)", "different names"} <= set(estimated)
     assert any(lv.get("tf_adjustment_column") == "full_name" for lv in trained)
 
 
