@@ -81,8 +81,9 @@ def parse_event(data, index: int) -> events.Event:
         raise problem from None
 
 
-def read_batch(raw: bytes) -> list:
-    """Return the posted events as a list, refusing a body that is not one event or a list."""
+def read_batch(raw: bytes, what: str = "events", most: int = MAX_EVENTS) -> list:
+    """Return the posted records as a list, refusing a body that is not one record or a list of
+    at most `most` (`what` names them in the refusal)."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
@@ -91,10 +92,10 @@ def read_batch(raw: bytes) -> list:
         raise Problem.of(InvalidInput("the body is nested too deeply", field="body")) from None
     items = data if isinstance(data, list) else [data]
     if not items:
-        raise Problem.of(InvalidInput("the list of events is empty", field="body"))
-    if len(items) > MAX_EVENTS:
+        raise Problem.of(InvalidInput(f"the list of {what} is empty", field="body"))
+    if len(items) > most:
         raise Problem.of(InvalidInput(
-            f"{len(items)} events in one request; send at most {MAX_EVENTS}", field="body"))
+            f"{len(items)} {what} in one request; send at most {most}", field="body"))
     return items
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError
 from gapwatch import events
 from gapwatch import operations as ops
 from gapwatch.api.bearer import Caller, token_required
-from gapwatch.api.events import storable
+from gapwatch.api.events import read_batch, storable
 from gapwatch.api.problems import Problem, refuse_unknown_parameters
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError, InvalidInput
@@ -51,22 +51,6 @@ def parse_person(data, index: int) -> events.PersonRecord:
         problem.errors = [{"index": index, "field": ".".join(str(p) for p in e["loc"]) or None,
                            "message": e["msg"]} for e in error.errors()]
         raise problem from None
-
-
-def _read(raw: bytes) -> list:
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise Problem.of(InvalidInput(f"the body is not JSON: {error}", field="body")) from None
-    except RecursionError:
-        raise Problem.of(InvalidInput("the body is nested too deeply", field="body")) from None
-    items = data if isinstance(data, list) else [data]
-    if not items:
-        raise Problem.of(InvalidInput("the list of persons is empty", field="body"))
-    if len(items) > MAX_PERSONS:
-        raise Problem.of(InvalidInput(
-            f"{len(items)} persons in one request; send at most {MAX_PERSONS}", field="body"))
-    return items
 
 
 def _links_of(uow: ops.UnitOfWork, person: Person) -> list[str]:
@@ -111,7 +95,7 @@ def post():
                       errors=[{"index": None, "field": "Content-Type",
                                "message": "must be application/json"}])
     refuse_unknown_parameters()
-    items = _read(request.get_data(cache=False))
+    items = read_batch(request.get_data(cache=False), "persons", MAX_PERSONS)
     for index, item in enumerate(items):
         try:
             storable(item, index)
