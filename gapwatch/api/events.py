@@ -81,6 +81,17 @@ def parse_event(data, index: int) -> events.Event:
         raise problem from None
 
 
+def require_json(what: str) -> None:
+    """Refuse (415) a posted body that does not say it is JSON; `what` names the records."""
+    if request.mimetype != "application/json":
+        raise Problem(415, "Unsupported media type",
+                      f"send the {what} as JSON (Content-Type: application/json), not "
+                      f"{request.mimetype or 'a body without a type'}",
+                      headers={"Accept-Post": "application/json"},
+                      errors=[{"index": None, "field": "Content-Type",
+                               "message": "must be application/json"}])
+
+
 def read_batch(raw: bytes, what: str = "events", most: int = MAX_EVENTS) -> list:
     """Return the posted records as a list, refusing a body that is not one record or a list of
     at most `most` (`what` names them in the refusal)."""
@@ -199,13 +210,7 @@ def _earlier(uow: ops.UnitOfWork, caller: Caller, key: str, digest: str) -> Resp
 @token_required
 def post():
     caller: Caller = g.caller
-    if request.mimetype != "application/json":
-        raise Problem(415, "Unsupported media type",
-                      f"send the events as JSON (Content-Type: application/json), not "
-                      f"{request.mimetype or 'a body without a type'}",
-                      headers={"Accept-Post": "application/json"},
-                      errors=[{"index": None, "field": "Content-Type",
-                               "message": "must be application/json"}])
+    require_json("events")
     raw = request.get_data(cache=False)
     digest = hashlib.sha256(raw).hexdigest()
     refuse_unknown_parameters()

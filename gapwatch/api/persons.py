@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError
 from gapwatch import events
 from gapwatch import operations as ops
 from gapwatch.api.bearer import Caller, token_required
-from gapwatch.api.events import read_batch, storable
+from gapwatch.api.events import read_batch, require_json, storable
 from gapwatch.api.problems import Problem, refuse_unknown_parameters
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError, InvalidInput
@@ -87,13 +87,7 @@ def save_batch(uow: ops.UnitOfWork, parsed: list[events.PersonRecord]) -> list[d
 @token_required
 def post():
     caller: Caller = g.caller
-    if request.mimetype != "application/json":
-        raise Problem(415, "Unsupported media type",
-                      "send the persons as JSON (Content-Type: application/json), not "
-                      f"{request.mimetype or 'a body without a type'}",
-                      headers={"Accept-Post": "application/json"},
-                      errors=[{"index": None, "field": "Content-Type",
-                               "message": "must be application/json"}])
+    require_json("persons")
     refuse_unknown_parameters()
     items = read_batch(request.get_data(cache=False), "persons", MAX_PERSONS)
     for index, item in enumerate(items):
