@@ -61,9 +61,13 @@ def served(journeys, database_url, tmp_path):
     port = free_port()
     env = environment(database_url, METRICS_TOKEN=TOKEN, LOG_FORMAT="json")
     env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc)
+    # The log goes to a file, not a pipe: a pipe nobody reads fills after a few hundred
+    # requests' JSON lines, and the worker writing the next line waits for ever.
+    log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [GUNICORN, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT),
-         "wsgi:app"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    server.log = Path(log.name)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -71,13 +75,14 @@ def served(journeys, database_url, tmp_path):
             if get(base + "/healthz")[0] == 200:
                 break
         except OSError:
-            assert server.poll() is None, server.communicate()
+            assert server.poll() is None, server.log.read_text()
             assert time.monotonic() < deadline, "gunicorn did not start in 60 s"
             time.sleep(0.2)
     yield base, multiproc, server
     if server.poll() is None:
         server.terminate()
-        server.communicate(timeout=30)
+        server.wait(timeout=30)
+    log.close()
 
 
 def samples(text: str) -> list:
@@ -124,7 +129,8 @@ def json_log_lines_carry_the_request_id_of_the_response(base, server):
     request_id = headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
     server.terminate()
-    _out, err = server.communicate(timeout=30)
+    server.wait(timeout=30)
+    err = server.log.read_text()
     ours = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert ours, err
     of_the_request = [entry for entry in ours if entry.get("request_id") == request_id]
