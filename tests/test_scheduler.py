@@ -4,9 +4,12 @@ died midway is taken over and completed by the next one. Real processes, real da
 from __future__ import annotations
 
 import os
+import queue
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,14 +32,35 @@ def start(database_url, tmp_path, *args, **env) -> subprocess.Popen:
                    "GAPWATCH_SECRET_KEY": "test", "GAPWATCH_CHECKPOINT_DIR": str(tmp_path / "cp"),
                    "GAPWATCH_AUDIT_KEY_FILE": str(tmp_path / "audit_key.pem"),
                    "GAPWATCH_SCHEDULER_RECHECK_SECONDS": "0.2", "GAPWATCH_SMTP_PORT": "1", **env}
-    return subprocess.Popen([GAPWATCH, "scheduler", *args], cwd=tmp_path,
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    # stderr to a file: a scheduler's warnings every 0.2 s would fill a pipe nobody reads.
+    with tempfile.NamedTemporaryFile("w", dir=tmp_path, suffix=".stderr", delete=False) as log:
+        process = subprocess.Popen([GAPWATCH, "scheduler", *args], cwd=tmp_path,
+                                   env=environment, stdout=subprocess.PIPE, stderr=log, text=True)
+    process.errors = Path(log.name)
+    return process
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str]:
-    out, err = process.communicate(timeout=120)
-    return process.returncode, out + err
+    out, _ = process.communicate(timeout=120)
+    return process.returncode, out + process.errors.read_text()
+
+
+def read_until(process: subprocess.Popen, wanted: str, seconds: float = 60) -> str:
+    """What `process` prints on stdout until a line holding `wanted`, waiting at most `seconds`
+    (a thread reads, so a process that never says it cannot hang the test)."""
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout] + [lines.put("")],
+                     daemon=True).start()
+    said, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        said.append(line)
+        if wanted in line or not line:
+            break
+    return "".join(said)
 
 
 def runs(session) -> list[tuple]:
@@ -142,11 +166,14 @@ def test_a_long_running_scheduler_takes_the_day_over_when_its_holder_dies(journe
         wait_for(lambda: runs(journeys) == [("daily-scan", today, "done")] or
                  watcher.poll() is not None, what="the takeover")
         took = time.monotonic() - killed
+        # The run is committed before the watcher says so: wait for its line, not just the row.
+        said.append(read_until(watcher, f"daily-scan {today}: ran ("))
     finally:
         holder.kill()
         watcher.terminate()
-        out, err = watcher.communicate(timeout=30)
-    out = "".join(said) + out
+        watcher.wait(timeout=30)  # its stdout is the reader thread's
+        err = watcher.errors.read_text()
+    out = "".join(said)
     assert runs(journeys) == [("daily-scan", today, "done")], out + err
     assert took < 30, took  # not the 600 s of a stale heartbeat
     assert f"daily-scan {today}: ran (took over from" in out, out + err
