@@ -111,3 +111,21 @@ def test_the_command_writes_a_pdf(app, commissioned, tmp_path):
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 1500
     refused = app.test_cli_runner().invoke(args=["contracts", "report", "--format", "pdf"])
     assert refused.exit_code != 0 and "-o PATH" in refused.output
+
+
+def test_the_pdf_prints_a_service_in_any_script_and_days_in_words(app, commissioned, tmp_path):
+    """The contract PDF is drawn in the case history's Unicode font: it once printed a name
+    outside Latin-1 as '?'."""
+    from pypdf import PdfReader
+
+    load(commissioned, {"type": "contract", "provider": "YSS", "commissioner": "WMERCIA",
+                        "service": "Mentoring Łódź – محمد", "starts_on": "2026-01-01",
+                        "ends_on": None})
+    path = tmp_path / "report.pdf"
+    result = app.test_cli_runner().invoke(args=[
+        "contracts", "report", "--from", "2026-01-01", "--to", "2026-03-31",
+        "--as-of", "2026-04-10", "--format", "pdf", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(page.extract_text() for page in PdfReader(path).pages)
+    assert "Łódź" in text and "محمد" in text and "?" not in text, text
+    assert "1 January 2026 to 31 March 2026" in text and "10 April 2026" in text, text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -162,11 +161,3 @@ def to_pdf(doc) -> bytes:
     from gapwatch.exports.pdf import CaseHistoryPdf
 
     return CaseHistoryPdf(doc).build()
-
-
-def latin(value) -> str:
-    """Return text fpdf2's built-in fonts can draw (accents kept where Latin-1 has them), for
-    the contract report (`gapwatch.contracts_pdf`); the case history's PDF draws every name."""
-    text = "" if value is None else str(value)
-    text = unicodedata.normalize("NFKC", text).replace("\u2014", "-").replace("\u2013", "-")
-    return text.encode("latin-1", "replace").decode("latin-1")
