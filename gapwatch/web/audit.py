@@ -8,7 +8,7 @@ auditors only here: admins see entries and exports about them with the details w
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from gapwatch import audit, checkpoint, clock, details
 from gapwatch.db import get_session
-from gapwatch.errors import DomainError, InvalidInput
+from gapwatch.errors import DomainError
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
 from gapwatch.models import AuditEvent
 from gapwatch.queries import load_journeys
 from gapwatch.web.access import case_or_404, may_open_details
-from gapwatch.web.forms import PARTS, day_from_parts
+from gapwatch.web.forms import query_day
 from gapwatch.web.headers import policy_with_style
 
 bp = Blueprint("audit", __name__)
@@ -45,23 +45,10 @@ def auditor_required(view):
     return guarded
 
 
-def _day(name: str) -> date | None:
-    """Read the query string's day `name`, typed whole (YYYY-MM-DD) or in three boxes
-    (`name-day`, `name-month`, `name-year`); a day that does not parse is refused (400)."""
-    parts = tuple(request.args.get(f"{name}-{part}", "").strip() for part in PARTS)
-    if any(parts):
-        try:
-            return clock.check_day(day_from_parts(parts, "the day"), name)
-        except ValueError as error:
-            raise InvalidInput(str(error), field=name) from None
-    value = request.args.get(name, "").strip()
-    return clock.parse_day(value, name) if value else None
-
-
 def _filters() -> tuple[dict, list]:
     """Read the filter form: case, actor, action (prefix), from and to days."""
     chosen = {k: request.args.get(k, "").strip() for k in ("case", "actor", "action")}
-    chosen["since"], chosen["until"] = _day("since"), _day("until")
+    chosen["since"], chosen["until"] = query_day("since"), query_day("until")
     where = []
     if chosen["case"]:
         where.append(AuditEvent.case_reference == chosen["case"])
@@ -116,7 +103,7 @@ def export(reference: str, fmt: str):
         abort(404)
     session = get_session()
     case = case_or_404(session, current_user, reference)
-    as_of = _day("as_of")
+    as_of = query_day("as_of")
     journey = load_journeys(session, [case.id])[case.id]
     shown = may_open_details(current_user, journey, clock.today())  # admins: not restricted ones
     try:

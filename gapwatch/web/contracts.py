@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -25,6 +25,7 @@ from gapwatch.errors import InvalidInput
 from gapwatch.models import Agency, Contract
 from gapwatch.rules import Contract as ContractFacts
 from gapwatch.web.charts import Series, bars
+from gapwatch.web.forms import query_day
 
 bp = Blueprint("contracts", __name__)
 PROVIDER, COMMISSIONER = aliased(Agency), aliased(Agency)
@@ -60,20 +61,19 @@ def _contract_or_refuse(contract_id: int):
 
 def _range() -> tuple[date, date, date]:
     """Read `from`, `to` and `as_of` (default: a year of months up to today); refuse nonsense."""
-    def day(name: str) -> date | None:
-        value = request.args.get(name, "").strip()
-        return clock.parse_day(value, name) if value else None
-
     today = clock.today()
-    as_of = day("as_of") or today
-    last = day("to") or as_of
-    first = day("from") or report.default_first(last)
+    as_of = query_day("as_of") or today
+    last = query_day("to") or as_of
+    first = query_day("from") or report.default_first(last)
     if as_of > today:
-        raise InvalidInput(f"as_of {as_of} is after today ({today}): figures are of what happened")
+        raise InvalidInput(f"The records cannot be shown as they stood on {clock.long_day(as_of)}: "
+                           f"that is after today ({clock.long_day(today)})", field="as_of")
     if first > last:
-        raise InvalidInput(f"from {first} is after to {last}: give a range that runs forwards")
+        raise InvalidInput(f"From ({clock.long_day(first)}) is after To ({clock.long_day(last)}): "
+                           "give a range that runs forwards", field="from")
     if len(report.months(first, last)) > 36:
-        raise InvalidInput(f"from {first} to {last} is more than 36 months: ask for less")
+        raise InvalidInput(f"From {clock.long_day(first)} to {clock.long_day(last)} is more than "
+                           "36 months: ask for less", field="from")
     return first, last, as_of
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.utils import unset_value
@@ -13,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation, V
 
 from gapwatch import clock, text
 from gapwatch.authority import HOLDS, Offers
+from gapwatch.errors import InvalidInput
 
 PARTS = ("day", "month", "year")
 
@@ -31,6 +33,20 @@ def day_from_parts(parts: tuple[str, str, str], called: str) -> date:
         return date(year, month, day)
     except ValueError:
         raise ValueError(f"{called.capitalize()} must be a real day, for example 25 11 2026") from None
+
+
+def query_day(name: str) -> date | None:
+    """Read the query string's day `name`, typed in three boxes (`name-day`, `name-month`,
+    `name-year`, as `date_input` draws them) or whole (YYYY-MM-DD, as links carry it); a day
+    that does not parse is refused (400), naming the field."""
+    parts = tuple(request.args.get(f"{name}-{part}", "").strip() for part in PARTS)
+    if any(parts):
+        try:
+            return clock.check_day(day_from_parts(parts, "the day"), name)
+        except ValueError as error:
+            raise InvalidInput(str(error), field=name) from None
+    value = request.args.get(name, "").strip()
+    return clock.parse_day(value, name) if value else None
 
 
 class DayField(Field):

@@ -88,3 +88,22 @@ def test_pictures_of_a_contract_and_of_coming_up(page, region, demo):
     page.get_by_role("link", name="Coming up").click()
     expect(page.locator("main")).to_contain_text("Renew the contract")
     screenshot(page, "coming-up")
+
+
+def test_a_commissioner_chooses_the_range_in_three_boxes(page, region, demo):
+    """The range is typed as GOV.UK's day, month and year boxes (no browser date picker, whose
+    order follows the browser's locale), and a range running backwards is refused in words."""
+    page.set_viewport_size({"width": 390, "height": 900})
+    as_user(page, region, "WMERCIA")
+    page.goto(f"{region}/contracts/{sova(demo)}")
+    start = page.get_by_role("group", name="From")
+    start.get_by_label("Day").fill("1")
+    start.get_by_label("Month").fill("4")
+    start.get_by_label("Year").fill("2025")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".govuk-summary-list")).to_contain_text("1 April 2025 to")
+    expect(page.get_by_role("group", name="From").get_by_label("Month")).to_have_value("4")
+    start = page.get_by_role("group", name="From")
+    start.get_by_label("Year").fill("2099")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("main")).to_contain_text("is after To")

@@ -167,12 +167,18 @@ def test_every_view_and_download_is_in_the_audit_trail(client_of, commissioned):
 
 
 @pytest.mark.parametrize(("query", "says"), [
-    ({"from": "2026-05-01", "to": "2026-04-01"}, "from 2026-05-01 is after to 2026-04-01"),
+    ({"from": "2026-05-01", "to": "2026-04-01"},
+     "From (1 May 2026) is after To (1 April 2026)"),
     ({"as_of": "2999-01-01"}, "as_of"),
     ({"to": "31/04/2026"}, "to"),
+    # The page's own three boxes, as a person types them.
+    ({"from-day": "1", "from-month": "5", "from-year": "2026", "to-day": "1", "to-month": "4",
+      "to-year": "2026"}, "From (1 May 2026) is after To (1 April 2026)"),
+    ({"to-day": "31", "to-month": "4", "to-year": "2026"}, "must be a real day"),
+    ({"as_of-day": "1", "as_of-month": "1", "as_of-year": "2099"}, "after today"),
 ])
 def test_a_range_that_makes_no_sense_is_refused(client_of, commissioned, query, says):  # noqa: F811
     client = client_of("WMERCIA")
     answer = client.get(f"/contracts/{contract_id(commissioned, 'YSS')}", query_string=query)
     assert answer.status_code == 400
-    assert says in answer.text
+    assert says in answer.text, answer.text
