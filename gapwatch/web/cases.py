@@ -135,8 +135,10 @@ def _word(key: str) -> str:
 
 
 def _kept(key: str) -> bool:
-    """Whether a detail means something to a person: record ids and sequence numbers do not."""
-    return key not in ("id", "seq", "case_id") and not key.endswith("_id")
+    """Whether a detail means something to a person: record ids and sequence numbers do not,
+    nor a flag's id or its subject (the rule's own key, "gap:2026-11-29"), whose message says
+    the same in words."""
+    return key not in ("id", "seq", "case_id", "flag", "subject") and not key.endswith("_id")
 
 
 def _said(value) -> str:

@@ -100,3 +100,15 @@ def test_the_history_says_what_each_change_changed():
     raised = history_lines([(at, "system:scan", "flag.opened", evidence)], details_shown=True)
     assert raised[0][3] == [("evidence", "last owners: (agency HMP-HEWELL, role custody); "
                                          "handoffs: (status rejected, decided on 30 September 2026)")]
+
+
+def test_a_flags_history_leaves_out_its_id_and_its_rules_own_key():
+    """A flag's entry once showed 'flag: 1' and 'subject: gap:2026-11-29': the message says it."""
+    at = datetime(2026, 12, 5, 0, 5, tzinfo=UTC)
+    opened = {"flag": 1, "rule": "no-accountable-owner", "subject": "gap:2026-11-29",
+              "message": "Nobody is accountable for this person since 29 November 2026.",
+              "since": "2026-11-29"}
+    [line] = history_lines([(at, "system:scan", "flag.opened", opened)], details_shown=True)
+    assert line[3] == [("rule", "no-accountable-owner"),
+                       ("message", "Nobody is accountable for this person since 29 November 2026."),
+                       ("since", "29 November 2026")]
