@@ -296,8 +296,9 @@ class Flag(SQLModel, table=True):
     evidence: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=FlagStatus.open.value, max_length=16, index=True)
     first_seen_on: date
-    last_seen_on: date
-    resolved_on: date | None = None
+    # Both indexed for `scan.latest_scanned`, which every write asks (the max of each).
+    last_seen_on: date = Field(index=True)
+    resolved_on: date | None = Field(default=None, index=True)
 
 
 class FlagAcknowledgement(SQLModel, table=True):
