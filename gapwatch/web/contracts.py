@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -24,10 +24,12 @@ from gapwatch.db import get_session
 from gapwatch.errors import InvalidInput
 from gapwatch.models import Agency, Contract
 from gapwatch.rules import Contract as ContractFacts
+from gapwatch.web import forms
 from gapwatch.web.charts import Series, bars
 from gapwatch.web.forms import query_day
 
 bp = Blueprint("contracts", __name__)
+RANGE_FIELDS = ("from", "to", "as_of")
 PROVIDER, COMMISSIONER = aliased(Agency), aliased(Agency)
 CONTRACTS_QUERY = (
     select(Contract.id, PROVIDER.code.label("provider"), PROVIDER.name.label("provider_name"),
@@ -139,13 +141,26 @@ def charts(months: list[report.Month]) -> list[dict]:
 @login_required
 def show(contract_id: int):
     row = _contract_or_refuse(contract_id)
-    first, last, as_of = _range()
+    refused, status = forms.NOTHING_REFUSED, 200
+    try:
+        first, last, as_of = _range()
+    except InvalidInput as error:
+        # The form again, with what was typed and the reason at its field; the figures of the
+        # default range below it, so the page stays whole.
+        typed = {name: tuple(request.args.get(f"{name}-{part}", "") for part in forms.PARTS)
+                 for name in RANGE_FIELDS}
+        refused = forms.Refused(place="r", errors={error.field or "from": error.message},
+                                values={n: v for n, v in typed.items() if any(v)},
+                                days=frozenset(RANGE_FIELDS))
+        as_of = last = clock.today()
+        first, status = report.default_first(last), 400
     _record("contract.viewed", row, first, last, as_of)
     months = _figures(row, first, last, as_of)
     return render_template("contracts/show.html", contract=row, first=first, last=last,
                            as_of=as_of, charts=charts(months), today=clock.today(),
+                           refused=refused,
                            args={"from": first.isoformat(), "to": last.isoformat(),
-                                 "as_of": as_of.isoformat()})
+                                 "as_of": as_of.isoformat()}), status
 
 
 @bp.route("/contracts/<int:contract_id>/figures.<fmt>")

@@ -106,4 +106,10 @@ def test_a_commissioner_chooses_the_range_in_three_boxes(page, region, demo):
     start = page.get_by_role("group", name="From")
     start.get_by_label("Year").fill("2099")
     page.get_by_role("button", name="Show").click()
-    expect(page.locator("main")).to_contain_text("is after To")
+    # Refused in place: the summary links to the field, which keeps what was typed.
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("is after To")
+    summary.get_by_role("link").click()
+    expect(page.locator("#r-from-day")).to_be_focused()
+    expect(page.get_by_role("group", name="From").get_by_label("Year")).to_have_value("2099")
+    assert not axe_violations(page)
