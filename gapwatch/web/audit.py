@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from gapwatch import audit, checkpoint, clock, details
 from gapwatch.db import get_session
-from gapwatch.errors import DomainError
+from gapwatch.errors import DomainError, InvalidInput
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
 from gapwatch.models import AuditEvent
 from gapwatch.queries import load_journeys
 from gapwatch.web.access import case_or_404, may_open_details
-from gapwatch.web.forms import query_day
+from gapwatch.web.forms import NOTHING_REFUSED, PARTS, Refused, query_day
 from gapwatch.web.headers import policy_with_style
 
 bp = Blueprint("audit", __name__)
@@ -45,10 +45,15 @@ def auditor_required(view):
     return guarded
 
 
-def _filters() -> tuple[dict, list]:
-    """Read the filter form: case, actor, action (prefix), from and to days."""
+DAYS = ("since", "until")
+
+
+def _filters(days: bool = True) -> tuple[dict, list]:
+    """Read the filter form: case, actor, action (prefix), from and to days (unless `days` is
+    False: the days were refused, and the rest still filters)."""
     chosen = {k: request.args.get(k, "").strip() for k in ("case", "actor", "action")}
-    chosen["since"], chosen["until"] = query_day("since"), query_day("until")
+    chosen["since"], chosen["until"] = ((query_day("since"), query_day("until")) if days
+                                        else (None, None))
     where = []
     if chosen["case"]:
         where.append(AuditEvent.case_reference == chosen["case"])
@@ -68,7 +73,19 @@ def _filters() -> tuple[dict, list]:
 @auditor_required
 def index():
     session = get_session()
-    chosen, where = _filters()
+    refused, status = NOTHING_REFUSED, 200
+    try:
+        chosen, where = _filters()
+    except InvalidInput as error:
+        if error.field not in DAYS:
+            raise
+        # The form again, with what was typed and the reason at its day; the other filters
+        # still apply, so the list below stays what the person asked for but the days.
+        typed = {name: tuple(request.args.get(f"{name}-{part}", "") for part in PARTS)
+                 for name in DAYS}
+        refused = Refused(place="f", errors={error.field: error.message},
+                          values={n: v for n, v in typed.items() if any(v)}, days=frozenset(DAYS))
+        (chosen, where), status = _filters(days=False), 400
     before = request.args.get("before", "").strip()
     before = clock.parse_count(before, "before", low=1) if before else None
     query = select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE + 1)
@@ -93,7 +110,8 @@ def index():
         kept = {k: v for k, v in chosen.items() if v}
         older = url_for("audit.index", before=entries[PAGE_SIZE - 1].seq, **kept)
     return render_template("audit/index.html", verdict=verdict, held=held, shown=shown,
-                           entries=entries[:PAGE_SIZE], chosen=chosen, older=older)
+                           entries=entries[:PAGE_SIZE], chosen=chosen, older=older,
+                           refused=refused), status
 
 
 @bp.route("/cases/<reference>/export.<fmt>")

@@ -89,13 +89,26 @@ def test_the_case_form_refuses_a_due_day_far_off_and_the_page_still_opens(browse
     assert browser.get("/cases/C-WAIT").status_code == 200
 
 
-@pytest.mark.parametrize("query", [
-    f"until={FAR}", f"since={FAR}", "until=bad", "before=99999999999999999999999", "before=x",
-])
+@pytest.mark.parametrize("query", ["before=99999999999999999999999", "before=x"])
 def test_the_audit_filters_refuse_what_they_cannot_use(browse, query):
     response = browse("auditor").get(f"/audit?{query}")
     assert response.status_code == 400
     assert "Invalid input" in response.text
+
+
+@pytest.mark.parametrize(("query", "field", "says"), [
+    (f"until={FAR}", "until", "outside the days gapwatch accepts"),
+    (f"since={FAR}", "since", "outside the days gapwatch accepts"),
+    ("until=bad", "until", "is not a date"),
+    ("until-day=31&until-month=2&until-year=2026", "until", "must be a real day"),
+])
+def test_a_filter_day_it_cannot_use_is_refused_at_its_field(browse, query, field, says):
+    """The audit page again, the reason in the error summary linking to the day's boxes."""
+    response = browse("auditor").get(f"/audit?{query}")
+    assert response.status_code == 400
+    assert "There is a problem" in response.text and says in response.text, response.text
+    assert f'href="#f-{field}-day"' in response.text
+    assert f'id="f-{field}-error"' in response.text
 
 
 @pytest.mark.parametrize("as_of", ["bad", FAR])
