@@ -90,23 +90,30 @@ def _journeys(session: Session, day: date, until: date, chunk: int,
 
 def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
              config: Mapping | None = None, chunk: int = snapshot.CHUNK, where=None,
-             in_transaction: bool = False) -> Forecast:
+             in_transaction: bool = False, full: bool = False) -> Forecast:
     """Return what would be found on each of the `days` days after `day` and is not on `day`.
 
-    `where`, a WHERE clause on Case, looks only at the cases it keeps (a page of one agency's
-    keeps those that could tell it). The forecast ends its read-only transaction when done,
-    unless `in_transaction` (inside a unit of work that has yet to commit: the daily digests).
+    It reads only the cases whose stored next check falls within the days ahead
+    (`gapwatch.scan.changing`) where the last scan lets it, and every open case otherwise or
+    when `full`: the same findings either way. `where`, a WHERE clause on Case, looks only
+    at the cases it keeps (a page of one agency's keeps those that could tell it). The forecast
+    ends its read-only transaction when done, unless `in_transaction` (inside a unit of work
+    that has yet to commit: the daily digests).
     """
-    from gapwatch.scan import Rulebook  # the scan's rules, configured as the scan configures them
+    from gapwatch.scan import Rulebook, changing  # the scan's rules, as the scan configures them
 
     if days < 1:
         raise ValueError(f"the forecast looks at least 1 day ahead, not {days}")
     until = day + timedelta(days=days)
-    rules = Rulebook.configured(config).rules
+    rulebook = Rulebook.configured(config)
     context = Context(day=day, contracts=snapshot.contracts(session, snapshot.agencies(session)))
     result = Forecast(as_of=day, until=until)
     items = []
     try:
+        ahead = None if full else changing(session, day, until, rulebook)
+        if ahead is not None:
+            where = ahead if where is None else where & ahead
+        rules = rulebook.rules
         for journey in _journeys(session, day, until, chunk, where):
             result.cases += 1
             items.extend(coming(journey, context, rules, until))
@@ -133,15 +140,17 @@ def _table(result: Forecast) -> str:
 @click.option("--days", default=DEFAULT_DAYS, show_default=True, type=click.IntRange(1, 366),
               help="How many days to look ahead.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--full", is_flag=True,
+              help="Read every open case, not only those whose next check falls in the days ahead.")
 @with_appcontext
-def forecast_command(as_of: str | None, days: int, as_json: bool):
+def forecast_command(as_of: str | None, days: int, as_json: bool, full: bool):
     """Show what will become a gap in the days ahead if nobody acts."""
     from gapwatch.cli import parse_day
 
     day = parse_day(None, None, as_of) or clock.today()
     session = db.new_session(db.get_engine())
     try:
-        result = forecast(session, day, days=days, config=current_app.config)
+        result = forecast(session, day, days=days, config=current_app.config, full=full)
     finally:
         session.close()
     click.echo(json.dumps(result.as_json()) if as_json else _table(result))

@@ -310,12 +310,9 @@ class Chunk:
         return snapshot.between(*self.span) if self.span else snapshot.among(self.ids)
 
 
-def due(day: date, since: date):
-    """Return the WHERE clause of the cases a daily scan of `day` reads, the scan of `since`
-    done: open, and their next check has come (or was never made), or they have a flag not
-    resolved (its message counts the days, its `last_seen_on` moves, a snooze may end), or their
-    person is linked or proposed as another, or was until `since` (other records' changes move
-    their journey)."""
+def _checked_by(day: date, since: date):
+    """Return the WHERE clause of the cases to check again by `day`, the scan of `since` done
+    (`due` says which and why)."""
     active = or_(PersonLink.unlinked_on.is_(None), PersonLink.unlinked_on >= since)
     talked = or_(LinkProposal.status == ProposalStatus.open.value,
                  LinkProposal.decided_on >= since)
@@ -324,9 +321,36 @@ def due(day: date, since: date):
                     select(LinkProposal.person_a_id).where(talked),
                     select(LinkProposal.person_b_id).where(talked))
     flagged = select(Flag.case_id).where(Flag.status != FlagStatus.resolved.value)
-    return snapshot.open_on(day) & or_(
-        Case.next_check_on.is_(None), Case.next_check_on <= day, Case.id.in_(flagged),
-        Case.person_id.in_(persons))
+    return or_(Case.next_check_on.is_(None), Case.next_check_on <= day, Case.id.in_(flagged),
+               Case.person_id.in_(persons))
+
+
+def due(day: date, since: date):
+    """Return the WHERE clause of the cases a daily scan of `day` reads, the scan of `since`
+    done: open, and their next check has come (or was never made), or they have a flag not
+    resolved (its message counts the days, its `last_seen_on` moves, a snooze may end), or their
+    person is linked or proposed as another, or was until `since` (other records' changes move
+    their journey)."""
+    return snapshot.open_on(day) & _checked_by(day, since)
+
+
+def changing(session: Session, day: date, until: date, rulebook: Rulebook):
+    """Return the WHERE clause of the cases a rule's answer about may change on a day after
+    `day` up to `until`, from their stored next checks; None when those cannot be trusted for
+    `day`: before the first scan, when the last scan was of a later day, or when the rules'
+    thresholds, the agencies or the contracts changed since it.
+
+    A case left out was last checked on a day up to `day` and its next check is after `until`,
+    so every rule says of it on each day up to `until` what it says on `day`: the days ahead
+    hold nothing new for it. The forecast reads only the others.
+    """
+    last = _last_run(session)
+    if last is None or last.day > day:
+        return None
+    known = snapshot.agencies(session)
+    if last.rules != fingerprint(rulebook, known, snapshot.contracts(session, known)):
+        return None
+    return _checked_by(until, last.day)
 
 
 def _chunks(session: Session, day: date, where, size: int) -> list[Chunk]:

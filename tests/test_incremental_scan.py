@@ -7,6 +7,10 @@ full scan of the same day must find nothing to change, not even a message or `la
 A full scan after the incremental one changes a flag exactly where the incremental scan left it
 other than a full scan from the same start would (both run the same comparison on each case
 they read), so this is the incremental scan of day d against the full scan of day d.
+
+The forecast reads only the cases whose next check falls within its days by the same stored
+days: before each day's scan (the operations of the day done) and after it, the forecast of the
+next 7 and 30 days must be what a forecast reading every open case says.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy import select
 from gapwatch import db
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError
+from gapwatch.forecast import forecast
 from gapwatch.models import Case, Flag, FlagAcknowledgement, ScanRun
 from gapwatch.scan import scan
 from tests import conftest
@@ -139,7 +144,9 @@ def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_pa
         for n, work in enumerate(world["work"]):
             day = BASE + timedelta(days=n)
             apply(session, work)
+            same_forecasts(session, day)
             daily = scan(session, day, config={}, workers=1)
+            same_forecasts(session, day)
             kind = session.execute(select(ScanRun.full).where(ScanRun.day == day)).scalar()
             assert kind is (n == 0), "the first scan reads every case, the others the cases due"
             left = flags(session)
@@ -152,6 +159,14 @@ def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_pa
     finally:
         session.close()
         engine.dispose()
+
+
+def same_forecasts(session, day: date) -> None:
+    for days in (7, 30):
+        narrowed = forecast(session, day, days=days)
+        whole = forecast(session, day, days=days, full=True)
+        assert narrowed.coming == whole.coming, (day, days)
+        assert narrowed.cases <= whole.cases
 
 
 def read(session, day: date) -> int:
@@ -179,3 +194,27 @@ def test_a_case_is_read_again_on_its_next_check_and_not_before(session):
     assert (eleventh.found, eleventh.opened, eleventh.cases) == (1, 1, 1)
     assert read(session, date(2026, 6, 11)) == 1
     assert session.execute(select(Case.next_check_on)).scalar() == date(2026, 6, 12)
+
+
+def test_the_forecast_reads_only_the_cases_whose_next_check_falls_within_its_days(session):
+    """C-1's referral falls due on 10 June, C-2 has nothing ahead: after the scan of 1 June, the
+    7-day forecast reads neither (C-1's next check is 11 June), the 10-day one reads C-1 only;
+    both find what reading every case finds."""
+    region(session)
+    person_and_case(session, expected_release_on=date(2026, 9, 1))
+    person_and_case(session, "C-2", expected_release_on=date(2027, 9, 1))
+    load(session,
+         event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody",
+               officer="A. Officer"),
+         event("C-2", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody",
+               officer="A. Officer"),
+         event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+               to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"))
+    assert forecast(session, date(2026, 6, 1), days=7).cases == 2, "no scan yet: every case"
+    scan(session, date(2026, 6, 1))
+    week, ten = (forecast(session, date(2026, 6, 1), days=n) for n in (7, 10))
+    assert (week.cases, week.coming) == (0, [])
+    assert ten.cases == 1
+    assert [(c.finding.case, c.day) for c in ten.coming] == [("C-1", date(2026, 6, 11))]
+    assert ten.coming == forecast(session, date(2026, 6, 1), days=10, full=True).coming
+    assert forecast(session, date(2026, 5, 31), days=7).cases == 2, "a day before the last scan"
