@@ -3,16 +3,21 @@
     .venv/bin/python bench/forecast_bench.py --url sqlite:////tmp/forecast100k.sqlite --cases 100000
     .venv/bin/python bench/forecast_bench.py --url postgresql+psycopg://root@127.0.0.1:5432/forecast100k --cases 100000
 
-An empty database at URL is first filled as `bench/scan_bench.py` fills it. Then, each in a
-process of its own (so that CPU time and peak memory are its own):
+An empty database at URL is first filled as `bench/scan_bench.py` fills it, and copied as it
+copies it (the copy is scanned, then dropped). Then, each in a process of its own (so that CPU
+time and peak memory are its own):
 
 - `scan`: one daily scan of the day as a dry run (every rule on every open case, the flags
   compared, nothing written), in one process: the cheapest daily scan there is;
-- `forecast`: `gapwatch.forecast.forecast` of the same day for `--days` (30) days ahead.
+- `full`: `gapwatch.forecast.forecast` of the same day for `--days` (30) days ahead, reading
+  every open case (`full=True`: what it does before a region's first scan);
+- (untimed: the day is scanned, writing its flags and each case's next check)
+- `forecast`: the same forecast after that scan, reading only the cases whose next check falls
+  within the days ahead, as the digests' section and the Coming up page do.
 
-Prints each phase's wall seconds, CPU seconds (user + system of the process) and peak memory,
-then the forecast's ratio to the scan, then a JSON summary with the machine's load. The
-database server's own CPU time is not counted (the same reads serve both phases).
+Prints each phase's wall seconds, CPU seconds (user + system of the process), peak memory and
+the cases read, then each forecast's ratio to the scan, then a JSON summary with the machine's
+load. The database server's own CPU time is not counted (the same reads serve every phase).
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scan_bench import fill  # noqa: E402
+from scan_bench import copy_of, drop, fill  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = ("scan", "forecast")
+PHASES = ("scan", "full", "scanned", "forecast")
 
 
 def cpu_seconds() -> float:
@@ -47,11 +52,11 @@ def phase(url: str, name: str, day: date, days: int) -> dict:
     engine = db.make_engine(url)
     session = db.new_session(engine)
     wall, cpu = time.perf_counter(), cpu_seconds()
-    if name == "scan":
-        result = scan(session, day, dry_run=True, keep_findings=False, workers=1)
+    if name in ("scan", "scanned"):
+        result = scan(session, day, dry_run=name == "scan", keep_findings=False, workers=1)
         numbers = {"cases": result.cases, "findings": result.found}
     else:
-        result = forecast(session, day, days=days)
+        result = forecast(session, day, days=days, full=name == "full")
         numbers = {"cases": result.cases, "coming": len(result.coming)}
     numbers.update(phase=name, seconds=round(time.perf_counter() - wall, 2),
                    cpu_s=round(cpu_seconds() - cpu, 2),
@@ -76,18 +81,27 @@ def main() -> None:
         print(json.dumps(phase(args.url, args.phase, day, args.days)))
         return
     fill(args.url, args.cases)
+    scratch = copy_of(args.url)
     results = {}
-    for name in PHASES:
-        out = subprocess.run(
-            [sys.executable, __file__, "--url", args.url, "--day", day.isoformat(),
-             "--days", str(args.days), "--phase", name],
-            check=True, capture_output=True, text=True, cwd=ROOT)
-        numbers = json.loads(out.stdout.strip().splitlines()[-1])
-        results[name] = numbers
-        print(f"{name:<9} {numbers['seconds']:>8.2f} s wall  {numbers['cpu_s']:>8.2f} CPU s  "
-              f"peak {numbers['peak_mb']:>7.1f} MB  cases {numbers['cases']:,}", flush=True)
-    ratio = {k: round(results["forecast"][k] / results["scan"][k], 2) for k in ("seconds", "cpu_s")}
-    print(f"forecast / scan: {ratio['cpu_s']}x CPU, {ratio['seconds']}x wall", flush=True)
+    try:
+        for name in PHASES:
+            out = subprocess.run(
+                [sys.executable, __file__, "--url", scratch, "--day", day.isoformat(),
+                 "--days", str(args.days), "--phase", name],
+                check=True, capture_output=True, text=True, cwd=ROOT)
+            numbers = json.loads(out.stdout.strip().splitlines()[-1])
+            results[name] = numbers
+            print(f"{name:<9} {numbers['seconds']:>8.2f} s wall  {numbers['cpu_s']:>8.2f} CPU s  "
+                  f"peak {numbers['peak_mb']:>7.1f} MB  cases read {numbers['cases']:,}",
+                  flush=True)
+    finally:
+        drop(scratch)
+    ratio = {}
+    for name in ("full", "forecast"):
+        ratio[name] = {k: round(results[name][k] / results["scan"][k], 2)
+                       for k in ("seconds", "cpu_s")}
+        print(f"{name} / scan: {ratio[name]['cpu_s']}x CPU, {ratio[name]['seconds']}x wall",
+              flush=True)
     print(json.dumps({"url": args.url.split("@")[-1], "day": day.isoformat(), "days": args.days,
                       "load": os.getloadavg(), "phases": results, "ratio": ratio}))
 

@@ -145,6 +145,20 @@ def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+def analyze(session: Session, *tables: str) -> None:
+    """Refresh the planner's statistics of `tables` (every table without), after a bulk change.
+
+    Without it, queries right after a bulk load are planned for the tables as they were: the
+    daily scan's read of linked persons took 285 ms a chunk instead of 14 on proposals that
+    PostgreSQL still thought were 59 (autovacuum refreshes them too, within minutes)."""
+    if is_sqlite(session) and tables:  # SQLite analyses one table a statement
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
+    else:
+        session.execute(text(f"ANALYZE {', '.join(tables)}"))
+    session.commit()
+
+
 def alembic_config(url: str):
     from alembic.config import Config
 

@@ -18,13 +18,16 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 from sqlmodel import Session
 
-from gapwatch import clock, db, snapshot
+from gapwatch import clock, db, linked, snapshot
 from gapwatch.journey import Journey
+from gapwatch.models import Case
 from gapwatch.rules import Context, Finding, Rules, findings_ahead
 
 DEFAULT_DAYS = 30
+ID_CHUNK = 1000  # cases read at once by their ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +84,19 @@ def order(items: Iterable[Coming]) -> list[Coming]:
 def _journeys(session: Session, day: date, until: date, chunk: int,
               where=None) -> Iterator[Journey]:
     known = snapshot.agencies(session)
+    links = linked.Links.read(session)
     clause = snapshot.open_between(day, until)
-    if where is not None:
-        clause = clause & where
-    for first, last in snapshot.ranges(session, day, chunk, where=clause):
-        yield from snapshot.journeys_ahead(session, day, until, first, last, known, where)
+    if where is None:
+        for first, last in snapshot.ranges(session, day, chunk, where=clause):
+            yield from snapshot.journeys_ahead(session, day, until, first, last, known, links)
+        return
+    # The cases kept, found once: a WHERE clause with subqueries asked again in each chunk's
+    # every read cost more than the reads themselves.
+    ids = [row[0] for row in snapshot.tuples(
+        session, select(Case.id).where(clause & where).order_by(Case.id))]
+    for start in range(0, len(ids), ID_CHUNK):
+        yield from snapshot.journeys(session, day, snapshot.among(ids[start:start + ID_CHUNK]),
+                                     known, until=until, links=links)
 
 
 def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,

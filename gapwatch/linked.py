@@ -15,10 +15,12 @@ it is restricted if any record is.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from gapwatch import queries
@@ -84,14 +86,46 @@ def twins_of(session: Session, case_ids) -> dict[int, tuple[Twin, ...]]:
     return {k: tuple(sorted(v, key=lambda t: t.proposal)) for k, v in found.items()}
 
 
-def join(session: Session, day: date, journeys: list[Journey], case_ids) -> list[Journey]:
+@dataclass(frozen=True)
+class Links:
+    """Every open proposal and every group of linked persons, read once for a pass over many
+    chunks (a scan's read, a forecast) instead of again for each chunk."""
+
+    twins: Mapping[str, tuple[Twin, ...]]  # by person reference, as `twins_of` gives them
+    group_of: Mapping[int, frozenset[int]]  # `gapwatch.operations.identity.groups`
+
+    @classmethod
+    def read(cls, session: Session) -> Links:
+        a, b = aliased(Person), aliased(Person)
+        found = defaultdict(list)
+        for proposal, probability, proposed_on, *persons in session.connection().execute(
+            select(LinkProposal.id, LinkProposal.probability, LinkProposal.proposed_on,
+                   a.reference, a.restricted, a.id, b.reference, b.restricted, b.id)
+            .join(a, a.id == LinkProposal.person_a_id).join(b, b.id == LinkProposal.person_b_id)
+            .where(LinkProposal.status == ProposalStatus.open.value)
+        ):
+            first, second = persons[:3], persons[3:]
+            for mine, other in ((first, second), (second, first)):
+                found[mine[0]].append(Twin(proposal, other[0], probability, proposed_on,
+                                           other[1], other[2]))
+        return cls({k: tuple(sorted(v, key=lambda t: t.proposal)) for k, v in found.items()},
+                   groups(session))
+
+
+def join(session: Session, day: date, journeys: list[Journey], case_ids,
+         links: Links | None = None) -> list[Journey]:
     """Return one chunk's journeys with linked persons' cases read as one, the groups as they
     stand on `day`. The journeys are whole, rows dated after `day` included: the reader
     (`gapwatch.snapshot`) reads them as of the day it needs.
 
-    `case_ids` is a WHERE clause on Case.id keeping the chunk's cases.
+    `case_ids` is a WHERE clause on Case.id keeping the chunk's cases; `links`, the proposals
+    and groups as read at the start of a pass (else they are read for this chunk).
     """
-    twins = twins_of(session, case_ids)
+    if links is None:
+        twins = twins_of(session, case_ids)
+    else:
+        twins = {j.case.id: links.twins[j.case.person] for j in journeys
+                 if j.case.person in links.twins}
     if twins:
         journeys = [Journey(replace(j.case, twins=twins[j.case.id]), j.ownerships, j.handoffs)
                     if j.case.id in twins else j for j in journeys]
@@ -99,7 +133,7 @@ def join(session: Session, day: date, journeys: list[Journey], case_ids) -> list
         select(Case.id, Case.person_id).where(case_ids, _has_link())).all())
     if not touched:
         return journeys
-    group_of = groups(session)
+    group_of = groups(session) if links is None else links.group_of
     members = set().union(*(group_of[p] for p in touched.values()))
     person_of = _linked_cases(session, members, day)
     cases_of_group: dict[frozenset, list[int]] = defaultdict(list)

@@ -89,6 +89,9 @@ def run(session: Session, *, on: date, config: Mapping | None = None) -> dict:
         summary = ops.record_linkage(
             uow, model=found.model, pairs=found.pairs, persons=len(rows), threshold=threshold,
             splink_version=linkage.SPLINK_VERSION, on=on, trained_on=found.trained_on)
+    # The proposals can change by thousands at once: the scan's reads of them are planned well
+    # only on fresh statistics.
+    db.analyze(session, LinkProposal.__table__.name, PersonLink.__table__.name)
     summary.update(persons=len(rows), pairs=len(found.pairs),
                    seconds=round(time.perf_counter() - started, 2))
     log.info("linking of %d persons: %s", len(rows), summary)

@@ -43,7 +43,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, func, insert, not_, or_, select, union, update
 from sqlmodel import Session
 
-from gapwatch import alerts, clock, db, snapshot, tally
+from gapwatch import alerts, clock, db, linked, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.audit import plain
 from gapwatch.config import Defaults
@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 ACTOR = "scan"
 HORIZON = timedelta(days=3660)  # nothing ahead: check again in ten years at the latest
 DUE_CHUNK = 1000
+# A scan that opens, reopens or resolves this many flags refreshes the flags' statistics, so
+# the next reads of them (the digests, the next day's scan, the pages) are planned for them.
+BULK_CHANGE = 10_000
 _FLAG_COLUMNS = (
     Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
     Flag.message, Flag.evidence, Flag.status, Flag.last_seen_on,
@@ -449,12 +452,15 @@ def _read(session: Session, day: date, rulebook: Rulebook, config: Mapping, work
         return list(rules_in_parallel(session, day, config, chunks, workers))
     known = snapshot.agencies(session)
     context = Context(day=day, contracts=snapshot.contracts(session, known))
-    return [_check(session, rulebook, context, known, each) for each in chunks]
+    links = linked.Links.read(session)
+    return [_check(session, rulebook, context, known, each, links) for each in chunks]
 
 
-def _check(session: Session, rulebook: Rulebook, context: Context, known, chunk: Chunk) -> Chunk:
+def _check(session: Session, rulebook: Rulebook, context: Context, known, chunk: Chunk,
+           links: linked.Links | None = None) -> Chunk:
     chunk.versions = _versions(session, chunk.which())
-    rulebook.check(snapshot.journeys(session, context.day, chunk.which(), known), context, chunk)
+    rulebook.check(snapshot.journeys(session, context.day, chunk.which(), known, links=links),
+                   context, chunk)
     return chunk
 
 
@@ -622,6 +628,8 @@ def scan(
                 result.digest_seconds = time.perf_counter() - writing
     if result.replay:
         result.opened = result.reopened = result.refreshed = result.resolved = 0
+    elif not dry_run and result.opened + result.reopened + result.resolved >= BULK_CHANGE:
+        db.analyze(session, Flag.__table__.name, FlagAcknowledgement.__table__.name)
     result.seconds = time.perf_counter() - started
     log.info("scan of %s (%s): %d cases, %d findings, %d opened, %d reopened, %d resolved in "
              "%.2fs", day, "daily" if incremental else "full", result.cases, result.found,

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from gapwatch import linked
@@ -100,10 +100,10 @@ Which = Callable  # a column of case ids -> the WHERE clause keeping the chunk's
 
 
 def journeys(session: Session, day: date, which: Which, known, *,
-             until: date | None = None) -> list[Journey]:
+             until: date | None = None, links: linked.Links | None = None) -> list[Journey]:
     """Return the whole journeys of the cases `which` keeps that are open on `day` (with
     `until`: open on a day of `[day, until]`, and only the rows dated up to it), in id order,
-    linked persons' cases read as one as of `day`."""
+    linked persons' cases read as one as of `day` (by `links`, when read for a whole pass)."""
     d = Days()
     opened = open_on(day) if until is None else open_between(day, until)
     cases = tuples(session, select(
@@ -143,7 +143,7 @@ def journeys(session: Session, day: date, which: Which, known, *,
         for (i, reference, opened_on, closed_on, risk, release, born, home, restricted,
              person) in cases
     ]
-    return linked.join(session, day, found, which(Case.id))
+    return linked.join(session, day, found, which(Case.id), links)
 
 
 def later(journey: Journey, day: date) -> bool:
@@ -209,17 +209,9 @@ def journeys_of(session: Session, day: date, ids: list[int], known) -> list[Jour
 
 
 def journeys_ahead(session: Session, day: date, until: date, first: int, last: int,
-                   known, where=None) -> list[Journey]:
-    """Return the journeys of the cases with ids first..last open on a day of `[day, until]`
-    (and kept by the WHERE clause on Case `where`, if given), with every row dated up to
-    `until`: what is known now of the days ahead. `as_of` a day of them gives the journey a
-    scan of that day reads; linked persons are joined as the scan of `day` joins them."""
-    if where is None:
-        return journeys(session, day, between(first, last), known, until=until)
-
-    def which(case_id):
-        # Its own FROM case (not correlated): the outer query may be of case itself.
-        kept = select(Case.id).where(Case.id.between(first, last), where).correlate(None)
-        return and_(case_id.between(first, last), case_id.in_(kept))
-
-    return journeys(session, day, which, known, until=until)
+                   known, links: linked.Links | None = None) -> list[Journey]:
+    """Return the journeys of the cases with ids first..last open on a day of `[day, until]`,
+    with every row dated up to `until`: what is known now of the days ahead. `as_of` a day of
+    them gives the journey a scan of that day reads; linked persons are joined as the scan of
+    `day` joins them."""
+    return journeys(session, day, between(first, last), known, until=until, links=links)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
@@ -142,6 +142,10 @@ def _load(session: Session, cases: int | None, seed: int) -> None:
     found = linking.run(session, on=clock.today(), config=current_app.config)
     click.echo(f"Linked {found['persons']:,} persons: {found['proposed']:,} possible twins "
                f"proposed for review (model {found['model_version']}, {found['seconds']} s).")
+    # Fresh statistics of everything loaded and linked, so the first pages and scans get the
+    # planner's good plans at once instead of after autovacuum's next visit (PostgreSQL) or
+    # never (SQLite).
+    db.analyze(session)
 
 
 def _load_synthetic(session: Session, cases: int, seed: int) -> None:
@@ -154,9 +158,5 @@ def _load_synthetic(session: Session, cases: int, seed: int) -> None:
     started = time.perf_counter()
     count = load_synthetic(session, cases, seed, progress)
     seconds = time.perf_counter() - started
-    # Fresh statistics, so the first pages and scans after a bulk load get the planner's good
-    # plans at once instead of after autovacuum's next visit (PostgreSQL) or never (SQLite).
-    session.execute(text("ANALYZE"))
-    session.commit()
     click.echo(f"Loaded {cases:,} synthetic cases (seed {seed}): {count:,} records "
                f"in {seconds:.1f} s.")
