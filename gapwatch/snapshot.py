@@ -18,7 +18,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
 from sqlmodel import Session
 
 from gapwatch import linked
@@ -192,7 +196,30 @@ def between(first: int, last: int) -> Which:
 
 
 def among(ids: list[int]) -> Which:
-    return lambda case_id: case_id.in_(ids)
+    return lambda case_id: AmongIds(case_id, ids)
+
+
+class AmongIds(ColumnElement):
+    """`column IN (ids)`, sent to PostgreSQL as one array parameter (`column = ANY(...)`): a
+    statement with a thousand placeholders cost psycopg more to parse than the server to run
+    (13% of a daily scan at 500,000 cases). Elsewhere, the usual IN list."""
+
+    type = NullType()  # not Boolean: SQLite would be asked `IN (...) = 1`, which no index serves
+    inherit_cache = False  # the ids are not a cache key's: such statements are not cached
+
+    def __init__(self, column, ids):
+        self.column, self.ids = column, list(ids)
+
+
+@compiles(AmongIds)
+def _among_in(element: AmongIds, compiler, **kw) -> str:
+    return compiler.process(element.column.in_(element.ids), **kw)
+
+
+@compiles(AmongIds, "postgresql")
+def _among_any(element: AmongIds, compiler, **kw) -> str:
+    ids = bindparam(None, element.ids, type_=ARRAY(Integer))
+    return compiler.process(element.column == any_(ids), **kw)
 
 
 def journeys_between(session: Session, day: date, first: int, last: int, known) -> list[Journey]:
