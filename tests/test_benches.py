@@ -1,0 +1,36 @@
+"""The benches' own moving parts that a test can run small: what they measure must still work."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from gapwatch import clock
+from gapwatch.models import Flag, FlagAcknowledgement
+from gapwatch.scan import scan
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def bench(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_web_benchs_writer_acknowledges_flags_as_an_agency_they_tell(demo, database_url):
+    """It acted as the system, which acknowledges nothing since acknowledgements are per
+    agency: the bench's writes stopped at the first one."""
+    scan(demo, clock.today(), workers=1)
+    done: list[int] = []
+    bench("web_bench").writer(database_url, 40, time.monotonic() + 0.5, done)
+    assert done, "the writer acknowledged nothing"
+    demo.rollback()
+    said = dict(demo.execute(select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency)
+                             .where(FlagAcknowledgement.flag_id.in_(done))).all())
+    notify = dict(demo.execute(select(Flag.id, Flag.notify).where(Flag.id.in_(done))).all())
+    assert said == {flag_id: notify[flag_id][0] for flag_id in done}
