@@ -196,7 +196,12 @@ def between(first: int, last: int) -> Which:
 
 
 def among(ids: list[int]) -> Which:
+    if len(ids) < FEW_IDS:  # a statement SQLAlchemy can keep compiled (a unit of work's)
+        return lambda case_id: case_id.in_(ids)
     return lambda case_id: AmongIds(case_id, ids)
+
+
+FEW_IDS = 100
 
 
 class AmongIds(ColumnElement):
