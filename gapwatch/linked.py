@@ -26,9 +26,10 @@ from sqlmodel import Session
 from gapwatch import queries
 from gapwatch.journey import Journey, Twin
 from gapwatch.models import Case, LinkProposal, Person, PersonLink, ProposalStatus
-from gapwatch.operations.identity import groups
+from gapwatch.operations.identity import group_of, groups
 
 RISK_ORDER = ("low", "medium", "high", "very_high")
+FEW_LINKED = 20  # up to this many linked persons in a chunk, their groups are read link by link
 
 
 def _open_on(day: date):
@@ -133,16 +134,22 @@ def join(session: Session, day: date, journeys: list[Journey], case_ids,
         select(Case.id, Case.person_id).where(case_ids, _has_link())).all())
     if not touched:
         return journeys
-    group_of = groups(session) if links is None else links.group_of
-    members = set().union(*(group_of[p] for p in touched.values()))
+    if links is not None:
+        grouped = links.group_of
+    elif len(touched) <= FEW_LINKED:  # a unit of work's few cases: their own links only
+        grouped = {p: group_of(session, p) for p in set(touched.values())}
+        grouped.update({p: group for group in list(grouped.values()) for p in group})
+    else:
+        grouped = groups(session)
+    members = set().union(*(grouped[p] for p in touched.values()))
     person_of = _linked_cases(session, members, day)
     cases_of_group: dict[frozenset, list[int]] = defaultdict(list)
     for case_id, person_id in person_of.items():
-        cases_of_group[group_of[person_id]].append(case_id)
+        cases_of_group[grouped[person_id]].append(case_id)
     lead_of = {case_id: min(ids) for ids in cases_of_group.values() for case_id in ids}
     here = {j.case.id for j in journeys}
     wanted = {c for j in journeys if lead_of.get(j.case.id) == j.case.id
-              for c in cases_of_group[group_of[person_of[j.case.id]]] if c not in here}
+              for c in cases_of_group[grouped[person_of[j.case.id]]] if c not in here}
     loaded = {**{j.case.id: j for j in journeys},
               **queries.load_journeys(session, wanted)}
     if wanted:
@@ -156,7 +163,7 @@ def join(session: Session, day: date, journeys: list[Journey], case_ids,
         if lead is None:
             result.append(journey)
         elif lead == journey.case.id:
-            group = cases_of_group[group_of[person_of[lead]]]
+            group = cases_of_group[grouped[person_of[lead]]]
             result.append(merge(journey, [loaded[c] for c in sorted(group) if c != lead]))
         else:
             reference = references.get(lead) or _reference(session, lead)
@@ -176,8 +183,8 @@ def journey_of_person(session: Session, journey: Journey, person_id: int,
     Unlike the scan it reads the cases of linked persons whatever their state on `day`, except
     those closed by then, and always reads them into the given case's journey.
     """
-    group = groups(session).get(person_id)
-    if not group:
+    group = group_of(session, person_id)
+    if len(group) < 2:
         return journey
     others = [c for c in _linked_cases(session, set(group), None) if c != journey.case.id]
     loaded = queries.load_journeys(session, others)

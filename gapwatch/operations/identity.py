@@ -374,6 +374,12 @@ def decide_proposal(uow: UnitOfWork, *, proposal_id: int, confirm: bool, on: dat
     return proposal
 
 
+def group_of(session, person_id: int) -> frozenset[int]:
+    """Return the person and everyone linked with them (only them when unlinked), reading their
+    own links, not every link as `groups` does (45 ms a case page at 3,400 links)."""
+    return frozenset(_linked_with(session, {person_id}))
+
+
 def groups(session) -> dict[int, frozenset[int]]:
     """Return, for every linked person, the ids of all the persons linked with them (and them)."""
     import networkx as nx

@@ -34,7 +34,7 @@ from gapwatch.models import (
     UserRole,
     active_on,
 )
-from gapwatch.operations.identity import groups, identifiers_of
+from gapwatch.operations.identity import group_of, identifiers_of
 from gapwatch.queries import load_journeys
 from gapwatch.web import waterfall
 from gapwatch.web.access import may_open_details
@@ -178,7 +178,7 @@ def identity_of(session, person_id: int, journey, details: bool, today) -> Ident
     """Return the case page's identity section; identifiers only where details are shown."""
     from gapwatch import linked
 
-    group = groups(session).get(person_id, frozenset()) - {person_id}
+    group = group_of(session, person_id) - {person_id}
     records = []
     if group:
         rows = session.execute(select(Person.reference, Case.reference)
