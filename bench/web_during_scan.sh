@@ -1,0 +1,32 @@
+#!/bin/bash
+# The web bench on a copy of a scanned region, once alone and once while the next day's scan
+# runs beside it (started when wrk starts). Run from the repository's root:
+#
+#   TEMPLATE=scanned500k DAY=2026-12-06 WRITES=2 bench/web_during_scan.sh
+#
+# TEMPLATE: a PostgreSQL database on 127.0.0.1 filled by `gapwatch demo --cases N` and scanned
+# (its copy, COPY_DB, is made afresh and left for a look afterwards); DAY: the day after the
+# scan's; WRITES: flags acknowledged a second meanwhile (bench/web_bench.py's writer).
+set -u
+TEMPLATE=${TEMPLATE:?the scanned database to copy} DAY=${DAY:?the day to scan}
+COPY_DB=${COPY_DB:-${TEMPLATE}_web} WRITES=${WRITES:-2}
+URL=postgresql+psycopg://root@127.0.0.1:5432/$COPY_DB
+psql -h 127.0.0.1 -U root -d postgres -qc "DROP DATABASE IF EXISTS $COPY_DB" \
+    -c "CREATE DATABASE $COPY_DB TEMPLATE $TEMPLATE"
+export GAPWATCH_SECRET_KEY=${GAPWATCH_SECRET_KEY:-bench-secret-key-0123456789abcdef}
+export GAPWATCH_DATABASE_URL=$URL
+.venv/bin/gunicorn -w 4 -k gthread --threads 4 -b 127.0.0.1:8765 wsgi:app > gunicorn-bench.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER' EXIT
+sleep 6
+BENCH=(.venv/bin/python bench/web_bench.py --database-url "$URL" --base-url http://127.0.0.1:8765
+       --users 16 --seconds 60 --think-ms 1000 --writes-per-second "$WRITES")
+echo "== alone (load $(cut -d' ' -f1-3 /proc/loadavg))"
+"${BENCH[@]}"
+echo "== while the scan of $DAY runs (load $(cut -d' ' -f1-3 /proc/loadavg))"
+"${BENCH[@]}" &
+LOAD=$!
+until pgrep -x wrk > /dev/null; do sleep 0.2; done
+GAPWATCH_SCAN_WORKERS=1 /usr/bin/time -f "scan: %e s wall, %U s user, %S s system, %M KB" \
+    .venv/bin/gapwatch scan --as-of "$DAY" | tail -n 1
+wait $LOAD
