@@ -20,9 +20,11 @@ day's findings were and changes no flag.
 
 The scan of the day after the last scan's reads only the cases due (`due`): those whose next
 check (`Case.next_check_on`, the first day a rule's answer about them may change) has come, with
-a flag open, or of a linked person; it leaves the flags a full scan would. It reads and runs the
-rules before it takes the writers' lock, and under the lock checks again the cases written to
-since, then writes.
+a snooze that has ended, or of a linked person; it leaves the flags a full scan would. A flag of
+a case not read says what it said (nothing about it can have changed): it is seen again today,
+all of them in one statement, and reported among the day's findings as it stands. The scan reads
+and runs the rules before it takes the writers' lock, and under the lock checks again the cases
+written to since, then writes.
 """
 
 from __future__ import annotations
@@ -124,11 +126,11 @@ class Rulebook:
         return found
 
     def next_check(self, journey, context: Context, found: list[Finding]) -> date:
-        """Return the day the case is to be checked again: tomorrow while the rules find
-        something (the flags' messages count the days, `last_seen_on` moves), else the first
-        day any rule's answer may change (`gapwatch.rules.next_change`), or the horizon."""
-        if found:
-            return context.day + ONE_DAY
+        """Return the day the case is to be checked again: the first day any rule's answer
+        about it may change (`gapwatch.rules.next_change`), or the horizon. What the rules
+        found stays as it is until then, its message and evidence too (no rule's text names
+        the day it is read on), so a flag needs no reading before it: the daily scan moves
+        its `last_seen_on` with the others' in one statement."""
         return next_change(journey, context, self.rules, HORIZON) or context.day + HORIZON
 
     def check(self, journeys: list, context: Context, chunk: Chunk) -> Chunk:
@@ -316,6 +318,10 @@ class Chunk:
 def _checked_by(day: date, since: date):
     """Return the WHERE clause of the cases to check again by `day`, the scan of `since` done
     (`due` says which and why)."""
+    snoozed = (select(Flag.case_id)
+               .join(FlagAcknowledgement, FlagAcknowledgement.flag_id == Flag.id)
+               .where(FlagAcknowledgement.snoozed_until < day,
+                      Flag.status != FlagStatus.resolved.value))
     active = or_(PersonLink.unlinked_on.is_(None), PersonLink.unlinked_on >= since)
     talked = or_(LinkProposal.status == ProposalStatus.open.value,
                  LinkProposal.decided_on >= since)
@@ -323,17 +329,15 @@ def _checked_by(day: date, since: date):
                     select(PersonLink.person_b_id).where(active),
                     select(LinkProposal.person_a_id).where(talked),
                     select(LinkProposal.person_b_id).where(talked))
-    flagged = select(Flag.case_id).where(Flag.status != FlagStatus.resolved.value)
-    return or_(Case.next_check_on.is_(None), Case.next_check_on <= day, Case.id.in_(flagged),
+    return or_(Case.next_check_on.is_(None), Case.next_check_on <= day, Case.id.in_(snoozed),
                Case.person_id.in_(persons))
 
 
 def due(day: date, since: date):
     """Return the WHERE clause of the cases a daily scan of `day` reads, the scan of `since`
-    done: open, and their next check has come (or was never made), or they have a flag not
-    resolved (its message counts the days, its `last_seen_on` moves, a snooze may end), or their
-    person is linked or proposed as another, or was until `since` (other records' changes move
-    their journey)."""
+    done: open, and their next check has come (or was never made), or an agency's snooze of one
+    of their flags has ended (the flag is open again for it), or their person is linked or
+    proposed as another, or was until `since` (other records' changes move their journey)."""
     return snapshot.open_on(day) & _checked_by(day, since)
 
 
@@ -493,8 +497,9 @@ def _again(session: Session, rulebook: Rulebook, context: Context, known,
 
 
 def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
-           uow: ops.UnitOfWork | None, keep_findings: bool) -> None:
-    """Compare each chunk's findings with its flags and, with `uow`, write the changes."""
+           uow: ops.UnitOfWork | None, keep_findings: bool, incremental: bool = False) -> None:
+    """Compare each chunk's findings with its flags and, with `uow`, write the changes; when
+    `incremental`, the flags of the open cases not read are today's findings as they stand."""
     for each in chunks:
         if keep_findings:
             result.findings.extend(each.findings)
@@ -513,6 +518,46 @@ def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
         _plan_resolved(row, row.reference, day, closed, result, "the case is not open")
     if uow is not None:
         _write(uow, closed)
+    if incremental:
+        _standing(session, day, chunks, result, keep_findings, seen=uow is not None)
+
+
+def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
+              keep_findings: bool, *, seen: bool) -> None:
+    """Count (and keep, with `keep_findings`) the flags of the open cases the scan did not
+    read as today's findings, and with `seen` move their `last_seen_on` to `day`: their next
+    check has not come, so each rule says of them what it said when their flags were written."""
+    read = set().union(*(each.references for each in chunks))
+    columns = (Flag.case_id, Case.reference) + ((
+        Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify, Flag.message,
+        Flag.evidence) if keep_findings else ())
+    unresolved = Flag.status != FlagStatus.resolved.value
+    for row in session.connection().execute(
+            select(*columns).join(Case, Case.id == Flag.case_id)
+            .where(unresolved, snapshot.open_on(day))):
+        if row[0] in read:
+            continue
+        result.found += 1
+        if keep_findings:
+            result.findings.append(Finding(row[0], row[1], row.rule, row.subject, row.severity,
+                                           row.since, tuple(row.notify or ()), row.message,
+                                           row.evidence or {}))
+    if seen:
+        session.connection().execute(
+            update(Flag.__table__).where(unresolved, Flag.__table__.c.last_seen_on < day)
+            .values(last_seen_on=day))
+
+
+def _late(session: Session, rulebook: Rulebook, context: Context, known, where,
+          chunks: list[Chunk]) -> Chunk | None:
+    """Check, under the writers' lock, the cases that became due after the scan read them
+    (a write moved their next check to the day); None when there are none."""
+    read = set().union(*(each.ids or () for each in chunks))
+    late = [i for (i,) in snapshot.tuples(session, select(Case.id).where(where).order_by(Case.id))
+            if i not in read]
+    if not late:
+        return None
+    return _check(session, rulebook, context, known, Chunk(ids=late))
 
 
 def _open_cases(session: Session, day: date) -> int:
@@ -602,7 +647,7 @@ def scan(
         session.rollback()
     if dry_run:
         try:
-            _apply(session, day, chunks, result, None, keep_findings)
+            _apply(session, day, chunks, result, None, keep_findings, incremental)
         finally:
             session.rollback()
     else:
@@ -618,7 +663,11 @@ def scan(
                 result.cases = sum(len(c.references) for c in chunks)
             elif not result.replay:
                 chunks = [_again(session, rulebook, context, known, c) for c in chunks]
-            _apply(session, day, chunks, result, None if result.replay else uow, keep_findings)
+                late = _late(session, rulebook, context, known, where, chunks) if (
+                    incremental) else None
+                chunks += [late] if late else []
+            _apply(session, day, chunks, result, None if result.replay else uow, keep_findings,
+                   incremental and not result.replay)
             if not result.replay:
                 _record_run(session, day, full=not incremental, rules=prints, cases=sum(
                     len(c.references) for c in chunks))

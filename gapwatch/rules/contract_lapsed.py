@@ -46,8 +46,8 @@ def contract_lapsed(journey: Journey, context: Context):
             since=since,
             notify=(*owners, delivery.agency),
             message=(
-                f"{delivery.agency} is delivering for this person but has no contract with "
-                f"{buyers} in force on {clock.long_day(day)}{last}."
+                f"{delivery.agency} is delivering for this person with no contract with "
+                f"{buyers} in force since {clock.long_day(since)}{last}."
             ),
             evidence={
                 "delivery_ownership": delivery.id,
