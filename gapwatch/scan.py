@@ -56,7 +56,6 @@ from gapwatch.models import (
     FlagStatus,
     LinkProposal,
     PersonLink,
-    ProposalStatus,
     ScanRun,
 )
 from gapwatch.rules import ONE_DAY, Context, Finding, Rule, load_rules, next_change
@@ -323,8 +322,7 @@ def _checked_by(day: date, since: date):
                .where(FlagAcknowledgement.snoozed_until < day,
                       Flag.status != FlagStatus.resolved.value))
     active = or_(PersonLink.unlinked_on.is_(None), PersonLink.unlinked_on >= since)
-    talked = or_(LinkProposal.status == ProposalStatus.open.value,
-                 LinkProposal.decided_on >= since)
+    talked = or_(LinkProposal.proposed_on >= since, LinkProposal.decided_on >= since)
     persons = union(select(PersonLink.person_a_id).where(active),
                     select(PersonLink.person_b_id).where(active),
                     select(LinkProposal.person_a_id).where(talked),
@@ -336,8 +334,11 @@ def _checked_by(day: date, since: date):
 def due(day: date, since: date):
     """Return the WHERE clause of the cases a daily scan of `day` reads, the scan of `since`
     done: open, and their next check has come (or was never made), or an agency's snooze of one
-    of their flags has ended (the flag is open again for it), or their person is linked or
-    proposed as another, or was until `since` (other records' changes move their journey)."""
+    of their flags has ended (the flag is open again for it), or their person is linked to
+    another, or was until `since` (other records' changes move their journey, and which case
+    leads the group), or a proposal about them was made or decided since `since`. An open
+    proposal left as it was changes nothing: one rescored, or whose other person's restriction
+    changed, moves its persons' next check (`record_linkage`, `read_again`)."""
     return snapshot.open_on(day) & _checked_by(day, since)
 
 

@@ -28,7 +28,8 @@ from gapwatch import db
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError
 from gapwatch.forecast import forecast
-from gapwatch.models import Case, Flag, FlagAcknowledgement, ScanRun
+from gapwatch.linkage import Reason, Scored
+from gapwatch.models import Case, Flag, FlagAcknowledgement, Person, ScanRun
 from gapwatch.scan import scan
 from tests import conftest
 from tests.support import event, load, person_and_case, region
@@ -78,6 +79,13 @@ def days_of_work(draw, days: int) -> list[list[dict | tuple]]:
             today.append(draw(steps(case, on)))
         if draw(st.integers(0, 9)) == 0:
             today.append(("link", on))
+        if draw(st.integers(0, 5)) == 0:  # a person's or a case's details change
+            today.append(("details", draw(st.sampled_from(CASES)),
+                          draw(st.dates(date(2008, 3, 1), date(2008, 9, 30))),
+                          draw(st.sampled_from(["low", "medium", "high"])),
+                          draw(st.one_of(st.none(), st.integers(0, 40))), draw(st.booleans())))
+        if draw(st.integers(0, 5)) == 0:  # Splink proposes P-C-2 and P-C-3, rescores, drops
+            today.append(("propose", on, draw(st.sampled_from([None, 0.91, 0.97]))))
         if draw(st.integers(0, 3)) == 0:
             today.append(("snooze", on, draw(st.integers(0, 50)), draw(st.sampled_from(AGENCIES)),
                           draw(st.one_of(st.none(), st.integers(1, 4)))))
@@ -123,6 +131,14 @@ def apply(session, work) -> None:
         try:
             if isinstance(item, tuple) and item[0] == "snooze":
                 snooze(session, *item[1:])
+            elif isinstance(item, tuple) and item[0] == "details":
+                _what, case, born, risk, release, restricted = item
+                person_and_case(session, case, opened_on=BASE - timedelta(days=30), born=born,
+                                risk_level=risk, restricted=restricted,
+                                expected_release_on=None if release is None
+                                else BASE + timedelta(days=release))
+            elif isinstance(item, tuple) and item[0] == "propose":
+                propose(session, *item[1:])
             elif isinstance(item, tuple):
                 with ops.unit_of_work(session, ops.Actor.system("test")) as uow:
                     ops.link_persons(uow, first="P-C-1", second="P-C-2", on=item[1],
@@ -131,6 +147,18 @@ def apply(session, work) -> None:
                 load(session, item)
         except DomainError:
             pass  # a step the journey does not allow: nothing was written
+
+
+def propose(session, on: date, probability: float | None) -> None:
+    """A linkage run that scores P-C-2 and P-C-3 at `probability` (None: not at all, so an
+    open proposal of theirs lapses)."""
+    a, b = (session.execute(select(Person.id).where(Person.reference == r)).scalar_one()
+            for r in ("P-C-2", "P-C-3"))
+    pairs = [] if probability is None else [
+        Scored(a, b, probability, 5.0, (Reason("name", "the same names", 9.0),))]
+    with ops.unit_of_work(session, ops.Actor.system("link")) as uow:
+        ops.record_linkage(uow, model={"comparisons": []}, pairs=pairs, persons=3,
+                           threshold=0.9, splink_version="test", on=on)
 
 
 def snooze(session, on: date, pick: int, agency: str, days: int | None) -> None:
@@ -254,3 +282,36 @@ def test_the_forecast_reads_only_the_cases_whose_next_check_falls_within_its_day
     assert [(c.finding.case, c.day) for c in ten.coming] == [("C-1", date(2026, 6, 11))]
     assert ten.coming == forecast(session, date(2026, 6, 1), days=10, full=True).coming
     assert forecast(session, date(2026, 5, 31), days=7).cases == 2, "a day before the last scan"
+
+
+def test_a_proposal_rescored_or_its_other_person_restricted_is_read_again(session):
+    """An open proposal's flag names the other record and the probability: when a later run
+    rescores the pair, or the other person becomes restricted, the next daily scan reads the
+    cases again (their next checks are far off) and the flag says so."""
+    region(session)
+    for case in ("C-2", "C-3"):
+        person_and_case(session, case, opened_on=BASE - timedelta(days=30))
+        load(session, event(case, BASE - timedelta(days=30), "ownership_started",
+                            agency="WMIDS", role="supervision", officer="A. Officer"))
+    scan(session, BASE)
+    propose(session, BASE + timedelta(days=1), 0.91)
+    scan(session, BASE + timedelta(days=1))
+
+    def said() -> list[str]:
+        session.rollback()
+        return [m for (m,) in session.execute(
+            select(Flag.message).where(Flag.rule == "possible-same-person").order_by(Flag.id))]
+
+    assert all("0.910" in m for m in said()) and len(said()) == 2
+    scan(session, BASE + timedelta(days=2))
+    assert read(session, BASE + timedelta(days=2)) == 2, "proposed since the last scan's day"
+    scan(session, BASE + timedelta(days=3))
+    assert read(session, BASE + timedelta(days=3)) == 0
+    propose(session, BASE + timedelta(days=4), 0.97)
+    scan(session, BASE + timedelta(days=4))
+    assert all("0.970" in m for m in said())
+    person_and_case(session, "C-3", opened_on=BASE - timedelta(days=30), restricted=True)
+    scan(session, BASE + timedelta(days=5))
+    first, second = said()
+    assert "restricted person's record" in first and "P-C-2" in second
+    assert read(session, BASE + timedelta(days=5)) == 2

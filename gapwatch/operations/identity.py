@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select, tuple_, update
 
 from gapwatch import authority, clock, identity
 from gapwatch.errors import Conflict, InvalidInput, NotFound
@@ -247,6 +247,28 @@ def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -
             uow.touched[case_id] = (reference, max(latest, on))
 
 
+def read_again(uow: UnitOfWork, *, person_ids: set[int], proposed: bool = False) -> None:
+    """Have the next daily scan read every case of these persons' linked groups (with
+    `proposed`, of the persons proposed as one of them too): their details, which the rules
+    read, changed, so the next check the cases hold may be too late (`gapwatch.scan.due`)."""
+    session = uow.session
+    persons = _linked_with(session, set(person_ids))
+    if proposed:
+        for start in range(0, len(persons), 500):
+            chunk = sorted(persons)[start:start + 500]
+            for a, b in session.execute(
+                    select(LinkProposal.person_a_id, LinkProposal.person_b_id).where(
+                        LinkProposal.status == ProposalStatus.open.value,
+                        or_(LinkProposal.person_a_id.in_(chunk),
+                            LinkProposal.person_b_id.in_(chunk)))):
+                persons.update((a, b))
+        persons = _linked_with(session, persons)
+    ids, cases = sorted(persons), Case.__table__
+    for start in range(0, len(ids), 500):
+        session.connection().execute(update(cases).where(
+            cases.c.person_id.in_(ids[start:start + 500])).values(next_check_on=None))
+
+
 def _linked_with(session, person_ids: set[int]) -> set[int]:
     """Return these persons and everyone linked with them, following only their own links (an
     import linking many twins reads each group, not every link, per link)."""
@@ -416,7 +438,7 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
         select(LinkProposal)).scalars()}
     counts = {"proposed": 0, "rescored": 0, "lapsed": 0, "already_linked": 0, "decided": 0}
     seen = set()
-    changed: set[int] = set()  # persons with a proposal opened or lapsed: their flags change
+    changed: set[int] = set()  # persons with a proposal opened, rescored or lapsed: their flags change
     for pair in pairs:
         a, b = sorted((pair.left, pair.right))
         seen.add((a, b))
@@ -432,6 +454,8 @@ def record_linkage(uow: UnitOfWork, *, model: dict, pairs: list, persons: int, t
             counts["proposed"] += 1
             changed.update((a, b))
         elif proposal.status == ProposalStatus.open:
+            if proposal.probability != pair.probability:
+                changed.update((a, b))  # its flags' message and evidence give the probability
             for key, value in values.items():
                 setattr(proposal, key, value)
             counts["rescored"] += 1

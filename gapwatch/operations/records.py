@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gapwatch import clock
 from gapwatch.errors import Conflict, DomainError, InvalidInput
 from gapwatch.models import Agency, AgencyKind, Case, Contract, Person, RiskLevel
-from gapwatch.operations.identity import require_may_save_person, save_identifiers
+from gapwatch.operations.identity import read_again, require_may_save_person, save_identifiers
 from gapwatch.operations.unit import CaseState, UnitOfWork, choice
 
 AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
@@ -174,6 +174,9 @@ def save_person(
             setattr(person, key, new)
         uow.audit("person.updated", person=reference, before=before,
                   after={k: new for k, (_old, new) in changes.items()})
+        # Their birthday, home area and restriction are what the rules read, of their linked
+        # group, and a restriction what a proposal's flag says of them to the other record.
+        read_again(uow, person_ids={person.id}, proposed="restricted" in changes)
     save_identifiers(uow, person=person, identifiers=identifiers, on=clock.today())
     return person
 
@@ -248,6 +251,8 @@ def set_case_details(
         for key, (_old, new) in changes.items():
             setattr(state.case, key, new)
         state.case.version += 1
+        # Its risk and release day are what the rules read: the next daily scan reads it.
+        state.case.next_check_on = None
         uow.audit(
             "case.updated", state=state,
             before={k: old for k, (old, _new) in changes.items()},
