@@ -14,7 +14,9 @@ in a process of its own, so its peak memory (`ru_maxrss`) is its own:
 - `full`: `gapwatch scan --full` of the same day again: every open case read and checked;
 - `change`: (not timed as a scan) 1% of the open cases changed the next day, each by an
   operation (an officer named), so each unit's re-check runs as it would;
-- `daily`: the next day's scan, reading only the cases due.
+- `daily`: the next day's scan, reading only the cases due;
+- `quiet`: the scan of the day after that, nothing written between: what time alone brings
+  (the demo's proposals, made on the first day, are read by the first two daily scans).
 
 Each line gives the wall seconds, the CPU seconds of the phase's process and, on PostgreSQL, of
 its server backend (`/proc/PID/stat`), the ratio of each to the floor's, and the peak memory.
@@ -38,7 +40,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = ("floor", "first", "full", "change", "daily")
+PHASES = ("floor", "first", "full", "change", "daily", "quiet")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -133,7 +135,7 @@ def phase(url: str, name: str, day: date, workers: int) -> dict:
     elif name == "change":
         numbers = {"changed": change(session, day + timedelta(days=1), 0.01)}
     else:
-        when = day + timedelta(days=1) if name == "daily" else day
+        when = day + timedelta(days={"daily": 1, "quiet": 2}.get(name, 0))
         result = scan(session, when, full=name == "full", keep_findings=False, workers=workers)
         read = session.execute(select(ScanRun.cases).where(ScanRun.day == when)).scalar()
         numbers = {"open": result.cases, "read": read, "findings": result.found,
