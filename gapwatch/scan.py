@@ -338,7 +338,7 @@ def due(day: date, since: date):
     another, or was until `since` (other records' changes move their journey, and which case
     leads the group), or a proposal about them was made or decided since `since`. An open
     proposal left as it was changes nothing: one rescored, or whose other person's restriction
-    changed, moves its persons' next check (`record_linkage`, `read_again`)."""
+    changed, has its persons' cases checked again at once (`record_linkage`, `save_person`)."""
     return snapshot.open_on(day) & _checked_by(day, since)
 
 
@@ -410,10 +410,12 @@ def _flags_of_cases_not_open(session: Session, day: date):
 
 
 def latest_scanned(session: Session) -> date | None:
-    """Return the latest day a scan wrote flags for, or None before the first scan."""
+    """Return the latest day scanned (a scan that found nothing counts: its flags are none),
+    or None before the first scan."""
+    run = session.connection().execute(select(func.max(ScanRun.day))).scalar()
     seen = session.connection().execute(select(func.max(Flag.last_seen_on))).scalar()
     resolved = session.connection().execute(select(func.max(Flag.resolved_on))).scalar()
-    return max((d for d in (seen, resolved) if d is not None), default=None)
+    return max((d for d in (run, seen, resolved) if d is not None), default=None)
 
 
 def write_next_checks(session: Session, next_checks: Mapping[int, date | None],
@@ -529,9 +531,9 @@ def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResu
     read as today's findings, and with `seen` move their `last_seen_on` to `day`: their next
     check has not come, so each rule says of them what it said when their flags were written."""
     read = set().union(*(each.references for each in chunks))
-    columns = (Flag.case_id, Case.reference) + ((
-        Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify, Flag.message,
-        Flag.evidence) if keep_findings else ())
+    columns = (Flag.case_id,) + ((
+        Case.reference, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
+        Flag.message, Flag.evidence) if keep_findings else ())
     unresolved = Flag.status != FlagStatus.resolved.value
     for row in session.connection().execute(
             select(*columns).join(Case, Case.id == Flag.case_id)
@@ -540,9 +542,9 @@ def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResu
             continue
         result.found += 1
         if keep_findings:
-            result.findings.append(Finding(row[0], row[1], row.rule, row.subject, row.severity,
-                                           row.since, tuple(row.notify or ()), row.message,
-                                           row.evidence or {}))
+            result.findings.append(Finding(
+                row[0], row.reference, row.rule, row.subject, row.severity, row.since,
+                tuple(row.notify or ()), row.message, row.evidence or {}))
     if seen:
         session.connection().execute(
             update(Flag.__table__).where(unresolved, Flag.__table__.c.last_seen_on < day)

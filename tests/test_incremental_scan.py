@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from gapwatch import db
+from gapwatch import clock, db
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError
 from gapwatch.forecast import forecast
@@ -180,7 +180,10 @@ def snooze(session, on: date, pick: int, agency: str, days: int | None) -> None:
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(world=regions())
-def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_path, world):
+def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_path, monkeypatch,
+                                                             world):
+    today = [BASE]  # a change with no day of its own (a person's details) is made "today"
+    monkeypatch.setattr(clock, "today", lambda: today[0])
     engine = db.make_engine(fresh(database_url, tmp_path))
     session = db.new_session(engine)
     try:
@@ -192,7 +195,7 @@ def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_pa
             load(session, event(reference, BASE - timedelta(days=30), "ownership_started",
                                 agency="HMP-HEWELL", role="custody", officer="A. Officer"))
         for n, work in enumerate(world["work"]):
-            day = BASE + timedelta(days=n)
+            day = today[0] = BASE + timedelta(days=n)
             apply(session, work)
             same_forecasts(session, day)
             daily = scan(session, day, config={}, workers=1)
@@ -284,10 +287,12 @@ def test_the_forecast_reads_only_the_cases_whose_next_check_falls_within_its_day
     assert forecast(session, date(2026, 5, 31), days=7).cases == 2, "a day before the last scan"
 
 
-def test_a_proposal_rescored_or_its_other_person_restricted_is_read_again(session):
+def test_a_proposal_rescored_or_its_other_person_restricted_is_checked_again(session,
+                                                                           monkeypatch):
     """An open proposal's flag names the other record and the probability: when a later run
-    rescores the pair, or the other person becomes restricted, the next daily scan reads the
-    cases again (their next checks are far off) and the flag says so."""
+    rescores the pair, or the other person becomes restricted, the cases are checked again at
+    once (their next checks are far off, so no daily scan would read them) and the flag says so."""
+    monkeypatch.setattr(clock, "today", lambda: BASE + timedelta(days=5))
     region(session)
     for case in ("C-2", "C-3"):
         person_and_case(session, case, opened_on=BASE - timedelta(days=30))
@@ -308,10 +313,30 @@ def test_a_proposal_rescored_or_its_other_person_restricted_is_read_again(sessio
     scan(session, BASE + timedelta(days=3))
     assert read(session, BASE + timedelta(days=3)) == 0
     propose(session, BASE + timedelta(days=4), 0.97)
-    scan(session, BASE + timedelta(days=4))
     assert all("0.970" in m for m in said())
+    scan(session, BASE + timedelta(days=4))
+    assert read(session, BASE + timedelta(days=4)) == 0
     person_and_case(session, "C-3", opened_on=BASE - timedelta(days=30), restricted=True)
-    scan(session, BASE + timedelta(days=5))
     first, second = said()
     assert "restricted person's record" in first and "P-C-2" in second
-    assert read(session, BASE + timedelta(days=5)) == 2
+    scan(session, BASE + timedelta(days=5))
+    assert read(session, BASE + timedelta(days=5)) == 0
+    assert said() == [first, second]
+
+
+def test_a_release_day_entered_later_is_checked_at_once(session, monkeypatch):
+    """A prisoner's case with no release day has nothing ahead (its next check is years off);
+    entering a release day in a week opens `release-unplanned` in the same unit of work."""
+    monkeypatch.setattr(clock, "today", lambda: BASE + timedelta(days=1))
+    region(session)
+    person_and_case(session, "C-1", opened_on=BASE - timedelta(days=30))
+    load(session, event("C-1", BASE - timedelta(days=30), "ownership_started",
+                        agency="HMP-HEWELL", role="custody", officer="A. Officer"))
+    scan(session, BASE)
+    session.rollback()
+    assert session.execute(select(Case.next_check_on)).scalar() > BASE + timedelta(days=365)
+    person_and_case(session, "C-1", opened_on=BASE - timedelta(days=30),
+                    expected_release_on=BASE + timedelta(days=7))
+    session.rollback()
+    assert session.execute(select(Flag.rule, Flag.first_seen_on)).all() == [
+        ("release-unplanned", BASE + timedelta(days=1))]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import or_, select, tuple_
 
 from gapwatch import authority, clock, identity
 from gapwatch.errors import Conflict, InvalidInput, NotFound
@@ -247,26 +247,19 @@ def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -
             uow.touched[case_id] = (reference, max(latest, on))
 
 
-def read_again(uow: UnitOfWork, *, person_ids: set[int], proposed: bool = False) -> None:
-    """Have the next daily scan read every case of these persons' linked groups (with
-    `proposed`, of the persons proposed as one of them too): their details, which the rules
-    read, changed, so the next check the cases hold may be too late (`gapwatch.scan.due`)."""
-    session = uow.session
-    persons = _linked_with(session, set(person_ids))
-    if proposed:
-        for start in range(0, len(persons), 500):
-            chunk = sorted(persons)[start:start + 500]
-            for a, b in session.execute(
-                    select(LinkProposal.person_a_id, LinkProposal.person_b_id).where(
-                        LinkProposal.status == ProposalStatus.open.value,
-                        or_(LinkProposal.person_a_id.in_(chunk),
-                            LinkProposal.person_b_id.in_(chunk)))):
-                persons.update((a, b))
-        persons = _linked_with(session, persons)
-    ids, cases = sorted(persons), Case.__table__
+def proposed_with(session, person_ids: set[int]) -> set[int]:
+    """Return the persons an open proposal pairs with any of these (these not included)."""
+    found: set[int] = set()
+    ids = sorted(person_ids)
     for start in range(0, len(ids), 500):
-        session.connection().execute(update(cases).where(
-            cases.c.person_id.in_(ids[start:start + 500])).values(next_check_on=None))
+        chunk = ids[start:start + 500]
+        for a, b in session.execute(
+                select(LinkProposal.person_a_id, LinkProposal.person_b_id).where(
+                    LinkProposal.status == ProposalStatus.open.value,
+                    or_(LinkProposal.person_a_id.in_(chunk),
+                        LinkProposal.person_b_id.in_(chunk)))):
+            found.update((a, b))
+    return found - person_ids
 
 
 def _linked_with(session, person_ids: set[int]) -> set[int]:

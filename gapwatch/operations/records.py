@@ -16,7 +16,12 @@ from sqlalchemy import select
 from gapwatch import clock
 from gapwatch.errors import Conflict, DomainError, InvalidInput
 from gapwatch.models import Agency, AgencyKind, Case, Contract, Person, RiskLevel
-from gapwatch.operations.identity import read_again, require_may_save_person, save_identifiers
+from gapwatch.operations.identity import (
+    proposed_with,
+    require_may_save_person,
+    save_identifiers,
+    touch_persons,
+)
 from gapwatch.operations.unit import CaseState, UnitOfWork, choice
 
 AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
@@ -174,9 +179,13 @@ def save_person(
             setattr(person, key, new)
         uow.audit("person.updated", person=reference, before=before,
                   after={k: new for k, (_old, new) in changes.items()})
-        # Their birthday, home area and restriction are what the rules read, of their linked
-        # group, and a restriction what a proposal's flag says of them to the other record.
-        read_again(uow, person_ids={person.id}, proposed="restricted" in changes)
+        # Their birthday, home area and restriction are what the rules read (of their linked
+        # group), and a restriction is what a proposal's flag says of them to the other record:
+        # those cases are checked again before the unit commits, as a journey's change is.
+        persons = {person.id}
+        if "restricted" in changes:
+            persons |= proposed_with(uow.session, persons)
+        touch_persons(uow, persons, clock.today(), "person.updated")
     save_identifiers(uow, person=person, identifiers=identifiers, on=clock.today())
     return person
 
@@ -250,9 +259,9 @@ def set_case_details(
     if changes:
         for key, (_old, new) in changes.items():
             setattr(state.case, key, new)
-        state.case.version += 1
-        # Its risk and release day are what the rules read: the next daily scan reads it.
-        state.case.next_check_on = None
+        # Its risk and release day are what the rules read: checked again before the unit
+        # commits, as a journey's change is.
+        uow.touch(state, clock.today())
         uow.audit(
             "case.updated", state=state,
             before={k: old for k, (old, _new) in changes.items()},
