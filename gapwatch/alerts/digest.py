@@ -22,11 +22,12 @@ withheld".
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -48,7 +49,7 @@ from gapwatch.models import (
 from gapwatch.rules import days_open
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseLine:
     """The case an item is about, as the receiving agency may see it."""
 
@@ -58,7 +59,7 @@ class CaseLine:
     restricted: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FlagItem:
     case: CaseLine
     rule: str
@@ -71,7 +72,7 @@ class FlagItem:
     subject: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandoffItem:
     case: CaseLine
     kind: str
@@ -83,7 +84,7 @@ class HandoffItem:
     days_overdue: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ComingItem:
     """A finding not there today that the rules would make on `day` if nobody acts."""
 
@@ -157,8 +158,10 @@ def _read(session: Session, day: date) -> _Facts:
     # The columns the digests print, not whole Flag and Handoff objects: reading those was a
     # quarter of a large scan's time.
     flags = session.execute(
+        # `notify` as its text, decoded once per distinct list (`_codes`): a handful of
+        # lists recur across every flag of a region.
         select(Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.message,
-               Flag.since, Flag.notify, Flag.first_seen_on, Case.reference,
+               Flag.since, cast(Flag.notify, Text), Flag.first_seen_on, Case.reference,
                (Person.given_name + " " + Person.family_name).label("name"), Person.restricted)
         .join(Case, Case.id == Flag.case_id)
         .join(Person, Person.id == Case.person_id)
@@ -180,7 +183,7 @@ def _read(session: Session, day: date) -> _Facts:
         .where(Handoff.status == HandoffStatus.pending.value, Handoff.requested_on <= day,
                open_on_day)
     )
-    handoffs = [(h, h.reference, h.name, h.sender, h.receiver, h.restricted) for h in handoffs]
+    handoffs = [(h, *h[5:]) for h in handoffs]
     acks: dict[int, dict[str, date | None]] = defaultdict(dict)
     for flag_id, agency, until in session.execute(
         select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency,
@@ -193,59 +196,79 @@ def _read(session: Session, day: date) -> _Facts:
                   commissioners(session, day))
 
 
-def _line(facts: _Facts, settings: AlertSettings, agency: str, case_id: int, reference: str,
-          name: str, restricted: bool) -> CaseLine:
-    shown = not restricted or facts.agencies[agency].id in facts.owners.get(case_id, ())
-    return CaseLine(reference, name if shown else None, settings.case_link(reference), restricted)
+class _Lines:
+    """The case lines of one case, as each agency may see it: one line shown and one withheld,
+    made once and shared by every agency's items (a region's flags each tell two or three)."""
+
+    def __init__(self, facts: _Facts, settings: AlertSettings):
+        self.ids = {code: agency.id for code, agency in facts.agencies.items()}
+        self.owners = facts.owners
+        self.link = settings.case_link
+
+    def of(self, case_id: int, reference: str, name: str, restricted: bool):
+        """Return `line(agency code) -> CaseLine` for one case."""
+        shown = CaseLine(reference, name, self.link(reference), restricted)
+        if not restricted:
+            return lambda _code: shown
+        withheld = CaseLine(reference, None, shown.link, restricted)
+        owners = self.owners.get(case_id, ())
+        return lambda code: shown if self.ids[code] in owners else withheld
+
+
+def _codes(raw: str | None, known: dict[str | None, tuple[str, ...]]) -> tuple[str, ...]:
+    """Return the agency codes of a flag's `notify` text, each once, in order."""
+    codes = known.get(raw)
+    if codes is None:
+        codes = known[raw] = tuple(dict.fromkeys(json.loads(raw) if raw else ()))
+    return codes
 
 
 def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings) -> None:
-    for flag in facts.flags:
-        reference, name, restricted = flag.reference, flag.name, flag.restricted
-        open_for = days_open(flag.since, day)
-        said = facts.acks.get(flag.id, {})
-        for code in dict.fromkeys(flag.notify):
+    lines, known = _Lines(facts, settings), {}
+    escalate = settings.escalate_after_days
+    for (flag_id, case_id, rule, subject, severity, message, since, notify, first_seen_on,
+         reference, name, restricted) in facts.flags:
+        line = None
+        open_for = days_open(since, day)
+        said = facts.acks.get(flag_id, {})
+        for code in _codes(notify, known):
             digest = digests.get(code)
-            if digest is None or flag.severity not in digest.agency.alert_severities:
+            if digest is None or severity not in digest.agency.alert_severities:
                 continue
             until = said.get(code)
             if until is not None and until >= day:
                 continue  # this agency asked for quiet until then; the others still hear
             # A snooze that has passed ends that agency's acknowledgement: it hears again.
             acknowledged = code in said and until is None
+            line = line or lines.of(case_id, reference, name, restricted)
             item = FlagItem(
-                case=_line(facts, settings, code, flag.case_id, reference, name, restricted),
-                rule=flag.rule, severity=flag.severity, message=flag.message, since=flag.since,
+                case=line(code), rule=rule, severity=severity, message=message, since=since,
                 days_open=open_for,
                 acknowledged=acknowledged,
                 # Escalate a flag open (not a condition begun) escalate_after_days ago, for
                 # each agency that has not said it is on it.
-                escalated=(not acknowledged
-                           and (day - flag.first_seen_on).days >= settings.escalate_after_days),
-                subject=flag.subject,
+                escalated=not acknowledged and (day - first_seen_on).days >= escalate,
+                subject=subject,
             )
-            (digest.new_flags if flag.first_seen_on == day else digest.open_flags).append(item)
+            (digest.new_flags if first_seen_on == day else digest.open_flags).append(item)
 
 
 def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date,
                   settings: AlertSettings) -> None:
-    for row in facts.handoffs:
-        handoff, _reference, _name, sender, receiver, _restricted = row
+    lines = _Lines(facts, settings)
+    for handoff, reference, name, sender, receiver, restricted in facts.handoffs:
         overdue = (day - handoff.due_on).days if handoff.due_on and handoff.due_on < day else 0
-        if receiver in digests:
-            digests[receiver].waiting.append(_handoff_item(facts, settings, receiver, row, overdue))
+        told = [(digests[receiver].waiting, receiver)] if receiver in digests else []
         if overdue and sender in digests:
-            digests[sender].overdue.append(_handoff_item(facts, settings, sender, row, overdue))
-
-
-def _handoff_item(facts: _Facts, settings: AlertSettings, code: str, row: tuple,
-                  overdue: int) -> HandoffItem:
-    handoff, reference, name, sender, receiver, restricted = row
-    return HandoffItem(
-        case=_line(facts, settings, code, handoff.case_id, reference, name, restricted),
-        kind=handoff.kind, role=handoff.role, from_agency=sender, to_agency=receiver,
-        requested_on=handoff.requested_on, due_on=handoff.due_on, days_overdue=overdue,
-    )
+            told.append((digests[sender].overdue, sender))
+        if not told:
+            continue
+        line = lines.of(handoff.case_id, reference, name, restricted)
+        for items, code in told:
+            items.append(HandoffItem(
+                case=line(code), kind=handoff.kind, role=handoff.role, from_agency=sender,
+                to_agency=receiver, requested_on=handoff.requested_on, due_on=handoff.due_on,
+                days_overdue=overdue))
 
 
 def _add_coming(session: Session, digests: dict[str, Digest], facts: _Facts, day: date,
@@ -261,13 +284,13 @@ def _add_coming(session: Session, digests: dict[str, Digest], facts: _Facts, day
             select(Case.id, Person.given_name + " " + Person.family_name, Person.restricted)
             .join(Person, Person.id == Case.person_id)
             .where(Case.id.in_(ids[start:start + 1000])))})
+    lines = _Lines(facts, settings)
     for c in ahead:  # in order of day, then case
         f = c.finding
-        name, restricted = persons[f.case_id]
+        line = None
         for code in dict.fromkeys(f.notify):
             digest = digests.get(code)
             if digest is None or f.severity not in digest.agency.alert_severities:
                 continue
-            digest.coming.append(ComingItem(
-                _line(facts, settings, code, f.case_id, f.case, name, restricted),
-                c.day, f.rule, f.severity, f.message))
+            line = line or lines.of(f.case_id, f.case, *persons[f.case_id])
+            digest.coming.append(ComingItem(line(code), c.day, f.rule, f.severity, f.message))
