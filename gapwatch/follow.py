@@ -31,6 +31,7 @@ from gapwatch.scan import (
     plan,
     write_next_checks,
 )
+from gapwatch.seen import seen_through
 
 
 def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
@@ -74,7 +75,8 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
                        (set(ids) - is_open, "the case is not open")):
         changes = plan([r for r in rows if r.case_id in these],
                        [f for f in findings if f.case_id in these],
-                       {i: references[i] for i in these}, day, result, acks, why)
+                       {i: references[i] for i in these}, day, result, acks, why,
+                       seen_through=seen_through(session), affirm=True)
         for _case_id, _reference, _action, detail in changes.audits:
             detail["cause"] = cause  # what the people acting did, that changed the flag
         _write(uow, changes)

@@ -42,7 +42,16 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete, func, insert, not_, or_, select, union, update
+from sqlalchemy import (
+    delete,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlmodel import Session
 
 from gapwatch import alerts, clock, db, linked, snapshot, tally
@@ -59,6 +68,7 @@ from gapwatch.models import (
     ScanRun,
 )
 from gapwatch.rules import ONE_DAY, Context, Finding, Rule, load_rules, next_change
+from gapwatch.seen import seen_on, seen_through
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +146,11 @@ class Rulebook:
         """Run every rule on each whole journey as it stands on the context's day; note the
         chunk's references, findings and next checks."""
         for whole in journeys:
-            case = whole.case
+            held = whole.case
             found = self.findings(snapshot.standing(whole, context.day), context)
-            chunk.references[case.id] = case.reference
+            chunk.references[held.id] = held.reference
             chunk.findings.extend(found)
-            chunk.next_checks[case.id] = self.next_check(whole, context, found)
+            chunk.next_checks[held.id] = self.next_check(whole, context, found)
         return chunk
 
 
@@ -183,7 +193,7 @@ def _status(notify: list[str], acknowledged: Iterable[str]) -> str:
 
 
 def _plan_found(row, finding: Finding, day: date, changes: Changes, result: ScanResult,
-                acks: Mapping[str, date | None]) -> None:
+                acks: Mapping[str, date | None], affirm: bool) -> None:
     content = _content(finding)
     key = {"flag": None, "rule": finding.rule, "subject": finding.subject}
     if row is None:
@@ -220,9 +230,9 @@ def _plan_found(row, finding: Finding, day: date, changes: Changes, result: Scan
         update_values["status"] = status
     elif _same(row, content) and row.message == content["message"] and (
             row.evidence == content["evidence"]):
-        if row.last_seen_on != day:
+        if affirm and row.last_seen_on < day:
             changes.seen.append(row.id)
-        return  # nothing new to say: at most, seen again today
+        return  # nothing new to say: at most, seen again today (`seen_on`)
     if not _same(row, content):
         before = {"severity": row.severity, "since": row.since, "notify": row.notify,
                   "message": row.message}
@@ -233,8 +243,10 @@ def _plan_found(row, finding: Finding, day: date, changes: Changes, result: Scan
 
 
 def _plan_resolved(row, reference: str, day: date, changes: Changes, result: ScanResult,
-                   why: str) -> None:
-    changes.updates.append({"id": row.id, "status": FlagStatus.resolved.value, "resolved_on": day})
+                   why: str, seen_through: date | None) -> None:
+    values = {"id": row.id, "status": FlagStatus.resolved.value, "resolved_on": day,
+              "last_seen_on": seen_on(row.last_seen_on, row.status, seen_through)}
+    changes.updates.append(values)
     changes.audits.append((row.case_id, reference, "flag.resolved",
                            {"flag": row.id, "rule": row.rule, "subject": row.subject, "on": day,
                             "was": row.status, "why": why}))
@@ -243,20 +255,26 @@ def _plan_resolved(row, reference: str, day: date, changes: Changes, result: Sca
 
 def plan(rows: Iterable, findings: list[Finding], references: Mapping[int, str], day: date,
          result: ScanResult, acks: Mapping[int, Mapping[str, date | None]] | None = None,
-         why: str = "the condition no longer holds") -> Changes:
+         why: str = "the condition no longer holds", *, seen_through: date | None = None,
+         affirm: bool = False) -> Changes:
     """Compare one chunk's flags with its findings and return the writes that reconcile them.
 
     `acks` holds each flag's acknowledgements: agency, and the day its snooze ends (or None).
+    `seen_through` is the last day scanned before (`seen_through`): a flag resolved now was
+    last seen on it, if not later. With `affirm` (a unit of work's re-check, of a day that may
+    come after the last scan), a flag found again with nothing new is stored as seen on `day`;
+    a scan needs no such write, since every flag it leaves unresolved was seen on its day.
     """
     changes = Changes(day=day)
     acks = acks or {}
     existing = {(r.case_id, r.rule, r.subject): r for r in rows}
     for finding in findings:
         row = existing.pop(finding.key, None)
-        _plan_found(row, finding, day, changes, result, acks.get(row.id, {}) if row else {})
+        _plan_found(row, finding, day, changes, result, acks.get(row.id, {}) if row else {},
+                    affirm)
     for row in existing.values():
         if row.status != FlagStatus.resolved:
-            _plan_resolved(row, references[row.case_id], day, changes, result, why)
+            _plan_resolved(row, references[row.case_id], day, changes, result, why, seen_through)
     return changes
 
 
@@ -503,6 +521,7 @@ def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
            uow: ops.UnitOfWork | None, keep_findings: bool, incremental: bool = False) -> None:
     """Compare each chunk's findings with its flags and, with `uow`, write the changes; when
     `incremental`, the flags of the open cases not read are today's findings as they stand."""
+    through = seen_through(session)
     for each in chunks:
         if keep_findings:
             result.findings.extend(each.findings)
@@ -512,43 +531,48 @@ def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
         which = each.which()
         rows = [r for r in _flags_of(session, which) if r.case_id in each.references]
         acks = acknowledgements(session, which(Flag.case_id))
-        changes = plan(rows, each.findings, each.references, day, result, acks)
+        changes = plan(rows, each.findings, each.references, day, result, acks,
+                       seen_through=through)
         if uow is not None:
             _write(uow, changes)
             write_next_checks(session, each.next_checks, each.versions)
     closed = Changes(day=day)
     for row in _flags_of_cases_not_open(session, day):
-        _plan_resolved(row, row.reference, day, closed, result, "the case is not open")
+        _plan_resolved(row, row.reference, day, closed, result, "the case is not open", through)
     if uow is not None:
         _write(uow, closed)
     if incremental:
-        _standing(session, day, chunks, result, keep_findings, seen=uow is not None)
+        _standing(session, day, chunks, result, keep_findings)
 
 
 def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
-              keep_findings: bool, *, seen: bool) -> None:
+              keep_findings: bool) -> None:
     """Count (and keep, with `keep_findings`) the flags of the open cases the scan did not
-    read as today's findings, and with `seen` move their `last_seen_on` to `day`: their next
-    check has not come, so each rule says of them what it said when their flags were written."""
-    read = set().union(*(each.references for each in chunks))
-    columns = (Flag.case_id,) + ((
-        Case.reference, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
-        Flag.message, Flag.evidence) if keep_findings else ())
+    read, as today's findings: their next check has not come, so each rule says of them what
+    it said when their flags were written. Nothing is written to them: they were seen today
+    (`seen_on`)."""
     unresolved = Flag.status != FlagStatus.resolved.value
-    for row in session.connection().execute(
-            select(*columns).join(Case, Case.id == Flag.case_id)
-            .where(unresolved, snapshot.open_on(day))):
+    standing = select(Flag.case_id).join(Case, Case.id == Flag.case_id).where(
+        unresolved, snapshot.open_on(day))
+    if not keep_findings:
+        # Those of the open cases, less those of the cases read (whose flags are, now, their
+        # findings, counted above): counted by the database, not read.
+        count = lambda query: session.connection().execute(  # noqa: E731
+            select(func.count()).select_from(query.subquery())).scalar()
+        result.found += count(standing) - sum(
+            count(standing.where(each.which()(Flag.case_id))) for each in chunks
+            if each.references)
+        return
+    read = set().union(*(each.references for each in chunks))
+    for row in session.connection().execute(standing.add_columns(
+            Case.reference, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
+            Flag.message, Flag.evidence)):
         if row[0] in read:
             continue
         result.found += 1
-        if keep_findings:
-            result.findings.append(Finding(
-                row[0], row.reference, row.rule, row.subject, row.severity, row.since,
-                tuple(row.notify or ()), row.message, row.evidence or {}))
-    if seen:
-        session.connection().execute(
-            update(Flag.__table__).where(unresolved, Flag.__table__.c.last_seen_on < day)
-            .values(last_seen_on=day))
+        result.findings.append(Finding(
+            row[0], row.reference, row.rule, row.subject, row.severity, row.since,
+            tuple(row.notify or ()), row.message, row.evidence or {}))
 
 
 def _late(session: Session, rulebook: Rulebook, context: Context, known, where,

@@ -10,6 +10,7 @@ from gapwatch import operations as ops
 from gapwatch.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gapwatch.models import AuditEvent, Flag, FlagAcknowledgement
 from gapwatch.scan import scan
+from gapwatch.seen import seen_on, seen_through
 from tests.support import D, act, event, load, person_and_case, region
 
 
@@ -27,8 +28,12 @@ def overdue(session):
 
 
 def flags(session) -> list[tuple]:
+    """Each flag's rule, status, severity, since, first and last day seen (as the API says it,
+    `gapwatch.seen`) and day resolved."""
     session.expire_all()
-    return [(f.rule, f.status, f.severity, f.since, f.first_seen_on, f.last_seen_on, f.resolved_on)
+    through = seen_through(session)
+    return [(f.rule, f.status, f.severity, f.since, f.first_seen_on,
+             seen_on(f.last_seen_on, f.status, through), f.resolved_on)
             for f in session.execute(select(Flag).order_by(Flag.id)).scalars()]
 
 
@@ -84,6 +89,20 @@ def test_a_finding_that_no_longer_holds_is_resolved_and_can_reopen(overdue):
     assert scan(overdue, D("2026-06-12")).resolved == 0
     assert scan(overdue, D("2026-06-13")).resolved == 0
     assert [a[0] for a in audit(overdue)] == ["flag.opened", "flag.resolved"]
+
+
+def test_a_flag_resolved_after_days_unread_was_last_seen_on_the_last_day_scanned(overdue):
+    """The scans of 12 to 14 June do not read C-1 (nothing changes before 17 June) and write
+    nothing to its flag; resolved on 15 June, it was last seen on 14 June."""
+    scan(overdue, D("2026-06-11"))
+    for day in ("2026-06-12", "2026-06-13", "2026-06-14"):
+        assert scan(overdue, D(day)).found == 1
+    overdue.expire_all()
+    assert overdue.execute(select(Flag.last_seen_on)).scalar_one() == D("2026-06-11")  # stored
+    assert flags(overdue)[0][5] == D("2026-06-14")  # as the API and the exports say it
+    load(overdue, event("C-1", "2026-06-15", "handoff_accepted", to_agency="WMIDS"))
+    assert flags(overdue)[0][1:] == ("resolved", "medium", D("2026-06-11"), D("2026-06-11"),
+                                     D("2026-06-14"), D("2026-06-15"))
 
 
 def test_a_closed_case_has_its_flags_resolved_and_raises_no_more(overdue):

@@ -31,6 +31,7 @@ from gapwatch.forecast import forecast
 from gapwatch.linkage import Reason, Scored
 from gapwatch.models import Case, Flag, FlagAcknowledgement, Person, ScanRun
 from gapwatch.scan import scan
+from gapwatch.seen import seen_on_column
 from tests import conftest
 from tests.support import event, load, person_and_case, region
 
@@ -251,15 +252,18 @@ def test_a_case_is_read_again_on_its_next_check_and_not_before(session):
     assert (eleventh.found, eleventh.opened, eleventh.cases) == (1, 1, 1)
     assert read(session, date(2026, 6, 11)) == 1
     # The flag says the same until the handoff is a week overdue (it turns high): no reading
-    # before then, the flag seen again each day all the same.
+    # before then, the flag seen again each day all the same (the last day scanned, not a
+    # write to the flag: `gapwatch.seen`).
     assert session.execute(select(Case.next_check_on)).scalar() == date(2026, 6, 17)
     for n in range(12, 17):
         assert scan(session, date(2026, 6, n)).found == 1
         assert read(session, date(2026, 6, n)) == 0
     assert session.execute(select(Flag.last_seen_on, Flag.severity)).one() == (
+        date(2026, 6, 11), "medium")
+    assert session.execute(select(seen_on_column(), Flag.severity)).one() == (
         date(2026, 6, 16), "medium")
     assert (scan(session, date(2026, 6, 17)).found, read(session, date(2026, 6, 17))) == (1, 1)
-    assert session.execute(select(Flag.last_seen_on, Flag.severity)).one() == (
+    assert session.execute(select(seen_on_column(), Flag.severity)).one() == (
         date(2026, 6, 17), "high")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import date
 
 from flask import Blueprint, g, request
 from sqlalchemy import String, cast, select
@@ -21,6 +22,7 @@ from gapwatch.errors import InvalidInput
 from gapwatch.models import Case, Flag, FlagStatus, Severity
 from gapwatch.operations.records import AGENCY_CODE
 from gapwatch.queries import acknowledgements_of
+from gapwatch.seen import seen_on, seen_through
 from gapwatch.web.access import visible_to_agency
 
 bp = Blueprint("flags", __name__)
@@ -96,9 +98,11 @@ def filters() -> list:
     return where
 
 
-def flag_json(flag: Flag, case_reference: str, acks: list, agency: str | None) -> dict:
+def flag_json(flag: Flag, case_reference: str, acks: list, agency: str | None,
+              through: date | None) -> dict:
     """Return a flag as the API shows it to `agency`: `status`, `acknowledged_on`,
-    `snoozed_until` and `note` are that agency's own; `acknowledgements` lists everyone's."""
+    `snoozed_until` and `note` are that agency's own; `acknowledgements` lists everyone's.
+    `through` is the last day scanned (`gapwatch.seen`)."""
     day = lambda d: d.isoformat() if d else None  # noqa: E731
     mine = next((a for a in acks if a.agency == agency), None)
     status = flag.status
@@ -108,7 +112,7 @@ def flag_json(flag: Flag, case_reference: str, acks: list, agency: str | None) -
         "id": flag.id, "case": case_reference, "rule": flag.rule, "subject": flag.subject,
         "severity": flag.severity, "status": status, "since": day(flag.since),
         "notify": list(flag.notify), "message": flag.message,
-        "first_seen_on": day(flag.first_seen_on), "last_seen_on": day(flag.last_seen_on),
+        "first_seen_on": day(flag.first_seen_on), "last_seen_on": day(seen_on(flag.last_seen_on, flag.status, through)),
         "resolved_on": day(flag.resolved_on),
         "acknowledged_on": day(mine.acknowledged_on) if mine else None,
         "snoozed_until": day(mine.snoozed_until) if mine else None,
@@ -135,9 +139,10 @@ def index():
     page = rows[:limit]
     more = len(rows) > limit
     acks = acknowledgements_of(get_session(), [flag.id for flag, _reference in page])
+    through = seen_through(get_session())
     body = {
-        "items": [flag_json(flag, reference, acks.get(flag.id, []), caller.agency.code)
-                  for flag, reference in page],
+        "items": [flag_json(flag, reference, acks.get(flag.id, []), caller.agency.code,
+                            through) for flag, reference in page],
         "limit": limit,
         "next_cursor": encode_cursor(page[-1][0].id) if more else None,
     }

@@ -24,6 +24,7 @@ from gapwatch import audit, clock
 from gapwatch import operations as ops
 from gapwatch.exports.jsonlines import row_json
 from gapwatch.models import Agency, AuditEvent, Case, Contract, Flag, Handoff, Ownership, Person
+from gapwatch.seen import seen_on_column
 
 FORMAT = "gapwatch.bulk-export/1"
 CHUNK = 10_000
@@ -88,6 +89,14 @@ def _queries(selection: Selection, dialect: str) -> list[tuple[str, object]]:
                 .join(Case, Case.id == model.case_id)
                 .where(chosen).order_by(model.id))
 
+    def flags():
+        # A flag's last day seen as the API says it (`gapwatch.seen`), not only as stored.
+        said = [seen_on_column().label(c.name) if c.name == "last_seen_on" else c
+                for c in Flag.__table__.columns]
+        return (select(row_json(dialect, [*said, Case.reference.label("case")]))
+                .select_from(Flag).join(Case, Case.id == Flag.case_id)
+                .where(chosen).order_by(Flag.id))
+
     return [
         ("agencies.jsonl", lines(Agency).order_by(Agency.id)),
         ("contracts.jsonl", lines(Contract).order_by(Contract.id)),
@@ -97,7 +106,7 @@ def _queries(selection: Selection, dialect: str) -> list[tuple[str, object]]:
          .join(Person, Person.id == Case.person_id).where(chosen).order_by(Case.id)),
         ("ownerships.jsonl", scoped(Ownership)),
         ("handoffs.jsonl", scoped(Handoff)),
-        ("flags.jsonl", scoped(Flag)),
+        ("flags.jsonl", flags()),
         ("audit.jsonl", lines(AuditEvent).where(selection.audit()).order_by(AuditEvent.seq)),
     ]
 

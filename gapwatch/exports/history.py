@@ -29,6 +29,7 @@ from gapwatch.models import (
     Person,
 )
 from gapwatch.queries import load_journey
+from gapwatch.seen import seen_on, seen_through
 
 FORMAT = "gapwatch.case-history/1"
 
@@ -107,9 +108,11 @@ def _flags(session: Session, case: Case, entries: list[dict]) -> list[dict]:
     ).scalars():
         said.setdefault(ack.flag_id, []).append(columns(ack, skip=("id", "flag_id")))
     flag_entries = [e for e in entries if e["action"].startswith("flag.")]
+    through = seen_through(session)
     out = []
     for flag in flags:
         record = columns(flag, skip=("case_id",))
+        record["last_seen_on"] = seen_on(flag.last_seen_on, flag.status, through)
         record["acknowledgements"] = said.get(flag.id, [])
         record["lifecycle"] = [
             {"seq": e["seq"], "at": e["at"], "actor": e["actor"], "action": e["action"],

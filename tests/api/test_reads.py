@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from gapwatch import clock
-from gapwatch.models import AuditEvent
+from gapwatch.models import AuditEvent, Flag
 from gapwatch.scan import scan
 from tests.api.conftest import RELEASE, release_plan
 from tests.support import D, event, load, person_and_case
@@ -144,6 +146,17 @@ def test_flags_come_a_page_at_a_time_each_once(flagged):
     assert pages == 2
     assert len(seen) == len(set(seen)) == 6
     assert seen == sorted(seen)
+
+
+def test_a_flag_not_read_again_was_seen_on_the_last_day_scanned(flagged, world):
+    """The next day's scan finds the flags again without writing to them (nothing about their
+    cases changes): the API says each was last seen on that day all the same."""
+    scan(world, SCAN_DAY + timedelta(days=1))
+    world.expire_all()
+    assert set(world.execute(select(Flag.last_seen_on)).scalars()) == {SCAN_DAY}  # stored
+    items = flagged["HMP-HEWELL"].get("/flags").json["items"]
+    assert len(items) == 6
+    assert {f["last_seen_on"] for f in items} == {"2026-05-21"}
 
 
 @pytest.mark.parametrize(("params", "field"), [

@@ -54,6 +54,21 @@ def test_every_row_of_every_table_is_exported(two_cases, tmp_path):
     assert {r["to_agency"] for r in read(path, "handoffs.jsonl")} == {"WMERCIA", "WMIDS"}
 
 
+def test_a_flag_is_exported_as_last_seen_on_the_last_day_scanned(journey, tmp_path):
+    """Scanned on 12 June (a flag opens) and 13 June (nothing new: nothing written to it), the
+    flag is exported as last seen on 13 June, as the API says it."""
+    from gapwatch.scan import scan
+
+    scan(journey, D("2026-06-12"))
+    scan(journey, D("2026-06-13"))
+    assert journey.execute(select(Flag.last_seen_on)).scalar_one() == D("2026-06-12")
+    path = tmp_path / "all.zip"
+    export_all(journey.bind, path, actor=AUDITOR)
+    (row,) = read(path, "flags.jsonl")
+    assert (row["status"], row["first_seen_on"], row["last_seen_on"]) == (
+        "open", "2026-06-12", "2026-06-13")
+
+
 def test_the_manifest_holds_the_hashes_and_the_chain_head(two_cases, tmp_path):
     path = tmp_path / "all.zip"
     manifest = export_all(two_cases.bind, path, actor=AUDITOR)
