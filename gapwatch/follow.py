@@ -71,12 +71,13 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     cause = sorted(set(uow.actions))
     counted_before = tally.counted(session, [r.id for r in rows])
     opened: list[int] = []
+    through = seen_through(session)
     for these, why in ((is_open, "the condition no longer holds"),
                        (set(ids) - is_open, "the case is not open")):
         changes = plan([r for r in rows if r.case_id in these],
                        [f for f in findings if f.case_id in these],
                        {i: references[i] for i in these}, day, result, acks, why,
-                       seen_through=seen_through(session), affirm=True)
+                       seen_through=through, affirm=True)
         for _case_id, _reference, _action, detail in changes.audits:
             detail["cause"] = cause  # what the people acting did, that changed the flag
         _write(uow, changes)
