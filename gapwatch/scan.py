@@ -36,7 +36,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import click
@@ -67,13 +67,24 @@ from gapwatch.models import (
     PersonLink,
     ScanRun,
 )
-from gapwatch.rules import ONE_DAY, Context, Finding, Rule, load_rules, next_change
+from gapwatch.rules import (
+    ONE_DAY,
+    Context,
+    Finding,
+    Rule,
+    findings_ahead,
+    load_rules,
+    next_change,
+)
 from gapwatch.seen import seen_on, seen_through
 
 log = logging.getLogger(__name__)
 
 ACTOR = "scan"
 HORIZON = timedelta(days=3660)  # nothing ahead: check again in ten years at the latest
+# A turning point this near is looked at before it is made a case's next check: whether the
+# rules' findings change on it (the digests' 7 days ahead read only cases whose do).
+LOOK_AHEAD = timedelta(days=7)
 DUE_CHUNK = 1000
 # A scan that opens, reopens or resolves this many flags refreshes the flags' statistics, so
 # the next reads of them (the digests, the next day's scan, the pages) are planned for them.
@@ -135,12 +146,31 @@ class Rulebook:
         return found
 
     def next_check(self, journey, context: Context, found: list[Finding]) -> date:
-        """Return the day the case is to be checked again: the first day any rule's answer
-        about it may change (`gapwatch.rules.next_change`), or the horizon. What the rules
-        found stays as it is until then, its message and evidence too (no rule's text names
-        the day it is read on), so a flag needs no reading before it: the daily scan moves
-        its `last_seen_on` with the others' in one statement."""
-        return next_change(journey, context, self.rules, HORIZON) or context.day + HORIZON
+        """Return the day the case is to be checked again: the first day the rules' findings
+        about it change, or the horizon. What the rules found stays as it is until then, its
+        message and evidence too (no rule's text names the day it is read on), so its flags
+        need no reading before it.
+
+        That day is the first turning point of any rule (`gapwatch.rules.next_change`) when it
+        is more than `LOOK_AHEAD` away. A nearer one often changes nothing (a release window
+        opening on a case with a plan, a handoff falling due on a case with a flag already
+        open): the findings on each turning point up to `LOOK_AHEAD` are compared with today's
+        (`findings_ahead`, the forecast's reading), and the first that differ, or else the
+        first turning point after `LOOK_AHEAD`, is the next check. So neither the daily scan
+        nor the digests' look-ahead reads a case on a day that changes nothing for it."""
+        first = next_change(journey, context, self.rules, HORIZON)
+        if first is None:
+            return context.day + HORIZON
+        if first > context.day + LOOK_AHEAD or journey.case.linked_into:
+            return first  # a linked twin's records are read into its lead's journey
+        until = context.day + LOOK_AHEAD
+        ahead = findings_ahead(journey, context, self.rules, until)
+        _today, now = next(ahead)
+        for day, findings in ahead:
+            if findings != now:
+                return day
+        later = next_change(journey, replace(context, day=until), self.rules, HORIZON)
+        return later or context.day + HORIZON
 
     def check(self, journeys: list, context: Context, chunk: Chunk) -> Chunk:
         """Run every rule on each whole journey as it stands on the context's day; note the

@@ -267,6 +267,26 @@ def test_a_case_is_read_again_on_its_next_check_and_not_before(session):
         date(2026, 6, 17), "high")
 
 
+def test_a_turning_point_near_that_changes_nothing_is_not_a_next_check(session):
+    """Both in custody at Hewell, both released on 3 July, so release-unplanned's window opens
+    on 5 June: C-1, whose supervision is already asked for, has nothing new then, and is next
+    checked the day after its release; C-2, with nothing asked, has its flag open on 5 June."""
+    region(session)
+    for reference in ("C-1", "C-2"):
+        person_and_case(session, reference, expected_release_on=date(2026, 7, 3))
+        load(session, event(reference, "2026-01-10", "ownership_started", agency="HMP-HEWELL",
+                            role="custody", officer="A. Officer"))
+    load(session, event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+                        to_agency="WMIDS", role="supervision", kind="referral",
+                        due_on="2026-08-01"))
+    scan(session, date(2026, 6, 3))
+    next_checks = dict(session.execute(select(Case.reference, Case.next_check_on)).all())
+    assert next_checks == {"C-1": date(2026, 7, 4), "C-2": date(2026, 6, 5)}
+    assert scan(session, date(2026, 6, 4)).found == 0 and read(session, date(2026, 6, 4)) == 0
+    fifth = scan(session, date(2026, 6, 5))
+    assert (read(session, date(2026, 6, 5)), fifth.opened) == (1, 1)
+
+
 def test_the_forecast_reads_only_the_cases_whose_next_check_falls_within_its_days(session):
     """C-1's referral falls due on 10 June, C-2 has nothing ahead: after the scan of 1 June, the
     7-day forecast reads neither (C-1's next check is 11 June), the 10-day one reads C-1 only;
