@@ -231,6 +231,7 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
         line = None
         open_for = days_open(since, day)
         said = facts.acks.get(flag_id, {})
+        items: dict[tuple, FlagItem] = {}  # the same item for every agency that reads it alike
         for code in _codes(notify, known):
             digest = digests.get(code)
             if digest is None or severity not in digest.agency.alert_severities:
@@ -241,15 +242,18 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
             # A snooze that has passed ends that agency's acknowledgement: it hears again.
             acknowledged = code in said and until is None
             line = line or lines.of(case_id, reference, name, restricted)
-            item = FlagItem(
-                case=line(code), rule=rule, severity=severity, message=message, since=since,
-                days_open=open_for,
-                acknowledged=acknowledged,
-                # Escalate a flag open (not a condition begun) escalate_after_days ago, for
-                # each agency that has not said it is on it.
-                escalated=not acknowledged and (day - first_seen_on).days >= escalate,
-                subject=subject,
-            )
+            case_line = line(code)
+            item = items.get((id(case_line), acknowledged))
+            if item is None:
+                item = items[id(case_line), acknowledged] = FlagItem(
+                    case=case_line, rule=rule, severity=severity, message=message, since=since,
+                    days_open=open_for,
+                    acknowledged=acknowledged,
+                    # Escalate a flag open (not a condition begun) escalate_after_days ago,
+                    # for each agency that has not said it is on it.
+                    escalated=not acknowledged and (day - first_seen_on).days >= escalate,
+                    subject=subject,
+                )
             (digest.new_flags if first_seen_on == day else digest.open_flags).append(item)
 
 
