@@ -58,6 +58,18 @@ class Forecast:
         return [c for c in self.coming if code in c.finding.notify]
 
 
+@dataclass
+class Looked:
+    """The cases a scan has just read, and what the forecast up to `until` says of them: the
+    scan's rules ran on each one's whole journey already (`scan.Rulebook.check`), so the
+    digests' forecast of the same day takes their items as they are and reads only the others."""
+
+    until: date
+    rules: tuple  # the scan's rules and thresholds (`scan.Rulebook.rules`)
+    ids: set[int] = field(default_factory=set)
+    coming: list[Coming] = field(default_factory=list)
+
+
 def mark(finding: Finding) -> tuple:
     return (*finding.key, finding.severity)
 
@@ -82,18 +94,21 @@ def order(items: Iterable[Coming]) -> list[Coming]:
 
 
 def _journeys(session: Session, day: date, until: date, chunk: int,
-              where=None) -> Iterator[Journey]:
+              where=None, skip: set[int] = frozenset()) -> Iterator[Journey]:
     known = snapshot.agencies(session)
     links = linked.Links.read(session)
     clause = snapshot.open_between(day, until)
     if where is None:
         for first, last in snapshot.ranges(session, day, chunk, where=clause):
-            yield from snapshot.journeys_ahead(session, day, until, first, last, known, links)
+            for journey in snapshot.journeys_ahead(session, day, until, first, last, known,
+                                                   links):
+                if journey.case.id not in skip:
+                    yield journey
         return
     # The cases kept, found once: a WHERE clause with subqueries asked again in each chunk's
     # every read cost more than the reads themselves.
     ids = [row[0] for row in snapshot.tuples(
-        session, select(Case.id).where(clause & where).order_by(Case.id))]
+        session, select(Case.id).where(clause & where).order_by(Case.id)) if row[0] not in skip]
     for start in range(0, len(ids), ID_CHUNK):
         yield from snapshot.journeys(session, day, snapshot.among(ids[start:start + ID_CHUNK]),
                                      known, until=until, links=links)
@@ -101,7 +116,8 @@ def _journeys(session: Session, day: date, until: date, chunk: int,
 
 def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
              config: Mapping | None = None, chunk: int = snapshot.CHUNK, where=None,
-             in_transaction: bool = False, full: bool = False) -> Forecast:
+             in_transaction: bool = False, full: bool = False,
+             looked: Looked | None = None) -> Forecast:
     """Return what would be found on each of the `days` days after `day` and is not on `day`.
 
     It reads only the cases whose stored next check falls within the days ahead
@@ -109,7 +125,8 @@ def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
     when `full`: the same findings either way. `where`, a WHERE clause on Case, looks only
     at the cases it keeps (a page of one agency's keeps those that could tell it). The forecast
     ends its read-only transaction when done, unless `in_transaction` (inside a unit of work
-    that has yet to commit: the daily digests).
+    that has yet to commit: the daily digests). `looked`, from the scan of `day` in the same
+    transaction (the digests'), gives the items of the cases it read, which are not read again.
     """
     from gapwatch.scan import Rulebook, changing  # the scan's rules, as the scan configures them
 
@@ -120,12 +137,16 @@ def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
     context = Context(day=day, contracts=snapshot.contracts(session, snapshot.agencies(session)))
     result = Forecast(as_of=day, until=until)
     items = []
+    skip: set[int] = set()
+    if (looked is not None and looked.until == until and looked.rules == rulebook.rules
+            and where is None):
+        items, skip = list(looked.coming), looked.ids
     try:
         ahead = None if full else changing(session, day, until, rulebook)
         if ahead is not None:
             where = ahead if where is None else where & ahead
         rules = rulebook.rules
-        for journey in _journeys(session, day, until, chunk, where):
+        for journey in _journeys(session, day, until, chunk, where, skip):
             result.cases += 1
             items.extend(coming(journey, context, rules, until))
     finally:

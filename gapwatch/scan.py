@@ -56,8 +56,10 @@ from sqlmodel import Session
 
 from gapwatch import alerts, clock, db, linked, snapshot, tally
 from gapwatch import operations as ops
+from gapwatch.alerts.settings import AlertSettings
 from gapwatch.audit import plain
 from gapwatch.config import Defaults
+from gapwatch.forecast import Coming, Looked, coming
 from gapwatch.models import (
     Case,
     Flag,
@@ -174,13 +176,17 @@ class Rulebook:
 
     def check(self, journeys: list, context: Context, chunk: Chunk) -> Chunk:
         """Run every rule on each whole journey as it stands on the context's day; note the
-        chunk's references, findings and next checks."""
+        chunk's references, findings and next checks, and with `chunk.ahead` what the forecast
+        up to that day says of each case (only a case whose next check falls by then can have
+        anything coming: its findings are today's until its next check)."""
         for whole in journeys:
             held = whole.case
             found = self.findings(snapshot.standing(whole, context.day), context)
             chunk.references[held.id] = held.reference
             chunk.findings.extend(found)
-            chunk.next_checks[held.id] = self.next_check(whole, context, found)
+            next_check = chunk.next_checks[held.id] = self.next_check(whole, context, found)
+            if chunk.ahead is not None and next_check <= chunk.ahead:
+                chunk.coming.extend(coming(whole, context, self.rules, chunk.ahead))
         return chunk
 
 
@@ -357,6 +363,8 @@ class Chunk:
     findings: list[Finding] = field(default_factory=list)
     next_checks: dict[int, date] = field(default_factory=dict)
     versions: dict[int, tuple[int, date | None]] = field(default_factory=dict)
+    ahead: date | None = None  # the last day of the digests' forecast, noted as it is read
+    coming: list[Coming] = field(default_factory=list)
 
     def which(self):
         return snapshot.between(*self.span) if self.span else snapshot.among(self.ids)
@@ -409,12 +417,12 @@ def changing(session: Session, day: date, until: date, rulebook: Rulebook):
     return _checked_by(until, last.day)
 
 
-def _chunks(session: Session, day: date, where, size: int) -> list[Chunk]:
+def _chunks(session: Session, day: date, where, size: int, ahead: date | None) -> list[Chunk]:
     if where is None:
-        return [Chunk(span=span) for span in snapshot.ranges(session, day, size)]
+        return [Chunk(span=span, ahead=ahead) for span in snapshot.ranges(session, day, size)]
     ids = [row[0] for row in snapshot.tuples(
         session, select(Case.id).where(where).order_by(Case.id))]
-    return [Chunk(ids=ids[i:i + DUE_CHUNK]) for i in range(0, len(ids), DUE_CHUNK)]
+    return [Chunk(ids=ids[i:i + DUE_CHUNK], ahead=ahead) for i in range(0, len(ids), DUE_CHUNK)]
 
 
 def _versions(session: Session, which) -> dict[int, tuple[int, date | None]]:
@@ -499,10 +507,10 @@ class Reading:
 
 
 def _read(session: Session, day: date, rulebook: Rulebook, config: Mapping, workers: int,
-          chunk: int, *, where=None) -> list[Chunk]:
+          chunk: int, *, where=None, ahead: date | None = None) -> list[Chunk]:
     """Check every chunk of the cases `where` keeps (all those open on `day` without), in id
-    order, in this process or several."""
-    chunks = _chunks(session, day, where, chunk)
+    order, in this process or several; with `ahead`, note what is coming up to that day."""
+    chunks = _chunks(session, day, where, chunk, ahead)
     if workers > 1 and len(chunks) > 1:
         return list(rules_in_parallel(session, day, config, chunks, workers))
     known = snapshot.agencies(session)
@@ -533,9 +541,10 @@ def _again(session: Session, rulebook: Rulebook, context: Context, known,
         select(Case.id).where(Case.id.in_(changed), Case.person_id.in_(select(
             PersonLink.person_a_id).union(select(PersonLink.person_b_id))))).first()
     if linked_ones is not None:
-        return _check(session, rulebook, context, known, Chunk(span=chunk.span, ids=chunk.ids))
+        return _check(session, rulebook, context, known,
+                      Chunk(span=chunk.span, ids=chunk.ids, ahead=chunk.ahead))
     gone = set(changed)
-    again = Chunk(ids=changed)
+    again = Chunk(ids=changed, ahead=chunk.ahead)
     rulebook.check(snapshot.journeys(session, context.day, snapshot.among(changed), known),
                    context, again)
     chunk.references = {i: r for i, r in chunk.references.items() if i not in gone}
@@ -543,6 +552,7 @@ def _again(session: Session, rulebook: Rulebook, context: Context, known,
     chunk.findings = [f for f in chunk.findings if f.case_id not in gone] + again.findings
     chunk.next_checks = {i: d for i, d in chunk.next_checks.items() if i not in gone}
     chunk.next_checks.update(again.next_checks)
+    chunk.coming = [c for c in chunk.coming if c.finding.case_id not in gone] + again.coming
     chunk.versions = now
     return chunk
 
@@ -606,7 +616,7 @@ def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResu
 
 
 def _late(session: Session, rulebook: Rulebook, context: Context, known, where,
-          chunks: list[Chunk]) -> Chunk | None:
+          chunks: list[Chunk], ahead: date | None) -> Chunk | None:
     """Check, under the writers' lock, the cases that became due after the scan read them
     (a write moved their next check to the day); None when there are none."""
     read = set().union(*(each.ids or () for each in chunks))
@@ -614,7 +624,7 @@ def _late(session: Session, rulebook: Rulebook, context: Context, known, where,
             if i not in read]
     if not late:
         return None
-    return _check(session, rulebook, context, known, Chunk(ids=late))
+    return _check(session, rulebook, context, known, Chunk(ids=late, ahead=ahead))
 
 
 def _open_cases(session: Session, day: date) -> int:
@@ -697,7 +707,10 @@ def scan(
         incremental = not (full or dry_run or replay) and last is not None and (
             last.rules == prints and last.day in (day, day - ONE_DAY))
         where = due(day, last.day) if incremental else None
-        chunks = _read(session, day, rulebook, config, workers, chunk, where=where)
+        # What the digests' days ahead say of the cases read is noted as they are read.
+        coming_days = 0 if dry_run or replay else AlertSettings.of(config or None).coming_days
+        ahead = day + timedelta(days=coming_days) if coming_days > 0 else None
+        chunks = _read(session, day, rulebook, config, workers, chunk, where=where, ahead=ahead)
         result.cases = _open_cases(session, day) if incremental else sum(
             len(c.references) for c in chunks)
     finally:
@@ -716,11 +729,11 @@ def scan(
             if fingerprint(rulebook, known, context.contracts) != prints:
                 # the rules or what they read changed meanwhile: read it all again, locked
                 incremental = False
-                chunks = _read(session, day, rulebook, config, 1, chunk)
+                chunks = _read(session, day, rulebook, config, 1, chunk, ahead=ahead)
                 result.cases = sum(len(c.references) for c in chunks)
             elif not result.replay:
                 chunks = [_again(session, rulebook, context, known, c) for c in chunks]
-                late = _late(session, rulebook, context, known, where, chunks) if (
+                late = _late(session, rulebook, context, known, where, chunks, ahead) if (
                     incremental) else None
                 chunks += [late] if late else []
             _apply(session, day, chunks, result, None if result.replay else uow, keep_findings,
@@ -730,7 +743,10 @@ def scan(
                     len(c.references) for c in chunks))
                 tally.rebuild(session)
                 writing = time.perf_counter()
-                alerts.write_digests(uow, day, config=config or None)
+                looked = None if ahead is None else Looked(
+                    ahead, rulebook.rules, set().union(*(c.references for c in chunks)),
+                    [item for c in chunks for item in c.coming])
+                alerts.write_digests(uow, day, config=config or None, looked=looked)
                 result.digest_seconds = time.perf_counter() - writing
     if result.replay:
         result.opened = result.reopened = result.refreshed = result.resolved = 0

@@ -26,10 +26,13 @@ from sqlalchemy import select
 
 from gapwatch import clock, db
 from gapwatch import operations as ops
+from gapwatch.alerts import mails_for
+from gapwatch.alerts.digest import gather
+from gapwatch.alerts.settings import AlertSettings
 from gapwatch.errors import DomainError
 from gapwatch.forecast import forecast
 from gapwatch.linkage import Reason, Scored
-from gapwatch.models import Case, Flag, FlagAcknowledgement, Person, ScanRun
+from gapwatch.models import Case, Flag, FlagAcknowledgement, OutboxMessage, Person, ScanRun
 from gapwatch.scan import scan
 from gapwatch.seen import seen_on_column
 from tests import conftest
@@ -201,12 +204,14 @@ def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_pa
             same_forecasts(session, day)
             daily = scan(session, day, config={}, workers=1)
             same_forecasts(session, day)
+            same_digests(session, day)
             kind = session.execute(select(ScanRun.full).where(ScanRun.day == day)).scalar()
             assert kind is (n == 0), "the first scan reads every case, the others the cases due"
             left = flags(session)
             full = scan(session, day, config={}, workers=1, full=True)
             assert (full.opened, full.reopened, full.refreshed, full.resolved) == (0, 0, 0, 0)
             assert flags(session) == left, day
+            same_digests(session, day)
             # (the daily scan lists the findings of the cases it did not read after the others')
             assert said(daily) == said(full)
             assert (daily.cases, daily.found) == (full.cases, full.found)
@@ -225,6 +230,21 @@ def same_forecasts(session, day: date) -> None:
         whole = forecast(session, day, days=days, full=True)
         assert narrowed.coming == whole.coming, (day, days)
         assert narrowed.cases <= whole.cases
+
+
+def same_digests(session, day: date) -> None:
+    """The digests the scan wrote (their forecast taking the items of the cases the scan read
+    from the scan) are those gathered afresh, with every case forecast."""
+    session.rollback()
+    settings = AlertSettings.of(None)
+    written = sorted(tuple(r) for r in session.execute(
+        select(OutboxMessage.agency_id, OutboxMessage.kind, OutboxMessage.subject,
+               OutboxMessage.body_text).where(OutboxMessage.day == day,
+                                              OutboxMessage.agency_id.is_not(None))))
+    fresh = sorted((d.agency.id, m.kind, m.subject, m.text)
+                   for d in gather(session, day, settings) for m in mails_for(d, settings))
+    session.rollback()
+    assert written == fresh, day
 
 
 def read(session, day: date) -> int:

@@ -28,6 +28,7 @@ from gapwatch.alerts.auditors import write_auditors_digest
 from gapwatch.alerts.digest import Digest, gather
 from gapwatch.alerts.render import Mail, digest_mail, escalation_mail
 from gapwatch.alerts.settings import AlertSettings
+from gapwatch.forecast import Looked
 from gapwatch.operations import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,14 @@ def mails_for(digest: Digest, settings: AlertSettings) -> list[Mail]:
     return mails
 
 
-def write_digests(uow: UnitOfWork, day: date, *, config: Mapping | None = None) -> int:
-    """Write the day's digests to the outbox in `uow`'s transaction; return the rows changed."""
+def write_digests(uow: UnitOfWork, day: date, *, config: Mapping | None = None,
+                  looked: Looked | None = None) -> int:
+    """Write the day's digests to the outbox in `uow`'s transaction; return the rows changed.
+    `looked`: what the scan of `day` noted of the days ahead of the cases it read."""
     settings = AlertSettings.of(config)
     mails = {
         (digest.agency.id, mail.kind): mail
-        for digest in gather(uow.session, day, settings)
+        for digest in gather(uow.session, day, settings, looked)
         for mail in mails_for(digest, settings)
     }
     changed = outbox.store(uow, day, mails)

@@ -34,7 +34,7 @@ from sqlmodel import Session
 from gapwatch import details
 from gapwatch.alerts.escalation import commissioners, escalation_emails
 from gapwatch.alerts.settings import AlertSettings
-from gapwatch.forecast import forecast
+from gapwatch.forecast import Looked, forecast
 from gapwatch.models import (
     RANK_OF_SEVERITY,
     Agency,
@@ -132,15 +132,17 @@ class _Facts:
     commissioners: dict[str, list[str]]
 
 
-def gather(session: Session, day: date, settings: AlertSettings) -> list[Digest]:
-    """Return the digests of every active agency with something to say on `day`."""
+def gather(session: Session, day: date, settings: AlertSettings,
+           looked: Looked | None = None) -> list[Digest]:
+    """Return the digests of every active agency with something to say on `day` (`looked`:
+    what the scan of `day` noted of the days ahead of the cases it read)."""
     facts = _read(session, day)
     digests = {code: Digest(agency, day, coming_days=settings.coming_days)
                for code, agency in facts.agencies.items()}
     _add_flags(digests, facts, day, settings)
     _add_handoffs(digests, facts, day, settings)
     if settings.coming_days > 0:
-        _add_coming(session, digests, facts, day, settings)
+        _add_coming(session, digests, facts, day, settings, looked)
     for digest in digests.values():
         digest.new_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
         digest.open_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
@@ -276,11 +278,12 @@ def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date,
 
 
 def _add_coming(session: Session, digests: dict[str, Digest], facts: _Facts, day: date,
-                settings: AlertSettings) -> None:
+                settings: AlertSettings, looked: Looked | None) -> None:
     """Add what the forecast of the next `coming_days` days would tell each agency."""
     # In the scan's unit of work, which has yet to commit: the forecast must not end it.
     ahead = forecast(session, day, days=settings.coming_days,
-                     config=dict(settings.rule_config), in_transaction=True).coming
+                     config=dict(settings.rule_config), in_transaction=True,
+                     looked=looked).coming
     ids = list({c.finding.case_id for c in ahead})
     persons = {}
     for start in range(0, len(ids), 1000):
