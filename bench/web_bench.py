@@ -192,8 +192,12 @@ def writer(url: str, per_second: float, until: float, done: list) -> None:
             break
         # Each agency acknowledges a flag for itself: a case manager of the first it tells.
         actor = ops.Actor(name="bench-writer@bench.example", agency=notify[0])
-        with ops.unit_of_work(session, actor) as uow:
-            ops.acknowledge_flag(uow, flag_id=flag_id, on=clock.today(), note="bench: looked at it")
+        try:
+            with ops.unit_of_work(session, actor) as uow:
+                ops.acknowledge_flag(uow, flag_id=flag_id, on=clock.today(),
+                                     note="bench: looked at it")
+        except Conflict:
+            continue  # resolved meanwhile (by the scan running beside the load): the next one
         done.append(flag_id)
         time.sleep(max(0.0, 1 / per_second - (time.monotonic() - started)))
     session.close()
