@@ -324,9 +324,9 @@ class FlagTally(SQLModel, table=True):
     """How many open and acknowledged flags notify each agency, by severity and first day seen.
 
     The dashboard's counts read these few rows instead of counting an agency's flags (tens of
-    thousands in a large region) on every page. Only the daily scan and acknowledging change a
-    flag; the scan rewrites the tally inside its unit of work and an acknowledgement moves its
-    flag between rows inside its own (`gapwatch.tally`). `agency` "*" counts every flag
+    thousands in a large region) on every page. Only a scan, a unit of work's re-check and
+    acknowledging change a flag; a full scan rewrites the tally inside its unit of work, and the
+    others move the flags they write between rows inside theirs (`gapwatch.tally`). `agency` "*" counts every flag
     once, for the view of every agency.
     """
 

@@ -342,6 +342,16 @@ def _write(uow: ops.UnitOfWork, changes: Changes) -> None:
     uow.trail.spill()  # the rest are chained at the commit, when the scan is done deciding
 
 
+def _write_counted(uow: ops.UnitOfWork, changes: Changes) -> None:
+    """`_write`, moving the flag tally by the flags it writes (a daily scan writes few)."""
+    changed = {values["id"] for values in changes.updates}
+    changed.update(flag_id for flag_id, _agency in changes.unacknowledged)
+    before = tally.counted(uow.session, changed)
+    _write(uow, changes)
+    changed.update(values["id"] for values in changes.inserts)
+    tally.shift(uow.session, before, tally.counted(uow.session, changed))
+
+
 def _by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
     """Group update rows by their set of columns: one executemany per shape."""
     groups: dict[tuple, list[dict]] = {}
@@ -560,8 +570,10 @@ def _again(session: Session, rulebook: Rulebook, context: Context, known,
 def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
            uow: ops.UnitOfWork | None, keep_findings: bool, incremental: bool = False) -> None:
     """Compare each chunk's findings with its flags and, with `uow`, write the changes; when
-    `incremental`, the flags of the open cases not read are today's findings as they stand."""
+    `incremental`, the flags of the open cases not read are today's findings as they stand, and
+    the flag tally is moved by the flags written (a full scan rebuilds it)."""
     through = seen_through(session)
+    write = _write if uow is None or not incremental else _write_counted
     for each in chunks:
         if keep_findings:
             result.findings.extend(each.findings)
@@ -574,13 +586,13 @@ def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
         changes = plan(rows, each.findings, each.references, day, result, acks,
                        seen_through=through)
         if uow is not None:
-            _write(uow, changes)
+            write(uow, changes)
             write_next_checks(session, each.next_checks, each.versions)
     closed = Changes(day=day)
     for row in _flags_of_cases_not_open(session, day):
         _plan_resolved(row, row.reference, day, closed, result, "the case is not open", through)
     if uow is not None:
-        _write(uow, closed)
+        write(uow, closed)
     if incremental:
         _standing(session, day, chunks, result, keep_findings)
 
@@ -741,7 +753,8 @@ def scan(
             if not result.replay:
                 _record_run(session, day, full=not incremental, rules=prints, cases=sum(
                     len(c.references) for c in chunks))
-                tally.rebuild(session)
+                if not incremental:
+                    tally.rebuild(session)  # a daily scan moved it by the flags it wrote
                 writing = time.perf_counter()
                 looked = None if ahead is None else Looked(
                     ahead, rulebook.rules, set().union(*(c.references for c in chunks)),

@@ -1,8 +1,10 @@
 """The flag tally: the dashboard's flag counts, kept in step with the flags they count.
 
-`rebuild` rewrites the whole tally from the flags (the daily scan calls it inside its unit of
+`rebuild` rewrites the whole tally from the flags (a full scan calls it inside its unit of
 work, once its flags are written); `counted` and `shift` move a few flags' counts from what they
-were to what they are (an acknowledgement, or a unit of work's re-check of its cases' flags). Both run under the writers' lock, so the tally is never read half-changed, and
+were to what they are (an acknowledgement, a unit of work's re-check of its cases' flags, and a
+daily scan's flags written, which are few: rebuilding from 112,000 flags at 500,000 cases was
+8% of a quiet day's scan). Both run under the writers' lock, so the tally is never read half-changed, and
 `counts` reads it for one agency, or for every agency through the "*" rows.
 """
 

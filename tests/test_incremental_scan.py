@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from gapwatch import clock, db
+from gapwatch import clock, db, tally
 from gapwatch import operations as ops
 from gapwatch.alerts import mails_for
 from gapwatch.alerts.digest import gather
@@ -32,7 +32,15 @@ from gapwatch.alerts.settings import AlertSettings
 from gapwatch.errors import DomainError
 from gapwatch.forecast import forecast
 from gapwatch.linkage import Reason, Scored
-from gapwatch.models import Case, Flag, FlagAcknowledgement, OutboxMessage, Person, ScanRun
+from gapwatch.models import (
+    Case,
+    Flag,
+    FlagAcknowledgement,
+    FlagTally,
+    OutboxMessage,
+    Person,
+    ScanRun,
+)
 from gapwatch.scan import scan
 from gapwatch.seen import seen_on_column
 from tests import conftest
@@ -205,6 +213,7 @@ def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_pa
             daily = scan(session, day, config={}, workers=1)
             same_forecasts(session, day)
             same_digests(session, day)
+            same_tally(session)
             kind = session.execute(select(ScanRun.full).where(ScanRun.day == day)).scalar()
             assert kind is (n == 0), "the first scan reads every case, the others the cases due"
             left = flags(session)
@@ -230,6 +239,19 @@ def same_forecasts(session, day: date) -> None:
         whole = forecast(session, day, days=days, full=True)
         assert narrowed.coming == whole.coming, (day, days)
         assert narrowed.cases <= whole.cases
+
+
+def same_tally(session) -> None:
+    """The tally the daily scan moved by the flags it wrote is the tally rebuilt from them."""
+    session.rollback()
+    kept = lambda: sorted(tuple(r) for r in session.execute(  # noqa: E731
+        select(FlagTally.agency, FlagTally.severity, FlagTally.status, FlagTally.first_seen_on,
+               FlagTally.flags).where(FlagTally.flags > 0)))
+    moved = kept()
+    tally.rebuild(session)
+    rebuilt = kept()
+    session.rollback()
+    assert moved == rebuilt
 
 
 def same_digests(session, day: date) -> None:
