@@ -42,16 +42,7 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import (
-    delete,
-    func,
-    insert,
-    not_,
-    or_,
-    select,
-    union,
-    update,
-)
+from sqlalchemy import delete, func, insert, not_, or_, select, union, update
 from sqlmodel import Session
 
 from gapwatch import alerts, clock, db, linked, snapshot, tally
@@ -607,13 +598,11 @@ def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResu
     standing = select(Flag.case_id).join(Case, Case.id == Flag.case_id).where(
         unresolved, snapshot.open_on(day))
     if not keep_findings:
-        # Those of the open cases, less those of the cases read (whose flags are, now, their
-        # findings, counted above): counted by the database, not read.
-        count = lambda query: session.connection().execute(  # noqa: E731
-            select(func.count()).select_from(query.subquery())).scalar()
-        result.found += count(standing) - sum(
-            count(standing.where(each.which()(Flag.case_id))) for each in chunks
-            if each.references)
+        # Those of the open cases, less those of the cases read, whose flags are now their
+        # findings, one each (counted above): one count by the database, nothing read.
+        every = session.connection().execute(
+            select(func.count()).select_from(standing.subquery())).scalar()
+        result.found += every - sum(len(each.findings) for each in chunks)
         return
     read = set().union(*(each.references for each in chunks))
     for row in session.connection().execute(standing.add_columns(

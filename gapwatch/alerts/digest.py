@@ -139,10 +139,11 @@ def gather(session: Session, day: date, settings: AlertSettings,
     facts = _read(session, day)
     digests = {code: Digest(agency, day, coming_days=settings.coming_days)
                for code, agency in facts.agencies.items()}
-    _add_flags(digests, facts, day, settings)
-    _add_handoffs(digests, facts, day, settings)
+    lines = _Lines(facts, settings)
+    _add_flags(digests, facts, day, settings, lines)
+    _add_handoffs(digests, facts, day, lines)
     if settings.coming_days > 0:
-        _add_coming(session, digests, facts, day, settings, looked)
+        _add_coming(session, digests, day, settings, looked, lines)
     for digest in digests.values():
         digest.new_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
         digest.open_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
@@ -225,8 +226,9 @@ def _codes(raw: str | None, known: dict[str | None, tuple[str, ...]]) -> tuple[s
     return codes
 
 
-def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings) -> None:
-    lines, known = _Lines(facts, settings), {}
+def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings,
+               lines: _Lines) -> None:
+    known: dict[str | None, tuple[str, ...]] = {}
     escalate = settings.escalate_after_days
     for (flag_id, case_id, rule, subject, severity, message, since, notify, first_seen_on,
          reference, name, restricted) in facts.flags:
@@ -259,9 +261,7 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
             (digest.new_flags if first_seen_on == day else digest.open_flags).append(item)
 
 
-def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date,
-                  settings: AlertSettings) -> None:
-    lines = _Lines(facts, settings)
+def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date, lines: _Lines) -> None:
     for handoff, reference, name, sender, receiver, restricted in facts.handoffs:
         overdue = (day - handoff.due_on).days if handoff.due_on and handoff.due_on < day else 0
         told = [(digests[receiver].waiting, receiver)] if receiver in digests else []
@@ -277,8 +277,8 @@ def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date,
                 days_overdue=overdue))
 
 
-def _add_coming(session: Session, digests: dict[str, Digest], facts: _Facts, day: date,
-                settings: AlertSettings, looked: Looked | None) -> None:
+def _add_coming(session: Session, digests: dict[str, Digest], day: date,
+                settings: AlertSettings, looked: Looked | None, lines: _Lines) -> None:
     """Add what the forecast of the next `coming_days` days would tell each agency."""
     # In the scan's unit of work, which has yet to commit: the forecast must not end it.
     ahead = forecast(session, day, days=settings.coming_days,
@@ -291,7 +291,6 @@ def _add_coming(session: Session, digests: dict[str, Digest], facts: _Facts, day
             select(Case.id, Person.given_name + " " + Person.family_name, Person.restricted)
             .join(Person, Person.id == Case.person_id)
             .where(Case.id.in_(ids[start:start + 1000])))})
-    lines = _Lines(facts, settings)
     for c in ahead:  # in order of day, then case
         f = c.finding
         line = None

@@ -81,21 +81,17 @@ def _queries(selection: Selection, dialect: str) -> list[tuple[str, object]]:
     """Return (file name, query of JSON lines) for each file; case rows carry the case reference."""
     chosen = selection.cases()
 
-    def lines(model, *extra):
-        return select(row_json(dialect, [*model.__table__.columns, *extra]))
+    def lines(model, *extra, said=None):
+        """`said`: a column's value as exported, by its name, where not the stored one."""
+        said = said or {}
+        columns = [said[c.name].label(c.name) if c.name in said else c
+                   for c in model.__table__.columns]
+        return select(row_json(dialect, [*columns, *extra]))
 
-    def scoped(model):
-        return (lines(model, Case.reference.label("case")).select_from(model)
+    def scoped(model, said=None):
+        return (lines(model, Case.reference.label("case"), said=said).select_from(model)
                 .join(Case, Case.id == model.case_id)
                 .where(chosen).order_by(model.id))
-
-    def flags():
-        # A flag's last day seen as the API says it (`gapwatch.seen`), not only as stored.
-        said = [seen_on_column().label(c.name) if c.name == "last_seen_on" else c
-                for c in Flag.__table__.columns]
-        return (select(row_json(dialect, [*said, Case.reference.label("case")]))
-                .select_from(Flag).join(Case, Case.id == Flag.case_id)
-                .where(chosen).order_by(Flag.id))
 
     return [
         ("agencies.jsonl", lines(Agency).order_by(Agency.id)),
@@ -106,7 +102,8 @@ def _queries(selection: Selection, dialect: str) -> list[tuple[str, object]]:
          .join(Person, Person.id == Case.person_id).where(chosen).order_by(Case.id)),
         ("ownerships.jsonl", scoped(Ownership)),
         ("handoffs.jsonl", scoped(Handoff)),
-        ("flags.jsonl", flags()),
+        # A flag's last day seen as the API says it (`gapwatch.seen`), not only as stored.
+        ("flags.jsonl", scoped(Flag, said={"last_seen_on": seen_on_column()})),
         ("audit.jsonl", lines(AuditEvent).where(selection.audit()).order_by(AuditEvent.seq)),
     ]
 
