@@ -28,6 +28,7 @@ from gapwatch import bulk, clock
 from gapwatch.db import advisory_lock
 from gapwatch.logs import REQUEST_ID
 from gapwatch.models import AuditEvent
+from gapwatch.stamp import Reach
 
 GENESIS = "0" * 64
 # Keys of the PostgreSQL advisory locks that serialize writers, and appends to the chain.
@@ -154,6 +155,7 @@ class Trail:
         self.session = session
         self._head: tuple[int, str] | None = None  # known once this transaction holds the lock
         self._pending: list[tuple] = []
+        self.reach = Reach()  # whose pages the entries' changes may reach (`gapwatch.stamp`)
 
     def record(
         self,
@@ -175,6 +177,7 @@ class Trail:
         if text is None or len(text) > MAX_TEXT:  # a text may need cutting: walk it
             text = _json(storable(detail))
         at = clock.now()
+        self.reach.note(action, case_id)
         self._pending.append((at, actor, action, case_id, case_reference, text,
                               canonical_head(at, actor, action, case_id, case_reference, text)))
 

@@ -338,9 +338,17 @@ class FlagTally(SQLModel, table=True):
 
 
 class DataStamp(SQLModel, table=True):
-    """One row: a random number every unit of work replaces when it commits (`gapwatch.stamp`)."""
+    """Random numbers units of work replace when they commit (`gapwatch.stamp`): row 1 at every
+    commit, row 2 at a commit whose changes may reach any agency's pages."""
 
     id: int = Field(default=1, primary_key=True)
+    value: int = Field(sa_type=BigInteger)
+
+
+class AgencyStamp(SQLModel, table=True):
+    """An agency's stamp: replaced when a commit changes a case the agency is part of."""
+
+    agency_id: int = Field(primary_key=True, foreign_key="agency.id")
     value: int = Field(sa_type=BigInteger)
 
 

@@ -495,7 +495,8 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
             follow.recheck(uow)
         uow.trail.write()
         if renews_stamp:
-            stamp.renew(session)  # pages rendered before this change are not served again
+            # Pages rendered before this change, of the agencies it may reach, are not served again.
+            stamp.renew(session, uow.trail.reach)
         session.commit()
     except BaseException:
         session.rollback()

@@ -5,9 +5,10 @@ An HTMX request (`HX-Request`) gets just the queue's fragment, so filters, pages
 minute-by-minute refresh replace one section; without JavaScript the same links load full pages.
 
 Everyone of an agency sees the same dashboard, so each worker keeps the last bodies it rendered
-and serves one again, with the user's own CSRF token put in, for as long as the data stamp is
-the one it was rendered under (`gapwatch.stamp`: any committed write replaces it) and the day,
-role, agency and arguments are the same. Nothing is ever served from before a change.
+and serves one again, with the user's own CSRF token put in, for as long as the stamps are the
+ones it was rendered under (`gapwatch.stamp`: a committed write replaces the data's stamp and
+the stamps of the agencies it may reach) and the day, role, agency and arguments are the same.
+Nothing is ever served from before a change it shows.
 """
 
 from __future__ import annotations
@@ -122,7 +123,10 @@ def kept_bodies() -> Bodies:
 @login_required
 def index():
     session = get_session()
-    today, version = clock.today(), stamp.current(session)
+    today = clock.today()
+    # A case manager's dashboard shows only cases of their agency: its stamp changes less often.
+    version = (stamp.current(session) if current_user.sees_everything or current_user.agency_id is None
+               else stamp.of_agency(session, current_user.agency_id))
     # The first value of each argument, as the page reads them (`?q=a&q=b` is `?q=a`).
     key = (version, today, current_user.role, current_user.agency_id,
            tuple(sorted((name, request.args[name]) for name in request.args)))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event as sql_event
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gapwatch import db
 from gapwatch import operations as ops
-from gapwatch.models import Case, Handoff
+from gapwatch.models import Agency, Case, Flag, Handoff
 from gapwatch.scan import scan
-from gapwatch.web.dashboard import CSRF_MARK
+from gapwatch.web.dashboard import CSRF_MARK, Bodies
 from tests.alerts.conftest import raise_flag
 from tests.support import event, load, person_and_case
 from tests.web.conftest import csrf_token
@@ -193,3 +194,77 @@ def test_text_that_looks_like_the_token_mark_is_shown_as_text(browse):
     assert "&lt;gapwatch-csrf-token&gt;" in page
     token = csrf_token(page)
     assert page.count(token) == page.count('name="csrf_token"')  # only in the forms' fields
+
+
+CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="[^"]*"')
+AGENCIES = ("wmids", "hewell", "staffs")
+
+
+def served_as_rendered_afresh(app, browsers: dict) -> set[str]:
+    """Check each agency's dashboard, as served, against one rendered afresh; return the
+    agencies whose dashboard was served again (kept) rather than rendered."""
+    served = {who: (count_queries(app, b, "/"), b.get("/").text) for who, b in browsers.items()}
+    app.extensions["gapwatch.dashboard"] = Bodies()  # forget every kept body
+    for who, browser in browsers.items():
+        fresh = browser.get("/").text
+        assert CSRF_VALUE.sub("", served[who][1]) == CSRF_VALUE.sub("", fresh), who
+    return {who for who, (queries, _page) in served.items() if queries <= 3}
+
+
+def pending(session, reference: str) -> int:
+    return session.execute(select(Handoff.id).where(Handoff.status == "pending")
+                           .join(Case).where(Case.reference == reference)).scalar_one()
+
+
+def test_a_change_to_cases_renders_again_only_the_dashboards_of_the_agencies_they_involve(
+        app, browse, session, world):
+    browsers = {who: browse(who) for who in AGENCIES}
+    scan(session, world["today"])
+    for browser in browsers.values():
+        browser.get("/")  # each agency's body kept under the scan's stamps
+    wmids, hewell = browsers["wmids"], browsers["hewell"]
+    # WMIDS accepts Hewell's transfer of C-WAIT: Hewell's and WMIDS's dashboards change.
+    assert wmids.post(f"/cases/C-WAIT/handoffs/{pending(session, 'C-WAIT')}/accept",
+                      {"officer": "A. Khan", "next": "/"}).status_code == 303
+    assert served_as_rendered_afresh(app, browsers) == {"staffs"}
+    # WMIDS acknowledges the gap on C-GAP: the flag tells WMIDS (and Hewell, its last owner).
+    gap = session.execute(select(Flag.id, Flag.notify).join(Case)
+                          .where(Case.reference == "C-GAP", Flag.status == "open")).one()
+    assert wmids.post(f"/cases/C-GAP/flags/{gap.id}/acknowledge",
+                      {"note": "calling the prison", "next": "/"}).status_code == 303
+    kept = served_as_rendered_afresh(app, browsers)
+    assert "staffs" in kept and not {"wmids", *(w.lower() for w in gap.notify)} & kept - {"staffs"}
+    # Hewell asks Staffordshire, never part of C-SECRET, to take it: now Staffordshire is.
+    assert hewell.post("/cases/C-SECRET/handoffs", {
+        "to_agency": "STAFFS", "kind": "transfer", "next": "/"}).status_code == 303
+    assert "staffs" not in served_as_rendered_afresh(app, browsers)
+    assert "C-SECRET" in section(browsers["staffs"].get("/").text, "waiting")
+    # WMIDS takes C-GAP: the gap's flag resolves for everyone it told.
+    assert wmids.post("/cases/C-GAP/take", {"officer": "B. Jones", "next": "/"}).status_code == 303
+    served_as_rendered_afresh(app, browsers)
+    # A change to an agency reaches every agency's dashboard.
+    staffs = session.execute(select(Agency).where(Agency.code == "STAFFS")).scalar_one()
+    with ops.unit_of_work(session, ops.Actor.system("test")) as uow:
+        ops.save_agency(uow, code="STAFFS", name="Staffordshire and Stoke", kind=staffs.kind,
+                        region=staffs.region)
+    assert served_as_rendered_afresh(app, browsers) == set()
+
+
+def test_a_flag_that_stops_telling_an_agency_leaves_its_dashboard_too(app, browse, session, world):
+    browsers = {who: browse(who) for who in AGENCIES}
+    scan(session, world["today"])
+    gap, told = session.execute(select(Flag.id, Flag.notify).join(Case)
+                                .where(Case.reference == "C-GAP")).one()
+    with ops.unit_of_work(session, ops.Actor.system("test")) as uow:  # as if Staffordshire
+        uow.session.execute(update(Flag).where(Flag.id == gap)    # had once been told of it
+                            .values(notify=[*told, "STAFFS"]))
+    assert "C-GAP" in section(browsers["staffs"].get("/").text, "flags")
+    # Hewell asks WMIDS to take C-GAP: the gap stays, and its flag is refreshed to tell only
+    # those the rule names. Staffordshire is part of nothing on C-GAP now, but was told before.
+    assert browsers["hewell"].post("/cases/C-GAP/handoffs", {
+        "to_agency": "WMIDS", "kind": "referral", "next": "/"}).status_code == 303
+    session.expire_all()
+    assert session.execute(select(Flag.notify, Flag.status).where(Flag.id == gap)).one() == (
+        told, "open")
+    assert "staffs" not in served_as_rendered_afresh(app, browsers)
+    assert "C-GAP" not in section(browsers["staffs"].get("/").text, "flags")
