@@ -66,7 +66,10 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     # The next day the daily scan must look at these cases again; one not open: its next scan.
     write_next_checks(session, {**dict.fromkeys(set(ids) - is_open), **checked.next_checks})
     rows = _flags_of(session, ids)
-    for row in rows:  # a flag may stop telling an agency: its dashboard changes too
+    # Whose pages this changes: a flag found again may be reworded (unaudited), a lead's
+    # included, or stop telling an agency, whose dashboard then changes too.
+    uow.trail.reach.include(ids)
+    for row in rows:
         uow.trail.reach.told_before(row.notify)
     acks = acknowledgements(session, Flag.case_id.in_(ids))
     result = ScanResult(as_of=day)

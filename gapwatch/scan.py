@@ -723,6 +723,9 @@ def scan(
             session.rollback()
     else:
         with ops.unit_of_work(session, ops.Actor.system(ACTOR), wait=None) as uow:
+            # Flags reworded without an entry, told agencies dropped, the tally rebuilt:
+            # every agency's dashboard is rendered again (`gapwatch.stamp`).
+            uow.trail.reach.widen()
             latest = latest_scanned(session)
             result.replay = latest is not None and day < latest
             known = snapshot.agencies(session)

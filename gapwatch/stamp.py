@@ -14,7 +14,8 @@ dashboards are then served again instead of rendered again.
 A change is confined when everything the unit audited is an action on one case's own rows (its
 handoffs, ownerships, officer, flags and their acknowledgements) named with that case: the
 audit trail, which every change writes to, says what the unit did. Anything else (a person's
-details, an agency, a user, a contract, a link, an import) and a unit that audited nothing
+details, an agency, a user, a contract, a link, an import), the scan (which rewrites flags'
+wording unaudited, and may stop telling an agency of a flag) and a unit that audited nothing
 reach every agency. The stamps are random, not counters, so a restored backup or an emptied
 test database can never bring back a stamp that once meant other data.
 """
@@ -68,6 +69,13 @@ class Reach:
             self.widen()
         else:
             self.cases.add(case_id)
+            if len(self.cases) > MOST_CASES:
+                self.widen()
+
+    def include(self, case_ids: Iterable[int]) -> None:
+        """Note cases the unit changed without an entry of their own (a flag's new wording)."""
+        if not self.everyone:
+            self.cases.update(case_ids)
             if len(self.cases) > MOST_CASES:
                 self.widen()
 

@@ -157,9 +157,12 @@ def _body(session, today, refused=NOTHING_REFUSED) -> str:
     morning = None
     if scope.agency is not None and current_user.role != UserRole.auditor:
         kind = session.execute(select(Agency.kind).where(Agency.code == scope.agency)).scalar()
+        # The flags section's page is the morning's own unless a filter narrowed it.
+        narrowed = any(request.args.get(name) for name in ("severity", "status", "new"))
         morning = build_morning(session, scope, today, current_user.actor, kind,
                                 int(current_app.config.get("RULE_ALLOCATION_DAYS", 5)),
-                                request.args.get("q", "").strip() or None)
+                                request.args.get("q", "").strip() or None,
+                                flags=None if narrowed else pages["flags"])
     # Whose restricted details the user may open, for every queue's rows in one query.
     restricted = [case_id for page in pages.values() for case_id in page.restricted_case_ids]
     restricted += morning.restricted_case_ids if morning else []

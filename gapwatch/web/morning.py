@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union_all
 from sqlmodel import Session
 
 from gapwatch import authority
@@ -110,13 +110,16 @@ def next_step(rule: str, subject: str, offers: authority.Offers) -> Step:
 
 
 def build(session: Session, scope: queues.Scope, today: date, actor, kind: str | None,
-          allocation_days: int = Defaults.RULE_ALLOCATION_DAYS, text: str | None = None) -> Morning:
+          allocation_days: int = Defaults.RULE_ALLOCATION_DAYS, text: str | None = None,
+          flags: queues.Page | None = None) -> Morning:
     """Return the morning list of the one agency in `scope`, as `actor` may act on it.
 
     `text` keeps the items whose case reference or person's name contains it, as the queues'
-    filter does.
+    filter does. `flags` is the first page of the open flags so filtered, when the caller has
+    read it already.
     """
-    flags = queues.flags(session, scope, today, text=text)
+    if flags is None:
+        flags = queues.flags(session, scope, today, text=text)
     waiting = _waiting(session, scope, today, text)
     officers = _to_allocate(session, scope, today, allocation_days, text)
     case_ids = {r.case_id for r in [*flags.rows, *waiting, *officers]}
@@ -153,15 +156,26 @@ def _matching(text: str | None) -> list:
 
 def _waiting(session: Session, scope: queues.Scope, today: date, text: str | None) -> list:
     sender = queues.SENDER
-    return session.execute(
+    waiting = (Handoff.status == HandoffStatus.pending, scope.has(Handoff.to_agency_id))
+    query = (
         select(Handoff.id, Handoff.kind, Handoff.role, Handoff.due_on,
                sender.code.label("from_agency"), *queues.person_columns())
         .join(Case, Case.id == Handoff.case_id).join(Person, Person.id == Case.person_id)
         .outerjoin(sender, sender.id == Handoff.from_agency_id)
-        .where(Handoff.status == HandoffStatus.pending, scope.has(Handoff.to_agency_id),
-               or_(Handoff.due_on.is_(None), Handoff.due_on >= today), *_matching(text))
-        .order_by(*queues.HANDOFF_ORDER).limit(LIMIT)
-    ).all()
+    )
+    if text is None:
+        # The first due today or later, then the first with no due day: two walks of the index
+        # ix_handoff_pending_to, where one with `due_on IS NULL OR ...` would step over every
+        # overdue handoff (thousands for a busy area) to find twenty.
+        parts = [select(Handoff.id, Handoff.due_on).where(*waiting, when)
+                 .order_by(Handoff.due_on, Handoff.id).limit(LIMIT).subquery()
+                 for when in (Handoff.due_on >= today, Handoff.due_on.is_(None))]
+        picked = union_all(*(select(part.c.id) for part in parts)).subquery()
+        query = query.join(picked, picked.c.id == Handoff.id)
+    else:
+        query = query.where(*waiting, or_(Handoff.due_on.is_(None), Handoff.due_on >= today),
+                            *_matching(text))
+    return session.execute(query.order_by(*queues.HANDOFF_ORDER).limit(LIMIT)).all()
 
 
 def _to_allocate(session: Session, scope: queues.Scope, today: date, allocation_days: int,

@@ -268,3 +268,21 @@ def test_a_flag_that_stops_telling_an_agency_leaves_its_dashboard_too(app, brows
         told, "open")
     assert "staffs" not in served_as_rendered_afresh(app, browsers)
     assert "C-GAP" not in section(browsers["staffs"].get("/").text, "flags")
+
+
+def test_a_scan_renders_every_agencys_dashboard_again(app, browse, session, world):
+    """A scan rewords flags without an audit entry and may stop telling an agency of one: a
+    later scan the same day reaches every agency's dashboard."""
+    browsers = {who: browse(who) for who in AGENCIES}
+    scan(session, world["today"])
+    flag = dict(session.execute(select(Case.reference, Flag.id).join(Case)).all())
+    gap, told = session.execute(select(Flag.id, Flag.notify).where(Flag.id == flag["C-GAP"])).one()
+    with ops.unit_of_work(session, ops.Actor.system("test")) as uow:  # no entry: renews all
+        uow.session.execute(update(Flag).where(Flag.id == gap)
+                            .values(notify=[*told, "STAFFS"], message="OLD WORDING"))
+    assert "OLD WORDING" in browsers["wmids"].get("/").text
+    assert "C-GAP" in section(browsers["staffs"].get("/").text, "flags")
+    scan(session, world["today"], full=True)  # `gapwatch scan --full`, later that day
+    assert session.execute(select(Flag.notify).where(Flag.id == gap)).scalar_one() == told
+    served_as_rendered_afresh(app, browsers)
+    assert "OLD WORDING" not in browsers["wmids"].get("/").text
