@@ -221,6 +221,9 @@ def twin_pairs(today: date, cases: int, seed: int,
     return twins.closed(pairs)
 
 
+TWIN_WINDOW = 1000  # a twin is of one of the last thousand persons
+
+
 def _twinned(today: date, cases: int, seed: int, twin_share: float):
     rng, noise = random.Random(seed), random.Random(f"twins:{seed}")
     recent: list[twins.Someone] = []
@@ -234,9 +237,11 @@ def _twinned(today: date, cases: int, seed: int, twin_share: float):
         original = None
         youth = any(r.get("agency") == "YOS-WORCS" for r in records)
         if recent and not youth and noise.random() < twin_share:
-            first = recent[noise.randrange(max(0, len(recent) - 1000), len(recent))]
+            first = recent[noise.randrange(max(0, len(recent) - TWIN_WINDOW), len(recent))]
             chosen, original = twins.twin_of(noise, first, number, person["reference"],
                                              source), first.reference
         records[0] = chosen.record(person["restricted"])
         recent.append(chosen)
+        if len(recent) >= 2 * TWIN_WINDOW:  # only the last TWIN_WINDOW are ever drawn from
+            del recent[:-TWIN_WINDOW]
         yield records, original
