@@ -68,9 +68,7 @@ class Reach:
         if case_id is None or action not in CONFINED:
             self.widen()
         else:
-            self.cases.add(case_id)
-            if len(self.cases) > MOST_CASES:
-                self.widen()
+            self.include((case_id,))
 
     def include(self, case_ids: Iterable[int]) -> None:
         """Note cases the unit changed without an entry of their own (a flag's new wording)."""
