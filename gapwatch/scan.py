@@ -45,7 +45,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, func, insert, not_, or_, select, union, update
 from sqlmodel import Session
 
-from gapwatch import alerts, clock, db, linked, snapshot, tally
+from gapwatch import alerts, bulk, clock, db, linked, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.alerts.settings import AlertSettings
 from gapwatch.audit import plain
@@ -313,7 +313,12 @@ def _write(uow: ops.UnitOfWork, changes: Changes) -> None:
         values["id"] = uow.new_id(Flag)
     ids = iter(v["id"] for v in changes.inserts)
     if changes.inserts:
-        session.execute(insert(Flag), changes.inserts)
+        # One COPY (PostgreSQL) or executemany (SQLite) of plain tuples: the ORM's bulk insert
+        # processed each row's dict first, a sixth of a first scan's time.
+        uow.write()  # the unit's own waiting rows first, which the flags may refer to
+        names = list(changes.inserts[0])
+        bulk.insert_rows(session.connection(), Flag.__table__, names,
+                         [tuple(values[name] for name in names) for values in changes.inserts])
     if changes.updates:
         for batch in _by_keys(changes.updates).values():
             session.execute(update(Flag), batch)
@@ -484,14 +489,20 @@ def write_next_checks(session: Session, next_checks: Mapping[int, date | None],
     if not moved:
         return
     connection = session.connection()
-    if db.is_sqlite(session):
-        sql = "UPDATE cases SET next_check_on = ? WHERE id = ?"
-        moved = [(None if day is None else day.isoformat(), case_id) for day, case_id in moved]
-    else:
-        sql = "UPDATE cases SET next_check_on = %s WHERE id = %s"
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(sql, moved)
+        if db.is_sqlite(session):
+            cursor.executemany("UPDATE cases SET next_check_on = ? WHERE id = ?", [
+                (None if day is None else day.isoformat(), case_id) for day, case_id in moved])
+        else:
+            # A statement per 10,000 cases, their ids and days as two arrays: an UPDATE per
+            # case, even pipelined, was a tenth of a first scan's time.
+            for start in range(0, len(moved), 10_000):
+                chunk = moved[start:start + 10_000]
+                cursor.execute(
+                    "UPDATE cases SET next_check_on = moved.day FROM unnest(%s::integer[], "
+                    "%s::date[]) AS moved (id, day) WHERE cases.id = moved.id",
+                    ([case_id for _day, case_id in chunk], [day for day, _case_id in chunk]))
     finally:
         cursor.close()
 
