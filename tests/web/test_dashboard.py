@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import event as sql_event
 from sqlalchemy import select, update
 
-from gapwatch import db
+from gapwatch import db, stamp
 from gapwatch import operations as ops
 from gapwatch.models import Agency, Case, Flag, Handoff
 from gapwatch.scan import scan
+from gapwatch.web.access import visible_to_agency
 from gapwatch.web.dashboard import CSRF_MARK, Bodies
 from tests.alerts.conftest import raise_flag
 from tests.support import event, load, person_and_case
@@ -286,3 +287,17 @@ def test_a_scan_renders_every_agencys_dashboard_again(app, browse, session, worl
     assert session.execute(select(Flag.notify).where(Flag.id == gap)).scalar_one() == told
     served_as_rendered_afresh(app, browsers)
     assert "OLD WORDING" not in browsers["wmids"].get("/").text
+
+
+def test_every_agency_that_may_see_a_case_is_one_its_changes_reach(session, world):
+    """`stamp.involved` names at least the agencies `access.visible_to_agency` lets see a case
+    (and those its flags tell): the two say who is part of a case, and must not drift apart."""
+    scan(session, world["today"])
+    agencies = session.execute(select(Agency.id, Agency.code)).all()
+    for case_id, reference in session.execute(select(Case.id, Case.reference)).all():
+        sees = {code for agency_id, code in agencies if session.execute(
+            select(Case.id).where(Case.id == case_id, visible_to_agency(agency_id))).first()}
+        reached = {code for agency_id, code in agencies
+                   if agency_id in stamp.involved(session, [case_id])}
+        assert sees <= reached, reference
+        assert sees, reference  # the world's every case is someone's
