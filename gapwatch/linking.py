@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from gapwatch import clock, db, linkage
+from gapwatch import clock, db
 from gapwatch import operations as ops
 from gapwatch.models import (
     Agency,
@@ -74,6 +74,8 @@ def known_pairs(session: Session) -> list[tuple[int, int]]:
 
 def run(session: Session, *, on: date, config: Mapping | None = None) -> dict:
     """Link afresh: train on every person, then record the model and the proposals."""
+    # Splink and DuckDB load when linking runs, not with every command.
+    from gapwatch import linkage
     config = config or {}
     threshold = float(config.get("LINK_THRESHOLD", linkage.THRESHOLD))
     started = time.perf_counter()

@@ -63,27 +63,18 @@ def contracts(session: Session, known: dict[int, tuple[str, str]]) -> dict[str, 
 
 # -- the plain cursor -----------------------------------------------------------------------------
 def tuples(session: Session, statement) -> list[tuple]:
-    """Run a Core SELECT on the session's own DB-API connection and return plain tuples.
+    """Run a Core SELECT on the session's connection and return the driver's own tuples.
 
-    SQLite's driver answers days as ISO text: callers read them through `Days`.
+    SQLAlchemy compiles the statement (once: its compiled cache keeps it for the next call with
+    other values) and binds the values; the rows are read straight from the DB-API cursor,
+    with none of the result's per-row processing. SQLite's driver answers days as ISO text:
+    callers read them through `Days`.
     """
-    connection = session.connection()
-    compiled = statement.compile(dialect=connection.dialect,
-                                 compile_kwargs={"render_postcompile": True})
-    if compiled.positiontup is not None:  # qmark: SQLite
-        params = [_bind(compiled.params[name]) for name in compiled.positiontup]
-    else:
-        params = compiled.params
-    cursor = connection.connection.cursor()
+    result = session.connection().execute(statement)
     try:
-        cursor.execute(compiled.string, params)
-        return cursor.fetchall()
+        return result.cursor.fetchall()
     finally:
-        cursor.close()
-
-
-def _bind(value):
-    return value.isoformat() if isinstance(value, date) else value
+        result.close()
 
 
 class Days(dict):

@@ -13,6 +13,7 @@ import shutil
 import uuid
 
 import pytest
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
@@ -20,6 +21,7 @@ from sqlmodel import SQLModel
 from gapwatch import clock, create_app, db
 from gapwatch.demo import apply_all, region
 from gapwatch.demo.journeys import curated_records
+from gapwatch.operations import users as user_operations
 from tests import support
 
 PG_URL = os.environ.get("GAPWATCH_TEST_DATABASE_URL")
@@ -31,6 +33,41 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(
             "CI must run the PostgreSQL half: set GAPWATCH_TEST_DATABASE_URL"
         )
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    """Hash new passwords with scrypt at a cost of 2**10, not 2**15: the deliberate 0.1 s a
+    hash was a fifth of a web test. `full_cost_hashes` puts the real cost back."""
+    monkeypatch.setattr(user_operations, "HASHING", "scrypt:1024:8:1")
+    user_operations._dummy_hash.cache_clear()
+    yield
+    user_operations._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def full_cost_hashes(monkeypatch):
+    """Passwords hashed as in production (ask for it before any fixture that adds users)."""
+    monkeypatch.setattr(user_operations, "HASHING", "scrypt")
+    user_operations._dummy_hash.cache_clear()
+
+
+class CompiledTemplates(BytecodeCache):
+    """Each template compiled once per test process, not once per test's app: jinja's own
+    cache is per app, and compiling the templates again was a third of a page test."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:  # the key includes the source's checksum
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +172,7 @@ def app(database_url, tmp_path):
         "CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
     })
     app.instance_path = str(tmp_path / "instance")
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     yield app
     engine = app.extensions.get("gapwatch.engine")
     if engine is not None:

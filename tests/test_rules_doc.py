@@ -36,7 +36,11 @@ def test_a_rule_of_another_package_registers_through_the_entry_point(tmp_path, m
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: quiet-rules\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[gapwatch.rules]\nquiet = quiet_rules:quiet\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    rules = {r.code: r for r in load_rules()}
+    load_rules.cache_clear()  # as if gapwatch started again with the package installed
+    try:
+        rules = {r.code: r for r in load_rules()}
+    finally:
+        load_rules.cache_clear()
     assert set(rules) == SPEC_RULES | {"quiet"}
     assert rules["quiet"].settings({"RULE_QUIET_DAYS": 5}) == {"quiet_days": 5}
     assert rules["quiet"].doc == "Quiet: a rule of another package."

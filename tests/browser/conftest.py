@@ -8,15 +8,12 @@ tests/conftest.py), with one chromium per module and a fresh browser context per
 from __future__ import annotations
 
 import threading
-from functools import partial
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
-from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-from gapwatch.operations import users as user_operations
 from gapwatch.scan import scan
 from tests.web import conftest as web
 
@@ -44,13 +41,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashes(monkeypatch):
-    """Hash with a cheap method: scrypt's deliberate cost (tests/web pays it) was ~1 s a test here."""
-    monkeypatch.setattr(user_operations, "generate_password_hash",
-                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from gapwatch import operations as ops
 from gapwatch.errors import InvalidInput
-from gapwatch.models import AuditEvent
+from gapwatch.models import AuditEvent, User
 from gapwatch.operations.users import check_password
 from tests.support import PASSWORD, act, csrf_token
 from tests.web.conftest import USERS
@@ -62,8 +62,11 @@ def test_successes_do_not_count_and_nothing_locks_the_only_admin(client, users):
     assert attempt(client, ADMIN, PASSWORD, ip="192.0.2.51").status_code == 302
 
 
-def test_an_unknown_email_costs_about_as_much_as_a_known_one(client, users):
+def test_an_unknown_email_costs_about_as_much_as_a_known_one(full_cost_hashes, client, session,
+                                                             users):
     users("admin")
+    stored = session.execute(select(User.password_hash).where(User.email == ADMIN)).scalar_one()
+    assert stored.startswith("scrypt:32768:8:1$")  # production's cost, not the tests' cheap one
     attempt(client, ADMIN, "warm-up wrong password")
     attempt(client, "nobody@x.example", "warm-up wrong password")
 
