@@ -33,6 +33,9 @@ PENDING, SENT = "pending", "sent"
 AGENCY_KINDS = ("digest", "escalation")  # the kinds written per agency by the scan's digests
 AUDITORS = "auditors"  # how the rows addressed to no agency name who they are for
 SENDER = ops.Actor.system("alerts")
+# Claiming, sending and failing a message change no page a worker keeps, so their units leave
+# the stamps alone (`gapwatch.stamp`): else the morning's sending of every agency's digest
+# would have every dashboard rendered again, over and over, just as people open them.
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def _due(now: datetime, settings: AlertSettings):
 def claim_next(session: Session, now: datetime, settings: AlertSettings,
                skip: set[int]) -> Claim | None:
     """Claim the next due row and commit the claim, or return None when nothing is due."""
-    with ops.unit_of_work(session, SENDER):
+    with ops.unit_of_work(session, SENDER, renews_stamp=False):
         query = (
             select(OutboxMessage, Agency.code)
             .outerjoin(Agency, Agency.id == OutboxMessage.agency_id)
@@ -137,7 +140,7 @@ def _domain(address: str) -> str:
 
 def mark_sent(session: Session, claim: Claim, now: datetime, refused: dict | None = None) -> bool:
     """Record that the server accepted `claim`; False if another sender had taken it over."""
-    with ops.unit_of_work(session, SENDER) as uow:
+    with ops.unit_of_work(session, SENDER, renews_stamp=False) as uow:
         done = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == claim.id, OutboxMessage.status == PENDING,
@@ -157,7 +160,7 @@ def mark_failed(session: Session, claim: Claim, now: datetime, error: str,
     """Keep `claim` pending with the error, and schedule its next attempt; return when."""
     attempts = claim.attempts + 1
     retry_at = now + timedelta(seconds=settings.retry_delay(attempts))
-    with ops.unit_of_work(session, SENDER) as uow:
+    with ops.unit_of_work(session, SENDER, renews_stamp=False) as uow:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == claim.id, OutboxMessage.status == PENDING,

@@ -27,7 +27,8 @@ def export_case(session: Session, actor: ops.Actor, reference: str, *, fmt: str 
     """
     if fmt not in FORMATS:
         raise InvalidInput(f"format {fmt!r} is not one of {', '.join(FORMATS)}", field="format")
-    with ops.unit_of_work(session, actor) as uow:
+    # Only an entry: no page kept elsewhere shows exports, so it leaves the stamps alone.
+    with ops.unit_of_work(session, actor, renews_stamp=False) as uow:
         state = uow.case(reference)
         uow.audit("export.case", state=state, format=fmt, as_of=as_of,
                   details_shown=details_shown)

@@ -178,7 +178,7 @@ def export_all(engine: Engine, path: Path, *, actor: ops.Actor, agency: str | No
     """Write the bulk export zip at `path` and return its manifest (audited as `export.bulk`)."""
     session = Session(engine, expire_on_commit=False)
     try:
-        with ops.unit_of_work(session, actor) as uow:
+        with ops.unit_of_work(session, actor, renews_stamp=False) as uow:  # only an entry
             agency_id = uow.agency(agency, field="agency").id if agency else None
             uow.audit("export.bulk", agency=agency, since=since, until=until, file=path.name)
     finally:
