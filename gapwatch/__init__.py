@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 # Each feature is a module with a `bp` blueprint; order decides nothing but the listing.
 BLUEPRINTS = (
@@ -30,12 +31,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     from gapwatch import config, logs
 
     config.load(app, test_config)
+    app.url_map.converters["int"] = RecordNumber
     trust_proxies(app)
     logs.configure(app.config)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     return app
+
+
+class RecordNumber(IntegerConverter):
+    """`<int:…>` in every route: a record's id, at most `models.LARGEST_ID`, so a larger number
+    in an address is not found (404) instead of overflowing the database (a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        from gapwatch.models import LARGEST_ID
+
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -39,6 +39,9 @@ class Role(StrEnum):
 
 
 ACCOUNTABLE_ROLES = frozenset({Role.custody, Role.supervision})
+# The largest id or sequence number a row can have: the columns are INTEGER, which ends here
+# on PostgreSQL. A larger number asked for is not found, never sent to the database.
+LARGEST_ID = 2**31 - 1
 
 
 class HandoffKind(StrEnum):

@@ -19,7 +19,7 @@ from gapwatch.api.bearer import record_call, token_required
 from gapwatch.api.problems import refuse_unknown_parameters
 from gapwatch.db import get_session, is_sqlite
 from gapwatch.errors import InvalidInput
-from gapwatch.models import Case, Flag, FlagStatus, Severity
+from gapwatch.models import LARGEST_ID, Case, Flag, FlagStatus, Severity
 from gapwatch.operations.records import AGENCY_CODE
 from gapwatch.queries import acknowledgements_of
 from gapwatch.seen import seen_on, seen_through
@@ -40,7 +40,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, number = text.partition(":")
-        if kind == "flag" and number.isdigit() and len(number) < 19:
+        if kind == "flag" and number.isdigit() and len(number) < 19 and int(number) <= LARGEST_ID:
             return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

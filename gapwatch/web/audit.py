@@ -19,7 +19,7 @@ from gapwatch import audit, checkpoint, clock, details
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError, InvalidInput
 from gapwatch.exports import FORMATS, MEDIA_TYPES, export_case
-from gapwatch.models import AuditEvent
+from gapwatch.models import LARGEST_ID, AuditEvent
 from gapwatch.queries import load_journeys
 from gapwatch.web.access import case_or_404, may_open_details
 from gapwatch.web.forms import NOTHING_REFUSED, PARTS, Refused, query_day
@@ -88,6 +88,8 @@ def index():
         (chosen, where), status = _filters(days=False), 400
     before = request.args.get("before", "").strip()
     before = clock.parse_count(before, "before", low=1) if before else None
+    if before and before > LARGEST_ID:
+        before = None  # past every entry there can be: no bound (the column could not take it)
     query = select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE + 1)
     if before:
         query = query.where(AuditEvent.seq < before)
