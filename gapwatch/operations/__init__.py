@@ -1,6 +1,6 @@
 """The one write path: every change to gapwatch's records goes through these operations."""
 
-from gapwatch.operations.flags import acknowledge_flag
+from gapwatch.operations.flags import acknowledge_flag, acknowledgement_mark
 from gapwatch.operations.identity import (
     change_identifier,
     decide_proposal,
@@ -51,6 +51,7 @@ __all__ = [
     "UnitOfWork",
     "accept_handoff",
     "acknowledge_flag",
+    "acknowledgement_mark",
     "add_user",
     "assign_officer",
     "attempt_login",

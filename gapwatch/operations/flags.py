@@ -10,6 +10,7 @@ snooze day if the condition is still there. Auditors read flags and never change
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from sqlalchemy import select
@@ -37,10 +38,15 @@ def _who(uow: UnitOfWork) -> str:
 
 
 def acknowledge_flag(
-    uow: UnitOfWork, *, flag_id: int, on: date, note: str, snooze_until: date | None = None
+    uow: UnitOfWork, *, flag_id: int, on: date, note: str, snooze_until: date | None = None,
+    seen: str | None = None,
 ) -> Flag:
     """Acknowledge flag `flag_id` for the actor's agency, with a note; with `snooze_until`,
-    quiet it for that agency until that day. The other agencies it tells still see it open."""
+    quiet it for that agency until that day. The other agencies it tells still see it open.
+
+    `seen`, the `acknowledgement_mark` of the agency's acknowledgement as the actor last saw it
+    ('' for none), refuses to replace one that someone else of the agency made or changed
+    since: the page the actor acted on did not show it. Without it (the API) the last says."""
     flag, case = _flag(uow, flag_id)
     uow.require(authority.may_acknowledge(uow.actor, flag.notify or []), field="flag_id")
     agency = uow.actor.agency
@@ -67,6 +73,14 @@ def acknowledge_flag(
                                           FlagAcknowledgement.agency == agency)
     ).scalar_one_or_none()
     before = _view(mine)
+    if seen is not None and seen != acknowledgement_mark(mine):
+        raise Conflict(
+            f"{agency} acknowledged this flag after you opened the page: "
+            f"{mine.acknowledged_by} on {mine.acknowledged_on}, \"{mine.note}\". Read it on the "
+            "case page; acknowledge again there to replace it" if mine is not None else
+            f"{agency}'s acknowledgement of this flag was withdrawn after you opened the page",
+            field="note",
+        )
     if mine is None:
         mine = uow.insert(FlagAcknowledgement, id=uow.new_id(FlagAcknowledgement),
                           flag_id=flag.id, agency=agency, note=note,
@@ -99,6 +113,15 @@ def status_of(session, flag: Flag) -> str:
     ).scalars())
     return (FlagStatus.acknowledged.value if told and told <= acknowledged
             else FlagStatus.open.value)
+
+
+def acknowledgement_mark(ack) -> str:
+    """Return a short mark of an agency's acknowledgement as it stands ('' for none), for a
+    form to carry what its reader saw (`acknowledge_flag`'s `seen`)."""
+    if ack is None:
+        return ""
+    said = f"{ack.acknowledged_by}\n{ack.acknowledged_on}\n{ack.snoozed_until}\n{ack.note}"
+    return hashlib.sha256(said.encode()).hexdigest()[:16]
 
 
 def _view(ack: FlagAcknowledgement | None) -> dict:

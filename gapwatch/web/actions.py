@@ -217,7 +217,7 @@ def acknowledge(reference: str, flag_id: int):
     snooze = form.snooze_until.data
     done = f"Acknowledged the {flag.rule} flag" + (f", quiet until {clock.long_day(snooze)}." if snooze else ".")
     return _run(reference, form, done, acknowledge_today, "note", f"acknowledge-{flag_id}", note=form.note.data or "",
-                snooze_until=snooze)
+                snooze_until=snooze, seen=form.seen.data)
 
 
 @bp.route("/close", methods=["POST"])

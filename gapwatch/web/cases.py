@@ -257,6 +257,7 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
         identity=identity,
         flags=flags, acks=acknowledgements(read(ACKS_QUERY, {"case_id": case_id})),
         may_acknowledge=lambda notify: bool(authority.may_acknowledge(actor, notify)),
+        acknowledgement_mark=ops.acknowledgement_mark,
         history=history_lines(read(HISTORY_QUERY, {"case_id": case_id}), person is not None),
         views=read(VIEWS_QUERY, {"case_id": case_id}).scalar_one(),
         age=age_on(journey.case.date_of_birth, today), birthday=birthday,

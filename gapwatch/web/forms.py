@@ -185,6 +185,8 @@ class OfficerForm(ActionForm):
 
 
 class AcknowledgeForm(ActionForm):
+    # The agency's acknowledgement as the page showed it (`operations.acknowledgement_mark`).
+    seen = HiddenField(validators=[Optional(), Length(max=16)])
     note = TextAreaField("Note (what you are doing about it)", validators=[Optional(), Length(max=2000), plain_text])
     snooze_until = DayField("Snooze until (optional)", validators=[Optional(), bounded_day],
                             called="the snooze day")

@@ -245,3 +245,33 @@ def test_a_day_typed_in_three_boxes_is_read(browse, session, world):
     session.rollback()
     ack = session.execute(select(FlagAcknowledgement)).scalars().one()
     assert ack.snoozed_until == later
+
+
+def test_an_acknowledgement_made_after_the_page_opened_is_not_replaced_unseen(browse, session,
+                                                                              world):
+    """Two duty officers of WMIDS open C-GAP's page; the first to acknowledge is kept, and the
+    second is told what was said, not silently put in its place (a walk found the second's
+    note replacing the first's)."""
+    scan(session, world["today"])
+    flag = session.execute(select(Flag).where(Flag.rule == "no-accountable-owner")).scalar_one()
+    first, second = browse("wmids"), browse("wmids-duty")
+    address = f"/cases/C-GAP/flags/{flag.id}/acknowledge"
+
+    def seen(browser) -> str:
+        page = browser.get("/cases/C-GAP").text
+        return re.search(r'name="seen" value="([0-9a-f]*)"', page).group(1)
+
+    first_saw, second_saw = seen(first), seen(second)
+    assert first_saw == second_saw == ""  # nobody of WMIDS has acknowledged it
+    assert first.post(address, {"note": "calling the hostel", "seen": first_saw}).status_code == 303
+    late = second.post(address, {"note": "I will call the hostel", "seen": second_saw})
+    assert late.status_code == 409
+    assert "WMIDS acknowledged this flag after you opened the page" in late.text
+    assert "calling the hostel" in late.text
+    fresh(session)
+    assert session.execute(select(FlagAcknowledgement.note)).scalar_one() == "calling the hostel"
+    # Having read it, the second may replace it on purpose.
+    again = second.post(address, {"note": "I will call the hostel", "seen": seen(second)})
+    assert again.status_code == 303
+    fresh(session)
+    assert session.execute(select(FlagAcknowledgement.note)).scalar_one() == "I will call the hostel"
