@@ -46,7 +46,7 @@ def acknowledge_flag(
 
     `seen`, the `acknowledgement_mark` of the agency's acknowledgement as the actor last saw it
     ('' for none), refuses to replace one that someone else of the agency made or changed
-    since: the page the actor acted on did not show it. Without it (the API) the last says."""
+    since: the page the actor acted on did not show it. Without it, the last word stands."""
     flag, case = _flag(uow, flag_id)
     uow.require(authority.may_acknowledge(uow.actor, flag.notify or []), field="flag_id")
     agency = uow.actor.agency
