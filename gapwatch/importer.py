@@ -211,9 +211,15 @@ def import_command(files: tuple[Path, ...], progress: bool | None):
             imported += result.records
     if imported >= VACUUM_AFTER:
         started = time.perf_counter()
-        db.vacuum(session)
-        click.echo(f"vacuumed and analysed the tables after {imported:,} records "
-                   f"in {time.perf_counter() - started:.1f} s")
+        try:
+            db.vacuum(session)
+        except SQLAlchemyError as error:  # the records are in: only the upkeep failed
+            reason = str(getattr(error, "orig", error)).splitlines()[0]
+            click.echo(f"gapwatch: the records are imported, but the vacuum after them failed "
+                       f"({reason}); autovacuum will come by, or run VACUUM (ANALYZE)", err=True)
+        else:
+            click.echo(f"vacuumed and analysed the database after {imported:,} records "
+                       f"in {time.perf_counter() - started:.1f} s")
     session.close()
     if failed:
         raise SystemExit(1)

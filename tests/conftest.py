@@ -60,7 +60,7 @@ class CompiledTemplates(BytecodeCache):
         self.compiled: dict[str, bytes] = {}
 
     def load_bytecode(self, bucket):
-        if bucket.key in self.compiled:  # the key includes the source's checksum
+        if bucket.key in self.compiled:  # jinja checks the source's checksum as it loads it
             bucket.bytecode_from_string(self.compiled[bucket.key])
 
     def dump_bytecode(self, bucket):

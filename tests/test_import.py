@@ -255,7 +255,7 @@ def test_a_large_file_shows_its_progress_and_keeps_the_audit_chain_intact(app, s
     assert f"{path}: imported {lines} records" in result.output
     # More than VACUUM_AFTER records: vacuumed (PostgreSQL) or analysed (SQLite) after, as the
     # demo is, so the dashboard's counts read their indexes alone.
-    assert f"vacuumed and analysed the tables after {lines:,} records" in result.output
+    assert f"vacuumed and analysed the database after {lines:,} records" in result.output
     session.rollback()
     if backend == "sqlite":
         assert session.execute(text("SELECT count(*) FROM sqlite_stat1")).scalar() > 0

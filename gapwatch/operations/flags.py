@@ -73,12 +73,15 @@ def acknowledge_flag(
                                           FlagAcknowledgement.agency == agency)
     ).scalar_one_or_none()
     before = _view(mine)
-    if seen is not None and seen != acknowledgement_mark(mine):
+    # Someone else's word the actor's page did not show is not replaced unread. (Their own
+    # word, from a second tab or a second click, is theirs to replace; one that ended since, a
+    # snooze passed, leaves nothing to replace.)
+    if (seen is not None and mine is not None and seen != acknowledgement_mark(mine)
+            and mine.acknowledged_by != _who(uow)[:254]):
         raise Conflict(
             f"{agency} acknowledged this flag after you opened the page: "
             f"{mine.acknowledged_by} on {mine.acknowledged_on}, \"{mine.note}\". Read it on the "
-            "case page; acknowledge again there to replace it" if mine is not None else
-            f"{agency}'s acknowledgement of this flag was withdrawn after you opened the page",
+            "case page; acknowledge again there to replace it",
             field="note",
         )
     if mine is None:

@@ -275,3 +275,8 @@ def test_an_acknowledgement_made_after_the_page_opened_is_not_replaced_unseen(br
     assert again.status_code == 303
     fresh(session)
     assert session.execute(select(FlagAcknowledgement.note)).scalar_one() == "I will call the hostel"
+    # The same form sent twice (a double click, a second tab) replaces the sender's own word.
+    twice = second.post(address, {"note": "I called the hostel", "seen": first_saw})
+    assert twice.status_code == 303
+    fresh(session)
+    assert session.execute(select(FlagAcknowledgement.note)).scalar_one() == "I called the hostel"
