@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 PENDING, SENT = "pending", "sent"
 AGENCY_KINDS = ("digest", "escalation")  # the kinds written per agency by the scan's digests
 AUDITORS = "auditors"  # how the rows addressed to no agency name who they are for
+# Its units that claim, send and fail a message change no page a worker keeps, so they leave
+# the stamps alone (`renews_stamp=False`, `gapwatch.stamp`): else the morning's sending of every
+# agency's digest would have every dashboard rendered again, once per message.
 SENDER = ops.Actor.system("alerts")
-# Claiming, sending and failing a message change no page a worker keeps, so their units leave
-# the stamps alone (`gapwatch.stamp`): else the morning's sending of every agency's digest
-# would have every dashboard rendered again, over and over, just as people open them.
 
 
 @dataclass(frozen=True)
