@@ -40,15 +40,15 @@ def quick_password_hashes(monkeypatch):
     """Hash new passwords with scrypt at a cost of 2**10, not 2**15: the deliberate 0.1 s a
     hash was a fifth of a web test. `full_cost_hashes` puts the real cost back."""
     monkeypatch.setattr(user_operations, "HASHING", "scrypt:1024:8:1")
-    user_operations._dummy_hash.cache_clear()
-    yield
-    user_operations._dummy_hash.cache_clear()
 
 
 @pytest.fixture
 def full_cost_hashes(monkeypatch):
-    """Passwords hashed as in production (ask for it before any fixture that adds users)."""
+    """Passwords hashed as in production (ask for it before any fixture that adds users); the
+    unknown account's hash too, made afresh at that cost and forgotten after."""
     monkeypatch.setattr(user_operations, "HASHING", "scrypt")
+    user_operations._dummy_hash.cache_clear()
+    yield
     user_operations._dummy_hash.cache_clear()
 
 
