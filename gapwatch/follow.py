@@ -8,7 +8,8 @@ scanned when that is later; a unit that acts only on days before the latest scan
 import of history) is checked as of that day, where its changes have not happened yet, as a
 replay would see them. Before the first scan there are no flags to follow: nothing is checked.
 Each case checked gets its next check (`Case.next_check_on`), as the scan gives it, so the daily
-scan that follows reads it again only when its day comes.
+scan that follows reads it again only when its day comes, and what the forecast kept of it is
+dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
-from gapwatch import clock, snapshot, tally
+from gapwatch import clock, forecast, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.models import Case, Flag
 from gapwatch.rules import Context
@@ -64,7 +65,9 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     findings = checked.findings
     is_open = {journey.case.id for journey in journeys}
     # The next day the daily scan must look at these cases again; one not open: its next scan.
+    # What the forecast kept of them no longer holds: the next one reads them.
     write_next_checks(session, {**dict.fromkeys(set(ids) - is_open), **checked.next_checks})
+    forecast.keep(session, ids, {})
     rows = _flags_of(session, ids)
     # Whose pages this changes: a flag found again may be reworded (unaudited), a lead's
     # included, or stop telling an agency, whose dashboard then changes too.

@@ -383,6 +383,27 @@ class ScanRun(SQLModel, table=True):
     cases: int
 
 
+class CaseAhead(SQLModel, table=True):
+    """What the forecast found coming for one case (`gapwatch.forecast.Ahead`), kept so the next
+    days' forecasts take it instead of running the rules ahead on its journey again.
+
+    It holds while the case is as it was read (`version`, `next_check_on`: no operation has
+    changed it and no scan has checked it since), for every forecast that ends by `through`:
+    the case's findings up to its next check are the ones it was read with, and no rule's
+    answer about it changes between the last day looked at and `through`. A unit of work that
+    checks a case again drops its row; a full scan drops every row.
+    """
+
+    __tablename__ = "case_ahead"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    version: int
+    next_check_on: date
+    through: date
+    # [[day, rule, subject, severity, since, notify, message, evidence], ...], in JSON
+    items: str
+
+
 class SchedulerBeat(SQLModel, table=True):
     """A scheduler process's sign of life, beaten on an interval: one row per process."""
 

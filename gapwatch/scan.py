@@ -45,12 +45,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, func, insert, not_, or_, select, union, update
 from sqlmodel import Session
 
-from gapwatch import alerts, bulk, clock, db, linked, snapshot, tally
+from gapwatch import alerts, bulk, clock, db, forecast, linked, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.alerts.settings import AlertSettings
 from gapwatch.audit import plain
 from gapwatch.config import Defaults
-from gapwatch.forecast import Coming, Looked, coming
+from gapwatch.forecast import KEPT_BEYOND, Ahead, Looked, ahead_of
 from gapwatch.models import (
     Case,
     Flag,
@@ -169,7 +169,7 @@ class Rulebook:
         """Run every rule on each whole journey as it stands on the context's day; note the
         chunk's references, findings and next checks, and with `chunk.ahead` what the forecast
         up to that day says of each case (only a case whose next check falls by then can have
-        anything coming: its findings are today's until its next check)."""
+        anything coming: its findings are today's until its next check), which is kept."""
         for whole in journeys:
             held = whole.case
             found = self.findings(snapshot.standing(whole, context.day), context)
@@ -177,7 +177,8 @@ class Rulebook:
             chunk.findings.extend(found)
             next_check = chunk.next_checks[held.id] = self.next_check(whole, context, found)
             if chunk.ahead is not None and next_check <= chunk.ahead:
-                chunk.coming.extend(coming(whole, context, self.rules, chunk.ahead))
+                chunk.coming[held.id] = ahead_of(whole, context, self.rules,
+                                                 chunk.ahead + KEPT_BEYOND)
         return chunk
 
 
@@ -370,7 +371,7 @@ class Chunk:
     next_checks: dict[int, date] = field(default_factory=dict)
     versions: dict[int, tuple[int, date | None]] = field(default_factory=dict)
     ahead: date | None = None  # the last day of the digests' forecast, noted as it is read
-    coming: list[Coming] = field(default_factory=list)
+    coming: dict[int, Ahead] = field(default_factory=dict)  # by case, those near a change
 
     def which(self):
         return snapshot.between(*self.span) if self.span else snapshot.among(self.ids)
@@ -564,7 +565,7 @@ def _again(session: Session, rulebook: Rulebook, context: Context, known,
     chunk.findings = [f for f in chunk.findings if f.case_id not in gone] + again.findings
     chunk.next_checks = {i: d for i, d in chunk.next_checks.items() if i not in gone}
     chunk.next_checks.update(again.next_checks)
-    chunk.coming = [c for c in chunk.coming if c.finding.case_id not in gone] + again.coming
+    chunk.coming = {i: a for i, a in chunk.coming.items() if i not in gone} | again.coming
     chunk.versions = now
     return chunk
 
@@ -576,6 +577,8 @@ def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
     the flag tally is moved by the flags written (a full scan rebuilds it)."""
     through = seen_through(session)
     write = _write if uow is None or not incremental else _write_counted
+    if uow is not None and not incremental:
+        forecast.forget_all(session)  # what the rules read may have changed: each case kept anew
     for each in chunks:
         if keep_findings:
             result.findings.extend(each.findings)
@@ -590,6 +593,9 @@ def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
         if uow is not None:
             write(uow, changes)
             write_next_checks(session, each.next_checks, each.versions)
+            forecast.keep(session, each.references if incremental else (), {
+                i: (each.versions[i][0], each.next_checks[i], ahead)
+                for i, ahead in each.coming.items()})
     closed = Changes(day=day)
     for row in _flags_of_cases_not_open(session, day):
         _plan_resolved(row, row.reference, day, closed, result, "the case is not open", through)
@@ -761,7 +767,8 @@ def scan(
                 writing = time.perf_counter()
                 looked = None if ahead is None else Looked(
                     ahead, rulebook.rules, set().union(*(c.references for c in chunks)),
-                    [item for c in chunks for item in c.coming])
+                    [item for c in chunks for kept in c.coming.values()
+                     for item in kept.by(ahead)])
                 alerts.write_digests(uow, day, config=config or None, looked=looked)
                 result.digest_seconds = time.perf_counter() - writing
     if result.replay:

@@ -5,11 +5,10 @@ Each chunk of cases is read with three queries (the cases with their persons, th
 ownerships and handoffs of the same cases) through the plain DB-API cursor into tuples: no ORM
 rows, no result processing. `ranges` finds each chunk's id range with two more, so memory stays
 flat however many cases there are, and several processes can read a day's journeys side by
-side. The reader returns each journey whole, with the rows dated after the day too (up to
-`until` when the forecast gives one): the rules read it `as_of` the day (`standing`), and the
-turning points (`gapwatch.rules.next_change`) read what lies ahead. The cases of linked persons
-are read as one journey, and the open proposals of each person noted (`gapwatch.linked`), for
-every reader alike.
+side. The reader returns each journey whole, with the rows dated after the day too: the rules
+read it `as_of` the day (`standing`), and the turning points (`gapwatch.rules.next_change`)
+read what lies ahead. The cases of linked persons are read as one journey, and the open
+proposals of each person noted (`gapwatch.linked`), for every reader alike.
 """
 
 from __future__ import annotations
@@ -97,7 +96,7 @@ Which = Callable  # a column of case ids -> the WHERE clause keeping the chunk's
 def journeys(session: Session, day: date, which: Which, known, *,
              until: date | None = None, links: linked.Links | None = None) -> list[Journey]:
     """Return the whole journeys of the cases `which` keeps that are open on `day` (with
-    `until`: open on a day of `[day, until]`, and only the rows dated up to it), in id order,
+    `until`: on a day of `[day, until]`), in id order,
     linked persons' cases read as one as of `day` (by `links`, when read for a whole pass)."""
     d = Days()
     opened = open_on(day) if until is None else open_between(day, until)
@@ -115,9 +114,6 @@ def journeys(session: Session, day: date, which: Which, known, *,
         Handoff.to_agency_id, Handoff.requested_on, Handoff.due_on, Handoff.status,
         Handoff.decided_on, Handoff.reason,
     ).where(which(Handoff.case_id))
-    if until is not None:
-        ownerships = ownerships.where(Ownership.starts_on <= until)
-        handoffs = handoffs.where(Handoff.requested_on <= until)
     held = defaultdict(list)
     for case_id, i, agency, role, starts, ends, officer, allocated, handoff in tuples(
             session, ownerships):
@@ -233,8 +229,9 @@ def journeys_of(session: Session, day: date, ids: list[int], known) -> list[Jour
 
 def journeys_ahead(session: Session, day: date, until: date, first: int, last: int,
                    known, links: linked.Links | None = None) -> list[Journey]:
-    """Return the journeys of the cases with ids first..last open on a day of `[day, until]`,
-    with every row dated up to `until`: what is known now of the days ahead. `as_of` a day of
-    them gives the journey a scan of that day reads; linked persons are joined as the scan of
-    `day` joins them."""
+    """Return the whole journeys of the cases with ids first..last open on a day of
+    `[day, until]`: what is known now of the days ahead, and after them (what the forecast
+    keeps holds until the first day a rule's answer could change). `as_of` a day of them gives
+    the journey a scan of that day reads; linked persons are joined as the scan of `day` joins
+    them."""
     return journeys(session, day, between(first, last), known, until=until, links=links)

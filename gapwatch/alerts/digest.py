@@ -26,6 +26,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import aliased
@@ -109,9 +110,12 @@ class Digest:
     coming: list[ComingItem] = field(default_factory=list)
     coming_days: int = 0
 
-    @property
+    @cached_property
     def escalated(self) -> list[FlagItem]:
-        return [f for f in self.new_flags + self.open_flags if f.escalated]
+        """The flags to escalate, oldest first: read once the lists are complete (`gather`
+        sorts them, then asks), since the mails' templates ask several times."""
+        return sorted((f for f in self.new_flags + self.open_flags if f.escalated),
+                      key=lambda f: f.since)
 
     @property
     def is_empty(self) -> bool:

@@ -6,12 +6,14 @@ Random journeys, built as plain facts (no database), so hypothesis can try many 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gapwatch.forecast import Coming, coming, mark
+from gapwatch.audit import plain
+from gapwatch.forecast import Coming, ahead_of, coming, mark
 from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
 from gapwatch.rules import Context, Contract, findings_of, next_change, rule_turns
 from gapwatch.scan import Rulebook
@@ -130,11 +132,38 @@ def test_the_look_ahead_of_a_day_is_the_scan_of_each_day_after_it(journey, contr
         when = first + timedelta(days=k)
         for i in range(len(RULES)):
             for f in on(journey, when, contracted, i):
-                if mark(f) not in today:
-                    expected.setdefault(mark(f), Coming(when, f))
+                if mark(f) not in today:  # the forecast's evidence is JSON-native, as a flag's
+                    expected.setdefault(mark(f), Coming(when, replace(f, evidence=plain(f.evidence))))
     found = coming(journey, Context(first, contracted), RULES, day(start + horizon))
     assert sorted(found, key=lambda c: mark(c.finding)) == sorted(expected.values(),
                                                                   key=lambda c: mark(c.finding))
+
+
+def everything(journey: Journey, when: date, contracted: dict) -> list:
+    return said([f for i in range(len(RULES)) for f in on(journey, when, contracted, i)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(journey=journeys(), contracted=contracts(), start=offsets, horizon=st.integers(1, 20),
+       later=st.integers(1, 20), further=st.integers(0, 20))
+def test_what_is_kept_of_the_days_ahead_is_a_later_days_forecast(journey, contracted, start,
+                                                                horizon, later, further):
+    """What the forecast of day `d` up to `u` keeps holds, through the day it names, for the
+    forecast of any later day whose findings are still those of `d` (its next check has not
+    come): the forecast of that day up to any day by then is what was kept, up to it."""
+    first = day(start)
+    kept = ahead_of(journey, Context(first, contracted), RULES, day(start + horizon))
+    today = everything(journey, first, contracted)
+    when = first + timedelta(days=later)
+    if any(everything(journey, first + timedelta(days=k), contracted) != today
+           for k in range(1, later + 1)):
+        return  # the findings changed by then: that day's scan reads the case again
+    until = min(when + timedelta(days=1 + further), kept.through)
+    if until <= when:
+        return
+    fresh = coming(journey, Context(when, contracted), RULES, until)
+    assert sorted(fresh, key=lambda c: mark(c.finding)) == sorted(
+        kept.by(until), key=lambda c: mark(c.finding))
 
 
 def test_the_next_change_of_an_overdue_handoff_is_its_high_day():
