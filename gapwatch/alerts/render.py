@@ -56,12 +56,18 @@ HEADLINES = {
 
 
 def worst(digest: Digest) -> str | None:
-    """Say the worst thing in the digest: "1 critical: nobody responsible for WM-1001"."""
-    unanswered = [f for f in digest.new_flags + digest.open_flags if not f.acknowledged]
-    if not unanswered:
+    """Say the worst thing in the digest: "1 critical: nobody responsible for WM-1001".
+
+    Each list is in order of severity, then since (`gather`), so the first unanswered flag of
+    each is its worst: the subject reads two flags, not every one of a region's."""
+    rank = lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since)  # noqa: E731
+    firsts = [f for items in (digest.new_flags, digest.open_flags)
+              for f in [next((f for f in items if not f.acknowledged), None)] if f is not None]
+    if not firsts:
         return None
-    top = min(unanswered, key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since))
-    same = sum(1 for f in unanswered if f.severity == top.severity)
+    top = min(firsts, key=rank)
+    same = sum(1 for items in (digest.new_flags, digest.open_flags) for f in items
+               if f.severity == top.severity and not f.acknowledged)
     headline = HEADLINES.get(top.rule, top.rule + " on {case}").format(case=top.case.reference)
     return f"{same} {top.severity}: {headline}" + (f" and {same - 1} more" if same > 1 else "")
 

@@ -1,0 +1,43 @@
+"""The subject's worst thing, read from the first unanswered flag of each sorted list, is the
+worst of every unanswered flag of the digest, whatever the lists hold."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from types import SimpleNamespace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gapwatch.alerts.digest import RANK_OF_SEVERITY, CaseLine, Digest, FlagItem
+from gapwatch.alerts.render import HEADLINES, worst
+
+DAY = date(2026, 6, 1)
+items = st.builds(
+    lambda reference, rule, severity, since, acknowledged: FlagItem(
+        case=CaseLine(reference, "Sam Example", f"http://gapwatch.test/cases/{reference}"),
+        rule=rule, severity=severity, message="", since=DAY - timedelta(days=since),
+        days_open=since, acknowledged=acknowledged, escalated=False),
+    st.sampled_from(["C-1", "C-2", "C-3"]), st.sampled_from(sorted(HEADLINES)),
+    st.sampled_from(["critical", "high", "medium", "low"]), st.integers(0, 5), st.booleans())
+
+
+def by_rank(flags: list[FlagItem]) -> list[FlagItem]:
+    """As `gather` sorts each list."""
+    return sorted(flags, key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since,
+                                        f.case.reference))
+
+
+@given(new=st.lists(items, max_size=8), still=st.lists(items, max_size=8))
+def test_the_worst_is_the_worst_of_every_unanswered_flag(new, still):
+    digest = Digest(SimpleNamespace(code="WMIDS"), DAY, new_flags=by_rank(new),
+                    open_flags=by_rank(still))
+    unanswered = [f for f in digest.new_flags + digest.open_flags if not f.acknowledged]
+    if not unanswered:
+        assert worst(digest) is None
+        return
+    top = min(unanswered, key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since))
+    same = sum(1 for f in unanswered if f.severity == top.severity)
+    headline = HEADLINES[top.rule].format(case=top.case.reference)
+    assert worst(digest) == f"{same} {top.severity}: {headline}" + (
+        f" and {same - 1} more" if same > 1 else "")
