@@ -32,7 +32,7 @@ from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from gapwatch import details
+from gapwatch import details, snapshot
 from gapwatch.alerts.escalation import commissioners, escalation_emails
 from gapwatch.alerts.settings import AlertSettings
 from gapwatch.forecast import Looked, forecast
@@ -128,10 +128,10 @@ class _Facts:
     """The rows of one day, read once for every agency."""
 
     agencies: dict[str, Agency]
-    flags: list  # rows of the flag's columns the digests print, its case's and person's
+    flags: list[tuple]  # the flag's columns the digests print, its case's and person's
     acks: dict[int, dict[str, date | None]]  # each flag's acknowledgements: agency, snooze end
-    handoffs: list[tuple]  # (row of the handoff's columns, reference, name, sender, receiver,
-    #                       restricted)
+    handoffs: list[tuple]  # (case id, kind, role, requested on, due on, reference, name,
+    #                       sender, receiver, restricted)
     owners: dict[int, set[int]]  # restricted cases: who may open their details (agency ids)
     commissioners: dict[str, list[str]]
 
@@ -162,9 +162,12 @@ def gather(session: Session, day: date, settings: AlertSettings,
 def _read(session: Session, day: date) -> _Facts:
     open_on_day = (Case.opened_on <= day) & or_(Case.closed_on.is_(None), Case.closed_on > day)
     agencies = {a.code: a for a in session.execute(select(Agency).where(Agency.active)).scalars()}
-    # The columns the digests print, not whole Flag and Handoff objects: reading those was a
-    # quarter of a large scan's time.
-    flags = session.execute(
+    # The columns the digests print, not whole Flag and Handoff objects (reading those was a
+    # quarter of a large scan's time), as the driver's own tuples (`snapshot.tuples`), their
+    # days parsed where the driver answers text (SQLite).
+    d = snapshot.Days()
+    flags = [(*row[:6], d(row[6]), row[7], d(row[8]), *row[9:]) for row in snapshot.tuples(
+        session,
         # `notify` as its text, decoded once per distinct list (`_codes`): a handful of
         # lists recur across every flag of a region.
         select(Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.message,
@@ -176,10 +179,10 @@ def _read(session: Session, day: date) -> _Facts:
             Flag.status.in_([FlagStatus.open.value, FlagStatus.acknowledged.value]),
             Flag.first_seen_on <= day,
             open_on_day,
-        )
-    ).all()
+        ))]
     sender, receiver = aliased(Agency), aliased(Agency)
-    handoffs = session.execute(
+    handoffs = [(*row[:3], d(row[3]), d(row[4]), *row[5:]) for row in snapshot.tuples(
+        session,
         select(Handoff.case_id, Handoff.kind, Handoff.role, Handoff.requested_on, Handoff.due_on,
                Case.reference, (Person.given_name + " " + Person.family_name).label("name"),
                sender.code.label("sender"), receiver.code.label("receiver"), Person.restricted)
@@ -188,9 +191,7 @@ def _read(session: Session, day: date) -> _Facts:
         .outerjoin(sender, sender.id == Handoff.from_agency_id)
         .join(receiver, receiver.id == Handoff.to_agency_id)
         .where(Handoff.status == HandoffStatus.pending.value, Handoff.requested_on <= day,
-               open_on_day)
-    )
-    handoffs = [(h, *h[5:]) for h in handoffs]
+               open_on_day))]
     acks: dict[int, dict[str, date | None]] = defaultdict(dict)
     for flag_id, agency, until in session.execute(
         select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency,
@@ -214,7 +215,7 @@ class _Lines:
 
     def of(self, case_id: int, reference: str, name: str, restricted: bool):
         """Return `line(agency code) -> CaseLine` for one case."""
-        shown = CaseLine(reference, name, self.link(reference), restricted)
+        shown = CaseLine(reference, name, self.link(reference), bool(restricted))
         if not restricted:
             return lambda _code: shown
         withheld = CaseLine(reference, None, shown.link, restricted)
@@ -266,19 +267,19 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
 
 
 def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date, lines: _Lines) -> None:
-    for handoff, reference, name, sender, receiver, restricted in facts.handoffs:
-        overdue = (day - handoff.due_on).days if handoff.due_on and handoff.due_on < day else 0
+    for (case_id, kind, role, requested_on, due_on, reference, name, sender, receiver,
+         restricted) in facts.handoffs:
+        overdue = (day - due_on).days if due_on and due_on < day else 0
         told = [(digests[receiver].waiting, receiver)] if receiver in digests else []
         if overdue and sender in digests:
             told.append((digests[sender].overdue, sender))
         if not told:
             continue
-        line = lines.of(handoff.case_id, reference, name, restricted)
+        line = lines.of(case_id, reference, name, restricted)
         for items, code in told:
             items.append(HandoffItem(
-                case=line(code), kind=handoff.kind, role=handoff.role, from_agency=sender,
-                to_agency=receiver, requested_on=handoff.requested_on, due_on=handoff.due_on,
-                days_overdue=overdue))
+                case=line(code), kind=kind, role=role, from_agency=sender, to_agency=receiver,
+                requested_on=requested_on, due_on=due_on, days_overdue=overdue))
 
 
 def _add_coming(session: Session, digests: dict[str, Digest], day: date,
