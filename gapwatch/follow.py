@@ -20,6 +20,7 @@ from sqlalchemy import select
 from gapwatch import clock, forecast, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.models import Case, Flag
+from gapwatch.operations.identity import group_of
 from gapwatch.rules import Context
 from gapwatch.scan import (
     _FLAG_COLUMNS,
@@ -52,6 +53,14 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     context = Context(day=day, contracts=snapshot.contracts(session, known))
     rulebook = Rulebook.configured(current_app.config if has_app_context() else None)
     journeys = snapshot.journeys_of(session, day, ids, known)
+    # A record not open on the day (closed by this unit) has left its linked group's journey:
+    # the group's open cases, its lead among them, are checked too.
+    grouped = {i: r for i, r in _grouped_with(
+        session, set(ids) - {j.case.id for j in journeys}).items() if i not in references}
+    if grouped:
+        references.update(grouped)
+        ids = sorted({*ids, *grouped})
+        journeys += snapshot.journeys_of(session, day, sorted(grouped), known)
     # A change to one record of a linked person changes the journey its group's lead case
     # holds for the rules (`gapwatch.linked`): check the lead too.
     leads = {j.case.linked_into for j in journeys if j.case.linked_into} - set(references.values())
@@ -93,6 +102,19 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     session.flush()
     tally.shift(session, counted_before, tally.counted(session, [r.id for r in rows] + opened))
     return result
+
+
+def _grouped_with(session, case_ids: set[int]) -> dict[int, str]:
+    """Return the cases (id: reference) of the persons linked with these cases' persons."""
+    if not case_ids:
+        return {}
+    persons = {p for (p,) in session.connection().execute(
+        select(Case.person_id).where(Case.id.in_(sorted(case_ids))))}
+    members = set().union(*(group_of(session, p) for p in persons))
+    if members == persons:
+        return {}  # nobody linked: no group journey to change
+    return dict(session.connection().execute(
+        select(Case.id, Case.reference).where(Case.person_id.in_(sorted(members)))).all())
 
 
 def _flags_of(session, ids: list[int]) -> list:

@@ -181,3 +181,17 @@ def test_a_link_rechecks_every_record_of_the_joined_groups(twins):
     # two links away from the records linked, resolves at once.
     link(twins, first=PRISON_RECORD, second="P-C-5", on=D("2026-06-01"))
     assert open_flags(twins, "no-accountable-owner") == set()
+
+
+def test_closing_one_record_rechecks_its_linked_group_at_once(twins):
+    # One person, two areas each supervising a record of them: dual ownership on the lead, C-1.
+    load(twins, event("C-1", "2026-06-01", "ownership_started", agency="WMIDS",
+                      role="supervision"),
+         event("C-9", "2026-06-01", "ownership_started", agency="STAFFS", role="supervision"))
+    scan(twins, D("2026-06-12"))
+    link(twins, on=D("2026-06-12"))
+    assert open_flags(twins, "dual-ownership") == {("C-1", D("2026-06-07"))}
+    # STAFFS closes its record: the group's journey is C-1's alone, and the lead's flag
+    # resolves with the closing, not at the next scan.
+    load(twins, event("C-9", "2026-06-13", "case_closed"))
+    assert open_flags(twins, "dual-ownership") == set()
