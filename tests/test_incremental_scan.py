@@ -406,3 +406,45 @@ def test_a_release_day_entered_later_is_checked_at_once(session, monkeypatch):
     session.rollback()
     assert session.execute(select(Flag.rule, Flag.first_seen_on)).all() == [
         ("release-unplanned", BASE + timedelta(days=1))]
+
+
+def test_what_the_forecast_kept_is_taken_only_up_to_the_day_it_holds_through(session):
+    """C-1's referral to WMIDS falls due on 10 June (overdue from the 11th, high from the 17th),
+    its transfer to Long Lartin on 1 July. The scan of 5 June keeps what is coming for C-1 up
+    to 19 June, holding through 1 July: the next week's forecast takes it as it is, the next
+    month's (to 5 July) reads the journey again and finds the transfer overdue on 2 July, and
+    so does a forecast of 11 June, C-1's next check, before that day's scan. A full scan under
+    another threshold keeps C-1 anew, by that threshold."""
+    region(session)
+    person_and_case(session, expected_release_on=date(2026, 12, 1))
+    load(session,
+         event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody",
+               officer="A. Officer"),
+         event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+               to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"),
+         event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+               to_agency="HMP-LONG-LARTIN", role="custody", kind="transfer",
+               due_on="2026-07-01"))
+    day = date(2026, 6, 5)
+    scan(session, day)
+    week = forecast(session, day, days=7)
+    assert (week.kept, week.cases) == (1, 0)
+    assert [(c.day, c.finding.severity) for c in week.coming] == [
+        (date(2026, 6, 11), "medium")]
+    assert week.coming == forecast(session, day, days=7, full=True).coming
+    month = forecast(session, day, days=30)
+    assert (month.kept, month.cases) == (0, 1)
+    assert date(2026, 7, 2) in {c.day for c in month.coming}  # the transfer, overdue
+    assert month.coming == forecast(session, day, days=30, full=True).coming
+    # On 11 June, before its scan, C-1's next check has come: what was kept no longer holds.
+    due = forecast(session, date(2026, 6, 11), days=7)
+    assert (due.kept, due.coming) == (0, forecast(session, date(2026, 6, 11), days=7,
+                                                  full=True).coming)
+    quicker = {"RULE_OVERDUE_HIGH_DAYS": 3}
+    scan(session, day + timedelta(days=1), config=quicker)  # the rules changed: a full scan
+    week = forecast(session, day + timedelta(days=1), days=10, config=quicker)
+    assert week.kept == 1
+    assert [(c.day, c.finding.severity) for c in week.coming] == [
+        (date(2026, 6, 11), "medium"), (date(2026, 6, 13), "high")]
+    assert week.coming == forecast(session, day + timedelta(days=1), days=10, config=quicker,
+                                   full=True).coming
