@@ -14,13 +14,15 @@ dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from gapwatch import clock, forecast, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.models import Case, Flag
-from gapwatch.operations.identity import group_of
+from gapwatch.operations.identity import linked_with
 from gapwatch.rules import Context
 from gapwatch.scan import (
     _FLAG_COLUMNS,
@@ -105,16 +107,25 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
 
 
 def _grouped_with(session, case_ids: set[int]) -> dict[int, str]:
-    """Return the cases (id: reference) of the persons linked with these cases' persons."""
-    if not case_ids:
-        return {}
-    persons = {p for (p,) in session.connection().execute(
-        select(Case.person_id).where(Case.id.in_(sorted(case_ids))))}
-    members = set().union(*(group_of(session, p) for p in persons))
+    """Return the cases (id: reference) of the persons linked with these cases' persons: a few
+    statements whatever their number (an import closing thousands of cases is one unit)."""
+    persons = set()
+    for chunk in _chunks(sorted(case_ids)):
+        persons.update(p for (p,) in session.connection().execute(
+            select(Case.person_id).where(snapshot.among(chunk)(Case.id))))
+    members = linked_with(session, persons) if persons else persons
     if members == persons:
         return {}  # nobody linked: no group journey to change
-    return dict(session.connection().execute(
-        select(Case.id, Case.reference).where(Case.person_id.in_(sorted(members)))).all())
+    found = {}
+    for chunk in _chunks(sorted(members)):
+        found.update(session.connection().execute(
+            select(Case.id, Case.reference).where(Case.person_id.in_(chunk))).all())
+    return found
+
+
+def _chunks(ids: list[int], size: int = 1000) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def _flags_of(session, ids: list[int]) -> list:

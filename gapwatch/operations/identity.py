@@ -395,6 +395,11 @@ def group_of(session, person_id: int) -> frozenset[int]:
     return frozenset(_linked_with(session, {person_id}))
 
 
+def linked_with(session, person_ids: set[int]) -> set[int]:
+    """Return these persons and everyone linked with them: `group_of` of many at once."""
+    return _linked_with(session, set(person_ids))
+
+
 def groups(session) -> dict[int, frozenset[int]]:
     """Return, for every linked person, the ids of all the persons linked with them (and them)."""
     import networkx as nx
