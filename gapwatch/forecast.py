@@ -32,11 +32,10 @@ from gapwatch import bulk, clock, db, linked, snapshot
 from gapwatch.audit import plain
 from gapwatch.journey import Journey
 from gapwatch.models import Case, CaseAhead
-from gapwatch.rules import ONE_DAY, Context, Finding, Rules, findings_ahead, next_change
+from gapwatch.rules import HORIZON, ONE_DAY, Context, Finding, Rules, findings_ahead, next_change
 
 DEFAULT_DAYS = 30
 ID_CHUNK = 1000  # cases read at once by their ids
-HOLDS_AT_MOST = timedelta(days=3660)  # nothing ahead: kept as far as the scan's own horizon
 # What is kept of a case looks this much further than the forecast that reads it, so it holds
 # for the next days' forecasts too (until the case's next check, when the scan reads it).
 KEPT_BEYOND = timedelta(days=7)
@@ -122,7 +121,7 @@ def ahead_of(journey: Journey, context: Context, rules: Rules, until: date) -> A
     holds through: no rule's answer about it changes after `until` before the day after."""
     after = next_change(journey, replace(context, day=until), rules)
     case = journey.case
-    return Ahead(until + HOLDS_AT_MOST if after is None else after - ONE_DAY,
+    return Ahead(until + HORIZON if after is None else after - ONE_DAY,
                  tuple(coming(journey, context, rules, until)),
                  bool(case.linked or case.linked_into or case.twins))
 

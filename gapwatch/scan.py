@@ -61,6 +61,7 @@ from gapwatch.models import (
     ScanRun,
 )
 from gapwatch.rules import (
+    HORIZON,  # nothing ahead: check again in ten years at the latest
     ONE_DAY,
     Context,
     Finding,
@@ -74,7 +75,6 @@ from gapwatch.seen import seen_on, seen_through
 log = logging.getLogger(__name__)
 
 ACTOR = "scan"
-HORIZON = timedelta(days=3660)  # nothing ahead: check again in ten years at the latest
 # A turning point this near is looked at before it is made a case's next check: whether the
 # rules' findings change on it (the digests' 7 days ahead read only cases whose do).
 LOOK_AHEAD = timedelta(days=7)

@@ -202,6 +202,7 @@ def days_open(since: date, day: date) -> int:
 
 # -- when can the answers next change -------------------------------------------------------------
 ONE_DAY = timedelta(days=1)
+HORIZON = timedelta(days=3660)  # how far ahead a turning point is looked for: ten years
 Rules = Iterable[tuple[Rule, Mapping[str, int]]]
 
 
@@ -267,7 +268,7 @@ def next_changes(journey: Journey, context: Context, rules: Rules, until: date) 
 
 
 def next_change(journey: Journey, context: Context, rules: Rules,
-                within: timedelta = timedelta(days=3660)) -> date | None:
+                within: timedelta = HORIZON) -> date | None:
     """Return the first day after `context.day` on which any rule's answer could change
     (None: not within `within`, ten years unless told): `min(next_changes(...))`, reading only
     the stretch up to the journey's next own day, since that day is itself a change."""
