@@ -5,12 +5,51 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, exists, false, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from gapwatch.journey import CaseFacts, HandoffFacts, Journey, OwnershipFacts
-from gapwatch.models import Agency, Case, FlagAcknowledgement, Handoff, Ownership, Person
+from gapwatch.models import (
+    Agency,
+    Case,
+    Flag,
+    FlagAcknowledgement,
+    Handoff,
+    Ownership,
+    Person,
+)
+
+# Aliases, so `visible_to_agency` holds inside a query that joins Person, Agency or Flag itself.
+_HOME_PERSON, _TOLD, _TOLD_BY = aliased(Person), aliased(Agency), aliased(Flag)
+
+
+def visible_to_agency(agency_id):
+    """Return a WHERE clause on Case keeping the cases agency `agency_id` is involved in.
+
+    The case managers' rule (`gapwatch.web.access`), also the API's and the bulk export's: the
+    agency owns or owned the case, sent it on or was asked to take it, is its person's home area,
+    or a flag on it tells the agency of a gap (a JSON list quotes each code, and agency codes hold
+    no LIKE wildcards: `operations.records.AGENCY_CODE`). Each clause is correlated on Case
+    alone, so it holds inside a query of any other table. `agency_id` may be a bound parameter.
+    """
+    if agency_id is None:
+        return false()  # comparing with NULL would match intakes and persons without a home area
+    return or_(
+        exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id)
+        .correlate(Case),
+        exists().where(
+            Handoff.case_id == Case.id,
+            or_(Handoff.to_agency_id == agency_id, Handoff.from_agency_id == agency_id),
+        ).correlate(Case),
+        exists().where(_HOME_PERSON.id == Case.person_id, _HOME_PERSON.home_area_id == agency_id)
+        .correlate(Case),
+        exists().where(_TOLD_BY.case_id == Case.id, _TOLD.id == agency_id,
+                       cast(_TOLD_BY.notify, String).like(literal('%"') + _TOLD.code
+                                                          + literal('"%')))
+        .correlate(Case),
+    )
+
 
 # Built once, with the case ids bound at each call: building them cost more than running
 # them for a single case page.

@@ -112,8 +112,8 @@ def renew(session: Session, reach: Reach | None = None) -> None:
 def involved(session: Session, case_ids: Iterable[int], codes: Iterable[str] = ()) -> set[int]:
     """Return the ids of the agencies the cases involve: their owners, both sides of their
     handoffs, their person's home area and everyone their flags tell, with the agencies `codes`.
-    The first three are who may see a case (`web.access.visible_to_agency`, a clause per
-    agency); a test keeps the two in step."""
+    They are who may see a case (`queries.visible_to_agency`, a clause per agency), with the
+    agencies `codes`; a test keeps the two in step."""
     ids = sorted(case_ids)
     read = session.connection().execute
     found = set(read(union(

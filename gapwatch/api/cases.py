@@ -1,7 +1,8 @@
 """Reading a case and its journey: only cases the token's agency is involved in, others are 404.
 
-"Involved" is the case managers' rule (`gapwatch.web.access.visible_to_agency`): the agency has
-owned the case, sent or been asked to take it, or is the person's home area. A restricted
+"Involved" is the case managers' rule (`gapwatch.queries.visible_to_agency`): the agency has
+owned the case, sent or been asked to take it, is the person's home area, or is told of a gap in
+it by a flag. A restricted
 person's details (reference, names, birth date, identifiers) are shown only to an agency that may
 open them (`authority.may_open_details`), as on the case page.
 """

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, and_, exists, or_, select, true
+from sqlalchemy import Connection, Engine, and_, or_, select, true
 from sqlmodel import Session
 
 from gapwatch import audit, clock
 from gapwatch import operations as ops
 from gapwatch.exports.jsonlines import row_json
 from gapwatch.models import Agency, AuditEvent, Case, Contract, Flag, Handoff, Ownership, Person
+from gapwatch.queries import visible_to_agency
 from gapwatch.seen import seen_on_column
 
 FORMAT = "gapwatch.bulk-export/1"
@@ -44,17 +45,7 @@ class Selection:
         """Return a WHERE clause on Case."""
         where = [true()]
         if self.agency_id is not None:
-            agency = self.agency_id
-            # Correlated on Case alone, so the clause holds inside queries of any other table.
-            where.append(or_(
-                exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency)
-                .correlate(Case),
-                exists().where(Handoff.case_id == Case.id, or_(
-                    Handoff.to_agency_id == agency, Handoff.from_agency_id == agency))
-                .correlate(Case),
-                Case.person_id.in_(select(Person.id).where(Person.home_area_id == agency)
-                                   .correlate(None)),
-            ))
+            where.append(visible_to_agency(self.agency_id))
         if self.until is not None:
             where.append(Case.opened_on <= self.until)
         if self.since is not None:

@@ -1,8 +1,12 @@
 """Who may see which case: agency scoping for case managers, everything for auditors and admins.
 
 A case manager sees a case while or after their agency has owned it, been asked to take it or
-sent it on, or when it is their person's home area (SPEC.md "Web and API"). Any other case does
-not exist for them: a 404, in pages and in search alike.
+sent it on, when it is their person's home area (SPEC.md "Web and API"), or once a flag on it has
+told their agency of a gap. That last reaches past SPEC.md's list for the reason it gives the
+home area: whoever is told must be able to act. A linked person's flags sit on the group's lead
+case, which another agency may hold; without it the agency told could neither open the case
+nor acknowledge the flag. Any other case does not exist for them: a 404, in pages and in search
+alike.
 """
 
 from __future__ import annotations
@@ -12,19 +16,15 @@ from datetime import date
 
 from flask import abort, g, request
 from flask_login import UserMixin, current_user
-from sqlalchemy import bindparam, exists, false, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from gapwatch import authority, details
 from gapwatch.extensions import login_manager
 from gapwatch.journey import Journey
-from gapwatch.models import Agency, Case, Handoff, Ownership, Person, User, UserRole
+from gapwatch.models import Agency, Case, User, UserRole
 from gapwatch.operations import Actor
-
-# So `visible_to_agency` also works in a query that joins Person itself; made once, as an
-# alias copies the table's columns.
-HOME_PERSON = aliased(Person)
+from gapwatch.queries import visible_to_agency
 
 
 @dataclass(frozen=True)
@@ -72,20 +72,6 @@ def visible(account: Account):
     if account.sees_everything:
         return Case.id.is_not(None)
     return visible_to_agency(account.agency_id)
-
-
-def visible_to_agency(agency_id: int | None):
-    """Return a WHERE clause on Case that keeps the cases agency `agency_id` is involved in."""
-    if agency_id is None:
-        return false()  # comparing with NULL would match intakes and persons without a home area
-    return or_(
-        exists().where(Ownership.case_id == Case.id, Ownership.agency_id == agency_id),
-        exists().where(
-            Handoff.case_id == Case.id,
-            or_(Handoff.to_agency_id == agency_id, Handoff.from_agency_id == agency_id),
-        ),
-        exists().where(HOME_PERSON.id == Case.person_id, HOME_PERSON.home_area_id == agency_id),
-    )
 
 
 # Built once, as every case page and action asks: the clause costs more to build than to run.

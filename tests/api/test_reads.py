@@ -185,3 +185,25 @@ def test_unknown_query_parameters_are_400(api):
     assert answer.status_code == 400
     assert answer.json["detail"].startswith("unknown query parameter 'colour'")
     assert api["WMIDS"].get("/cases/C-1", verbose="1").status_code == 400
+
+
+def test_an_agency_told_of_a_gap_reads_the_case_and_its_flag(world, api):
+    # Two areas supervise one person under two records; linked, the dual-ownership flag sits
+    # on one record's case and tells both areas, whichever record each holds.
+    from gapwatch import operations as ops
+    from gapwatch.models import Case
+    from tests.support import act
+    for reference, agency in (("C-7", "WMIDS"), ("C-8", "STAFFS")):
+        person_and_case(world, reference, home_area=agency)
+        load(world, event(reference, "2026-01-10", "ownership_started", agency=agency,
+                          role="supervision"))
+    act(world, ops.link_persons, first="P-C-7", second="P-C-8", on=D("2026-02-01"),
+        reason="same PNC on paper")
+    scan(world, SCAN_DAY)
+    flag = world.execute(select(Flag).where(Flag.rule == "dual-ownership")).scalar_one()
+    assert sorted(flag.notify) == ["STAFFS", "WMIDS"]
+    lead = world.get(Case, flag.case_id).reference
+    for agency in ("WMIDS", "STAFFS"):
+        assert api[agency].get(f"/cases/{lead}").status_code == 200, agency
+        assert (lead, "dual-ownership") in flags(api, agency), agency
+    assert api["HMP-HEWELL"].get(f"/cases/{lead}").status_code == 404

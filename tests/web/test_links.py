@@ -95,3 +95,37 @@ def test_an_auditor_reads_the_pair_and_cannot_decide_it(browse, pair):
     page = auditor.get(f"/links/{pair}")
     assert "Zebedee Quill" in page.text and "Confirm: one person" not in page.text
     assert auditor.post(f"/links/{pair}/reject").status_code == 403
+
+
+def test_an_agency_told_of_a_linked_groups_gap_opens_the_case_the_flag_is_on(
+        browse, world, session):
+    # One person supervised by two areas under two records: once linked, the dual-ownership
+    # flag sits on one of the two cases and tells both areas. Each must be able to open the
+    # case the flag is on and acknowledge it, whichever of the two records it holds.
+    from gapwatch.models import Case, Flag
+    from gapwatch.scan import scan
+    load(session,
+         {"type": "person", "reference": "P-C-WMIDS", "given_name": "Sam",
+          "family_name": "Twin", "date_of_birth": "1990-05-05", "home_area": "WMIDS"},
+         {"type": "case", "reference": "C-WMIDS", "person": "P-C-WMIDS",
+          "opened_on": world["start"].isoformat()},
+         event("C-WMIDS", world["start"], "ownership_started", agency="WMIDS",
+               role="supervision"))
+    for who in ("wmids", "staffs"):  # nobody was told anything yet: each sees its own record
+        other = "C-STAFFS" if who == "wmids" else "C-WMIDS"
+        assert browse(who).get(f"/cases/{other}").status_code == 404
+    scan(session, world["today"])  # flags follow each change from the first scan on
+    pair = propose(session, "P-C-WMIDS", "P-C-STAFFS")
+    confirmed = browse("staffs").post(f"/links/{pair}/confirm", {"note": "same PNC"})
+    assert confirmed.status_code == 303
+    session.rollback()
+    flag = session.execute(select(Flag).where(Flag.rule == "dual-ownership")).scalar_one()
+    assert sorted(flag.notify) == ["STAFFS", "WMIDS"]
+    reference = session.get(Case, flag.case_id).reference
+    for who in ("wmids", "staffs"):
+        page = browse(who).get(f"/cases/{reference}")
+        assert page.status_code == 200, who
+        assert f'action="/cases/{reference}/flags/{flag.id}/acknowledge"' in page.text, who
+    # Told of nothing on either case, Hewell still finds neither.
+    hewell = browse("hewell")
+    assert {hewell.get(f"/cases/{r}").status_code for r in ("C-WMIDS", "C-STAFFS")} == {404}
