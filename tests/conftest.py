@@ -16,6 +16,7 @@ import pytest
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from gapwatch import clock, create_app, db
@@ -98,11 +99,22 @@ def pg_database(worker_id):
     admin.dispose()
 
 
-def _truncate(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+def _empty(url: str) -> None:
+    """Delete every row and restart every sequence of the PostgreSQL database at `url`.
+
+    DELETE rather than TRUNCATE: truncating gives each of the twenty tables a new file, 0.2 s a
+    test, where deleting the few rows a test wrote takes 0.03 s (a minute of the suite). The
+    replica role keeps the audit trail's append-only trigger and the foreign-key checks out of
+    this one transaction.
+    """
+    engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(text(f'DELETE FROM "{table.name}"'))
+        for (sequence,) in connection.execute(text(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")):
+            connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
     engine.dispose()
 
 
@@ -119,7 +131,7 @@ def database_url(backend, request, tmp_path) -> str:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_database")
-    _truncate(url)
+    _empty(url)
     return url
 
 

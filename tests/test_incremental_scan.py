@@ -122,7 +122,7 @@ def fresh(database_url: str, tmp_path) -> str:
         path = tmp_path / f"{uuid.uuid4().hex}.sqlite"
         shutil.copyfile(database_url.removeprefix("sqlite:///"), path)
         return f"sqlite:///{path}"
-    conftest._truncate(database_url)
+    conftest._empty(database_url)
     return database_url
 
 
