@@ -10,11 +10,35 @@ text its hash covers).
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import JSON, Connection, Table, bindparam, column, insert, table, update
 from sqlalchemy.types import NullType
+
+# Allocations between two collections of the youngest generation during a bulk job (Python's
+# default is 700).
+BULK_GC_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often while the block runs (also as a decorator).
+
+    A bulk job keeps many objects alive at once (a unit of work's rows and journeys, a chunk of
+    findings), and every collection of the oldest generation walks all of them: at Python's
+    default thresholds that was 13% of loading the demo and 18% of a first scan, and 2% at
+    these. The block's garbage is collected all the same, in fewer, larger passes.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], BULK_GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
 
 # Below this many rows a COPY's extra round trips cost more than the multi-row INSERT
 # SQLAlchemy builds for an executemany on PostgreSQL.

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from gapwatch import clock, forecast, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.models import Case, Flag
-from gapwatch.operations.identity import linked_with
+from gapwatch.operations.identity import linked_with, settle_persons
 from gapwatch.rules import Context
 from gapwatch.scan import (
     _FLAG_COLUMNS,
@@ -41,6 +41,7 @@ from gapwatch.seen import seen_through
 def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     """Run every rule on the cases `uow` changed and bring their flags up to date."""
     session = uow.session
+    settle_persons(uow)
     session.flush()
     latest = latest_scanned(session)
     if latest is None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from gapwatch import clock, db
+from gapwatch import bulk, clock, db
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError
 from gapwatch.events import RECORD_TYPES, apply_record, chunks, parse_record, preload
@@ -127,6 +127,7 @@ def file_hash(path: Path) -> str:
 
 
 # -- applying them ----------------------------------------------------------------------------
+@bulk.fewer_collections()
 def import_file(
     session: Session,
     path: Path,

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from gapwatch import clock, db
+from gapwatch import bulk, clock, db
 from gapwatch import operations as ops
 from gapwatch.models import (
     Agency,
@@ -72,6 +72,7 @@ def known_pairs(session: Session) -> list[tuple[int, int]]:
     return [tuple(p) for p in pairs]
 
 
+@bulk.fewer_collections()
 def run(session: Session, *, on: date, config: Mapping | None = None) -> dict:
     """Link afresh: train on every person, then record the model and the proposals."""
     # Splink and DuckDB load when linking runs, not with every command.

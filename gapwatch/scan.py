@@ -29,6 +29,7 @@ written to since, then writes.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -659,6 +660,7 @@ _worker: dict = {}
 
 
 def _start_worker(url: str, day: date, config: dict) -> None:
+    gc.set_threshold(bulk.BULK_GC_THRESHOLD)  # a worker lives for one scan's chunks
     engine = db.make_engine(url)
     session = db.new_session(engine)
     known = snapshot.agencies(session)
@@ -692,6 +694,7 @@ def rules_in_parallel(session: Session, day: date, config: Mapping, chunks: list
         yield from pool.imap(_check_in_worker, chunks, chunksize=1)
 
 
+@bulk.fewer_collections()
 def scan(
     session: Session,
     day: date,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
-from gapwatch import clock, db, linking
+from gapwatch import bulk, clock, db, linking
 from gapwatch import operations as ops
 from gapwatch.demo import region
 from gapwatch.demo.journeys import curated_records
@@ -132,6 +132,7 @@ def demo_command(if_empty: bool, no_logins: bool, cases: int | None, seed: int):
         session.close()
 
 
+@bulk.fewer_collections()
 def _load(session: Session, cases: int | None, seed: int) -> None:
     load_region(session)
     if cases is None:

@@ -232,15 +232,34 @@ def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -
     A link, an unlink or a decided proposal changes the journey the rules see for every case of
     both persons' groups (`gapwatch.linked`: the lead case holds the group's journey, the others
     are read into it), so all of them are re-checked before the unit commits
-    (`gapwatch.follow`). Call it before the change: the groups before a link or an unlink hold
-    every case whose journey the change can move. `cause` is the audited action, which the
-    flags' audit entries name.
+    (`gapwatch.follow`). `cause` is the audited action, which the flags' audit entries name.
+
+    The groups are read once, when the unit is done (`settle_persons`): a link, a decided
+    proposal, a linking run or a person's new details only join groups or leave them as they
+    were, so the groups then hold every case whose journey moved. An import of twins found
+    each person's group as it came, and each of those reads wrote the unit's waiting rows
+    first: a fifth of loading the demo. An unlink splits a group, so its groups are read now,
+    before the change.
     """
     uow.actions.add(cause)
+    pending = uow.persons_touched
+    for person_id in person_ids:
+        pending[person_id] = max(pending.get(person_id, on), on)
+    if cause == "person.unlinked":
+        settle_persons(uow)
+
+
+def settle_persons(uow: UnitOfWork) -> None:
+    """Note the cases of the linked groups of the persons `touch_persons` was told of as
+    changed, on the latest day it was told (the re-check reads every case as of one day)."""
+    pending, uow.persons_touched = uow.persons_touched, {}
+    if not pending:
+        return
+    on = max(pending.values())
     uow.session.flush()
-    members = _linked_with(uow.session, set(person_ids))
+    members = sorted(_linked_with(uow.session, set(pending)))
     for start in range(0, len(members), 500):
-        chunk = sorted(members)[start:start + 500]
+        chunk = members[start:start + 500]
         for case_id, reference in uow.session.execute(
                 select(Case.id, Case.reference).where(Case.person_id.in_(chunk))):
             _reference, latest = uow.touched.get(case_id, (reference, on))

@@ -87,6 +87,9 @@ class UnitOfWork:
         # The cases this unit changed, each with the latest day an operation acted on it:
         # their flags are brought up to date before the commit (`gapwatch.follow`).
         self.touched: dict[int, tuple[str, date]] = {}
+        # The persons whose linked groups' cases are to be noted in `touched` when the unit is
+        # done (`operations.identity.touch_persons`), each with the latest day it changed.
+        self.persons_touched: dict[int, date] = {}
         self.actions: set[str] = set()
         # Who holds each (scheme, value) identifier looked up so far (None: nobody).
         self.held: dict[tuple[str, str], int | None] = {}
@@ -487,7 +490,7 @@ def unit_of_work(session: Session, actor: Actor, *, decides: bool = True,
             advisory_lock(session, WRITE_LOCK_KEY, wait=wait)
         yield uow
         uow.write()
-        if uow.touched:
+        if uow.touched or uow.persons_touched:
             # The flags follow the journey in the same transaction. Imported late: the flag
             # engine sits above the operations, which it reuses from the daily scan.
             from gapwatch import follow
