@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from gapwatch.clock import long_day
 from gapwatch.journey import ACCOUNTABLE, HandoffFacts, Journey, OwnershipFacts
 
 # Which kinds of agency may hold which role; court, police and other hold none.
@@ -121,7 +122,7 @@ def may_request(actor: Acting, journey: Journey, day: date, *, sender: str | Non
             return _yes(rule)
         what = "accountable" if role in ACCOUNTABLE else "delivery"
         return _no(rule, f"{sender} cannot transfer case {reference}: it holds no {what} "
-                         f"ownership of the case on {day}")
+                         f"ownership of the case on {long_day(day)}")
     if role == "custody":
         return _no(rule, "a prison hands custody on by a transfer, not a referral")
     if any(o.accountable for o in held):
@@ -132,7 +133,7 @@ def may_request(actor: Acting, journey: Journey, day: date, *, sender: str | Non
         return _no(rule, f"{sender} delivers a service for case {reference}; only the agency "
                          "accountable for the case can refer it on")
     return _no(rule, f"{sender} cannot refer case {reference}: it holds no ownership of the "
-                     f"case on {day} (in a gap, the last accountable owner and the home area "
+                     f"case on {long_day(day)} (in a gap, the last accountable owner and the home area "
                      "may ask an agency to supervise)")
 
 
@@ -179,7 +180,7 @@ def may_take_supervision(actor: Acting, journey: Journey, day: date, *, agency: 
         return fits
     if not in_gap(journey, day):
         owners = ", ".join(sorted(holders(journey, day, accountable=True))) or "nobody"
-        return _no(rule, f"case {journey.case.reference} is not in a gap on {day}: {owners} is "
+        return _no(rule, f"case {journey.case.reference} is not in a gap on {long_day(day)}: {owners} is "
                          "accountable; ask it to hand the case on instead")
     if agency == journey.case.home_area or agency in notified:
         return _yes(rule)
@@ -280,7 +281,7 @@ def may_link(actor: Acting, *, holds_a_case: bool, persons: str, day: date,
     if actor.agency is None or holds_a_case:
         return _yes(rule)
     return _no(rule, f"only an admin or an agency holding a case of {persons} can {doing}; "
-                     f"{actor.agency} holds none on {day}")
+                     f"{actor.agency} holds none on {long_day(day)}")
 
 
 def may_save_person(actor: Acting, *, person: str, exists: bool, holds_a_case: bool,

@@ -37,7 +37,7 @@ from gapwatch.models import (
 from gapwatch.operations.identity import group_of, identifiers_of
 from gapwatch.queries import load_journeys
 from gapwatch.web import waterfall
-from gapwatch.web.access import may_open_details
+from gapwatch.web.access import may_open_details, visible
 
 bp = Blueprint("links", __name__, url_prefix="/links")
 MAX_NOTE = 1000
@@ -169,7 +169,9 @@ class Identity:
     """What the case page shows of who the person is: identifiers, linked records, proposals."""
 
     identifiers: dict
-    linked: list  # (person reference, [case references]) of each linked record
+    # (person reference, [(case reference, whether the user may open it)]) of each linked
+    # record: a case of a linked record that another agency holds is named, not linked to.
+    linked: list
     proposals: list  # (proposal id, other person's reference, probability)
     journey: object  # the journey with the linked records' cases read in
 
@@ -188,7 +190,10 @@ def identity_of(session, person_id: int, journey, details: bool, today) -> Ident
         by_person: dict[str, list] = {}
         for person, case in rows:
             by_person.setdefault(person, []).append(case)
-        records = [(p, [c for c in cases if c]) for p, cases in by_person.items()]
+        named = sorted({c for _p, c in rows if c})
+        seen = set(session.execute(select(Case.reference).where(
+            Case.reference.in_(named), visible(current_user))).scalars()) if named else set()
+        records = [(p, [(c, c in seen) for c in cases if c]) for p, cases in by_person.items()]
     twins = linked.twins_of(session, Case.id == journey.case.id).get(journey.case.id, ())
     # Another record's reference is its person's detail: shown only where they may be opened.
     others = {t.person_id for t in twins} | set(group)

@@ -109,7 +109,7 @@ def test_a_home_area_cannot_take_a_restricted_case_to_read_its_details(api, worl
     refused = api["WMIDS"].post(grab)
     assert refused.status_code == 403
     assert refused.json["errors"][0]["rule"] == "take-supervision"
-    assert "is not in a gap on 2026-06-10" in refused.json["detail"]
+    assert "is not in a gap on 10 June 2026" in refused.json["detail"]
     assert "Sam" not in api["WMIDS"].get("/cases/C-R").get_data(as_text=True)
     handed = event("C-R", "2026-06-01", "handoff_requested", from_agency="HMP-HEWELL",
                    to_agency="WMIDS", role="supervision", kind="referral")

@@ -126,6 +126,14 @@ def test_an_agency_told_of_a_linked_groups_gap_opens_the_case_the_flag_is_on(
         page = browse(who).get(f"/cases/{reference}")
         assert page.status_code == 200, who
         assert f'action="/cases/{reference}/flags/{flag.id}/acknowledge"' in page.text, who
+    # The other record's case is the other area's alone: named on the lead's page, not linked.
+    other = "C-STAFFS" if reference == "C-WMIDS" else "C-WMIDS"
+    stranger = "wmids" if other == "C-STAFFS" else "staffs"
+    assert browse(stranger).get(f"/cases/{other}").status_code == 404
+    page = browse(stranger).get(f"/cases/{reference}").text
+    assert other in page and f'href="/cases/{other}"' not in page
+    owner = "staffs" if stranger == "wmids" else "wmids"
+    assert f'href="/cases/{other}"' in browse(owner).get(f"/cases/{reference}").text
     # Told of nothing on either case, Hewell still finds neither.
     hewell = browse("hewell")
     assert {hewell.get(f"/cases/{r}").status_code for r in ("C-WMIDS", "C-STAFFS")} == {404}
