@@ -24,6 +24,13 @@ from gapwatch.models import (
 _HOME_PERSON, _TOLD, _TOLD_BY = aliased(Person), aliased(Agency), aliased(Flag)
 
 
+def _told_pattern(agency_id):
+    """The LIKE pattern of a notify list naming the agency: its code read once a statement
+    (a scalar subquery the database runs once), not joined again for every case."""
+    code = select(_TOLD.code).where(_TOLD.id == agency_id).scalar_subquery()
+    return literal('%"') + code + literal('"%')
+
+
 def visible_to_agency(agency_id):
     """Return a WHERE clause on Case keeping the cases agency `agency_id` is involved in.
 
@@ -44,9 +51,8 @@ def visible_to_agency(agency_id):
         ).correlate(Case),
         exists().where(_HOME_PERSON.id == Case.person_id, _HOME_PERSON.home_area_id == agency_id)
         .correlate(Case),
-        exists().where(_TOLD_BY.case_id == Case.id, _TOLD.id == agency_id,
-                       cast(_TOLD_BY.notify, String).like(literal('%"') + _TOLD.code
-                                                          + literal('"%')))
+        exists().where(_TOLD_BY.case_id == Case.id,
+                       cast(_TOLD_BY.notify, String).like(_told_pattern(agency_id)))
         .correlate(Case),
     )
 
