@@ -14,15 +14,13 @@ dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from gapwatch import clock, forecast, snapshot, tally
 from gapwatch import operations as ops
 from gapwatch.models import Case, Flag
-from gapwatch.operations.identity import linked_with, settle_persons
+from gapwatch.operations.identity import settle_persons, touch_persons
 from gapwatch.rules import Context
 from gapwatch.scan import (
     _FLAG_COLUMNS,
@@ -50,20 +48,21 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
         return None
     acted_on = max(on for _reference, on in uow.touched.values())
     day = max(latest, min(clock.today(), acted_on))
-    ids = sorted(uow.touched)
-    references = {case_id: reference for case_id, (reference, _on) in uow.touched.items()}
     known = snapshot.agencies(session)
     context = Context(day=day, contracts=snapshot.contracts(session, known))
     rulebook = Rulebook.configured(current_app.config if has_app_context() else None)
-    journeys = snapshot.journeys_of(session, day, ids, known)
-    # A record not open on the day (closed by this unit) has left its linked group's journey:
-    # the group's open cases, its lead among them, are checked too.
-    grouped = {i: r for i, r in _grouped_with(
-        session, set(ids) - {j.case.id for j in journeys}).items() if i not in references}
-    if grouped:
-        references.update(grouped)
-        ids = sorted({*ids, *grouped})
-        journeys += snapshot.journeys_of(session, day, sorted(grouped), known)
+    journeys = snapshot.journeys_of(session, day, sorted(uow.touched), known)
+    # A record not open on the day (closed by this unit) has left its linked group's journey,
+    # as an unlinked record would: its person's group is noted as changed, so the group's open
+    # cases, its lead among them, are checked too.
+    read = set(uow.touched)
+    gone = read - {j.case.id for j in journeys}
+    if gone:
+        touch_persons(uow, _persons_of(session, gone), day, None)
+        settle_persons(uow)
+        journeys += snapshot.journeys_of(session, day, sorted(set(uow.touched) - read), known)
+    ids = sorted(uow.touched)
+    references = {case_id: reference for case_id, (reference, _on) in uow.touched.items()}
     # A change to one record of a linked person changes the journey its group's lead case
     # holds for the rules (`gapwatch.linked`): check the lead too.
     leads = {j.case.linked_into for j in journeys if j.case.linked_into} - set(references.values())
@@ -107,26 +106,14 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     return result
 
 
-def _grouped_with(session, case_ids: set[int]) -> dict[int, str]:
-    """Return the cases (id: reference) of the persons linked with these cases' persons: a few
-    statements whatever their number (an import closing thousands of cases is one unit)."""
-    persons = set()
-    for chunk in _chunks(sorted(case_ids)):
-        persons.update(p for (p,) in session.connection().execute(
-            select(Case.person_id).where(snapshot.among(chunk)(Case.id))))
-    members = linked_with(session, persons) if persons else persons
-    if members == persons:
-        return {}  # nobody linked: no group journey to change
-    found = {}
-    for chunk in _chunks(sorted(members)):
-        found.update(session.connection().execute(
-            select(Case.id, Case.reference).where(Case.person_id.in_(chunk))).all())
-    return found
-
-
-def _chunks(ids: list[int], size: int = 1000) -> Iterator[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+def _persons_of(session, case_ids: set[int]) -> set[int]:
+    """Return the persons of these cases, a statement per thousand."""
+    ids, persons = sorted(case_ids), set()
+    for start in range(0, len(ids), 1000):
+        persons.update(session.connection().execute(
+            select(Case.person_id).where(snapshot.among(ids[start:start + 1000])(Case.id)))
+            .scalars())
+    return persons
 
 
 def _flags_of(session, ids: list[int]) -> list:

@@ -226,13 +226,14 @@ def require_may_save_person(uow: UnitOfWork, *, reference: str, person: Person |
     uow.require(decision, field=where)
 
 
-def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -> None:
+def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str | None) -> None:
     """Note that the journeys of these persons' linked groups changed on `on`.
 
     A link, an unlink or a decided proposal changes the journey the rules see for every case of
     both persons' groups (`gapwatch.linked`: the lead case holds the group's journey, the others
     are read into it), so all of them are re-checked before the unit commits
-    (`gapwatch.follow`). `cause` is the audited action, which the flags' audit entries name.
+    (`gapwatch.follow`). `cause` is the audited action, which the flags' audit entries name
+    (None: the unit's own actions already say it, as when a record's case closes).
 
     The groups are read once, when the unit is done (`settle_persons`): a link, a decided
     proposal, a linking run or a person's new details only join groups or leave them as they
@@ -241,7 +242,8 @@ def touch_persons(uow: UnitOfWork, person_ids: set[int], on: date, cause: str) -
     first: a fifth of loading the demo. An unlink splits a group, so its groups are read now,
     before the change.
     """
-    uow.actions.add(cause)
+    if cause is not None:
+        uow.actions.add(cause)
     pending = uow.persons_touched
     for person_id in person_ids:
         pending[person_id] = max(pending.get(person_id, on), on)
@@ -412,11 +414,6 @@ def group_of(session, person_id: int) -> frozenset[int]:
     """Return the person and everyone linked with them (only them when unlinked), reading their
     own links, not every link as `groups` does (45 ms a case page at 3,400 links)."""
     return frozenset(_linked_with(session, {person_id}))
-
-
-def linked_with(session, person_ids: set[int]) -> set[int]:
-    """Return these persons and everyone linked with them: `group_of` of many at once."""
-    return _linked_with(session, set(person_ids))
 
 
 def groups(session) -> dict[int, frozenset[int]]:
