@@ -274,16 +274,23 @@ def read(session, day: date) -> int:
     return session.execute(select(ScanRun.cases).where(ScanRun.day == day)).scalar()
 
 
-def test_a_case_is_read_again_on_its_next_check_and_not_before(session):
-    """C-1's referral is due on 10 June: the scans of 1 to 10 June read nothing of it; the scan
-    of 11 June (its first overdue day) does, and opens the flag."""
+def in_custody_referred(session, *more: dict, release: date) -> None:
+    """C-1 in Hewell's custody with an officer since 10 January, referred to WMIDS for
+    supervision on 1 May, due 10 June; then the events `more`."""
     region(session)
-    person_and_case(session, expected_release_on=date(2026, 9, 1))
+    person_and_case(session, expected_release_on=release)
     load(session,
          event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody",
                officer="A. Officer"),
          event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
-               to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"))
+               to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"),
+         *more)
+
+
+def test_a_case_is_read_again_on_its_next_check_and_not_before(session):
+    """C-1's referral is due on 10 June: the scans of 1 to 10 June read nothing of it; the scan
+    of 11 June (its first overdue day) does, and opens the flag."""
+    in_custody_referred(session, release=date(2026, 9, 1))
     first = scan(session, date(2026, 6, 1))
     assert first.found == 0
     assert session.execute(select(Case.next_check_on)).scalar() == date(2026, 6, 11)
@@ -415,16 +422,10 @@ def test_what_the_forecast_kept_is_taken_only_up_to_the_day_it_holds_through(ses
     month's (to 5 July) reads the journey again and finds the transfer overdue on 2 July, and
     so does a forecast of 11 June, C-1's next check, before that day's scan. A full scan under
     another threshold keeps C-1 anew, by that threshold."""
-    region(session)
-    person_and_case(session, expected_release_on=date(2026, 12, 1))
-    load(session,
-         event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL", role="custody",
-               officer="A. Officer"),
-         event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
-               to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"),
-         event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
-               to_agency="HMP-LONG-LARTIN", role="custody", kind="transfer",
-               due_on="2026-07-01"))
+    in_custody_referred(
+        session, event("C-1", "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
+                       to_agency="HMP-LONG-LARTIN", role="custody", kind="transfer",
+                       due_on="2026-07-01"), release=date(2026, 12, 1))
     day = date(2026, 6, 5)
     scan(session, day)
     week = forecast(session, day, days=7)
