@@ -30,7 +30,7 @@ from gapwatch.api.problems import Problem, refuse_unknown_parameters
 from gapwatch.db import get_session
 from gapwatch.errors import DomainError, Forbidden, InvalidInput, NotFound
 from gapwatch.models import Case, Handoff, IdempotencyRecord, Ownership
-from gapwatch.web.access import visible_to_agency
+from gapwatch.queries import visible_to_agency
 
 bp = Blueprint("events", __name__)
 MAX_EVENTS = 1000

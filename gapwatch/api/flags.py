@@ -21,9 +21,8 @@ from gapwatch.db import get_session, is_sqlite
 from gapwatch.errors import InvalidInput
 from gapwatch.models import LARGEST_ID, Case, Flag, FlagStatus, Severity
 from gapwatch.operations.records import AGENCY_CODE
-from gapwatch.queries import acknowledgements_of
+from gapwatch.queries import acknowledgements_of, visible_to_agency
 from gapwatch.seen import seen_on, seen_through
-from gapwatch.web.access import visible_to_agency
 
 bp = Blueprint("flags", __name__)
 DEFAULT_LIMIT = 50

@@ -22,7 +22,7 @@ from gapwatch import operations as ops
 from gapwatch.db import get_session
 from gapwatch.forecast import Coming, forecast
 from gapwatch.models import Agency, Case, Contract, Ownership, Person, UserRole
-from gapwatch.queries import load_journeys
+from gapwatch.queries import load_journeys, visible_to_agency
 from gapwatch.rules import load_rules
 from gapwatch.web import access, queues
 from gapwatch.web.morning import LOOK, Step, next_step
@@ -34,11 +34,11 @@ OPEN_CASE = Step("look", "Open the case")
 
 def could_tell(agency_id: int):
     """Return a WHERE clause on Case keeping every case whose findings could tell the agency:
-    those it is involved in (as `access.visible_to_agency` says), and those a provider it
+    those it is involved in (as `queries.visible_to_agency` says), and those a provider it
     commissions delivers for (`contract-ending` tells every commissioner when nobody is
     accountable). Only a narrowing for speed: the forecast's own `notify` decides."""
     commissioned = select(Contract.provider_id).where(Contract.commissioner_id == agency_id)
-    return or_(access.visible_to_agency(agency_id), exists().where(
+    return or_(visible_to_agency(agency_id), exists().where(
         Ownership.case_id == Case.id, Ownership.role == "delivery",
         Ownership.agency_id.in_(commissioned)))
 
