@@ -194,3 +194,34 @@ def app(database_url, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+
+# -- compiled statements, once per test process -----------------------------------------------------
+# SQLAlchemy keeps the SQL it compiles in a cache of each engine's own, keyed by its dialect. A
+# server process has one engine and compiles each statement once; the suite makes an engine per
+# test (the fixture's, the app's), so every test compiled every statement it ran afresh: a
+# quarter of a page test. Each engine made in a test process now compiles with the first
+# engine's dialect of its database's kind, once that one has connected (and so has read the
+# server's version), and keeps what it compiles in that engine's cache. Each engine keeps its
+# own pool and connections.
+_make_engine = db.make_engine
+_COMPILING: dict[str, tuple] = {}  # dialect name -> (dialect, compiled cache)
+_FIRST: dict[str, object] = {}  # dialect name -> an engine whose dialect may not yet be ready
+
+
+def _engine_sharing_compiled_statements(url, **kw):
+    engine = _make_engine(url, **kw)
+    name = engine.dialect.name
+    if name not in _COMPILING:
+        first = _FIRST.get(name)
+        if first is None or first.dialect.server_version_info is None:
+            _FIRST[name] = engine
+            return engine
+        _COMPILING[name] = (first.dialect, first._compiled_cache)
+        del _FIRST[name]
+    engine.dialect, engine._compiled_cache = _COMPILING[name]
+    return engine
+
+
+db.make_engine = _engine_sharing_compiled_statements
