@@ -152,9 +152,12 @@ def session(engine):
 @pytest.fixture
 def demo(session):
     """The curated West Midlands demo, loaded as of today (not yet scanned)."""
-    today = clock.today()
-    apply_all(session, [*region.agency_records(), *region.contract_records(today)])
-    apply_all(session, curated_records(today))
+    def build():
+        today = clock.today()
+        apply_all(session, [*region.agency_records(), *region.contract_records(today)])
+        apply_all(session, curated_records(today))
+
+    support.built_once(session, "demo", build)
     return session
 
 
@@ -162,14 +165,20 @@ def demo(session):
 def journeys(session):
     """Two cases with an overdue referral to WMIDS, so every scan from June on flags them
     (the scheduler's and the operations' tests)."""
-    support.region(session)
-    for reference in ("C-1", "C-2"):
-        support.person_and_case(session, reference, expected_release_on=support.D("2026-06-10"))
-        support.load(session,
-             support.event(reference, "2026-01-10", "ownership_started", agency="HMP-HEWELL",
-                   role="custody", officer="A. Officer"),
-             support.event(reference, "2026-05-01", "handoff_requested", from_agency="HMP-HEWELL",
-                   to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-10"))
+    def build():
+        support.region(session)
+        for reference in ("C-1", "C-2"):
+            support.person_and_case(session, reference,
+                                    expected_release_on=support.D("2026-06-10"))
+            support.load(
+                session,
+                support.event(reference, "2026-01-10", "ownership_started",
+                              agency="HMP-HEWELL", role="custody", officer="A. Officer"),
+                support.event(reference, "2026-05-01", "handoff_requested",
+                              from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision",
+                              kind="referral", due_on="2026-06-10"))
+
+    support.built_once(session, "journeys", build)
     return session
 
 

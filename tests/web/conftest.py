@@ -9,6 +9,7 @@ from tests.support import (  # noqa: F401 (PASSWORD and csrf_token: for the web 
     PASSWORD,
     D,
     act,
+    built_once,
     csrf_token,
     days,
     event,
@@ -41,6 +42,10 @@ def world(app, session):
     today = clock.today()
     start = today.replace(day=1) if today.day > 20 else D("2026-01-10")
     start = min(start, today)
+    return built_once(session, "world", lambda: _world(session, today, start))
+
+
+def _world(session, today, start) -> dict:
     region(session)
     person_and_case(session, "C-WAIT", opened_on=start, expected_release_on=today)
     person_and_case(session, "C-GAP", opened_on=start, risk_level="high")
