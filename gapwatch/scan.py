@@ -43,7 +43,7 @@ from datetime import date, timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete, func, insert, not_, or_, select, union, update
+from sqlalchemy import Text, cast, delete, func, insert, not_, or_, select, union, update
 from sqlmodel import Session
 
 from gapwatch import alerts, bulk, clock, db, forecast, linked, snapshot, tally
@@ -623,15 +623,22 @@ def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResu
         result.found += every - sum(len(each.findings) for each in chunks)
         return
     read = set().union(*(each.references for each in chunks))
-    for row in session.connection().execute(standing.add_columns(
-            Case.reference, Flag.rule, Flag.subject, Flag.severity, Flag.since, Flag.notify,
-            Flag.message, Flag.evidence)):
-        if row[0] in read:
+    # Every standing flag of a region, so through the plain cursor (`snapshot.tuples`), with
+    # `notify` as its text, decoded once per distinct list: a handful recur across a region.
+    d, codes = snapshot.Days(), {}
+    for case_id, reference, rule, subject, severity, since, notify, message, evidence in (
+            snapshot.tuples(session, standing.add_columns(
+                Case.reference, Flag.rule, Flag.subject, Flag.severity, Flag.since,
+                cast(Flag.notify, Text), Flag.message, cast(Flag.evidence, Text)))):
+        if case_id in read:
             continue
+        told = codes.get(notify)
+        if told is None:
+            told = codes[notify] = tuple(json.loads(notify)) if notify else ()
         result.found += 1
         result.findings.append(Finding(
-            row[0], row.reference, row.rule, row.subject, row.severity, row.since,
-            tuple(row.notify or ()), row.message, row.evidence or {}))
+            case_id, reference, rule, subject, severity, d(since), told, message,
+            json.loads(evidence) if evidence else {}))
 
 
 def _late(session: Session, rulebook: Rulebook, context: Context, known, where,
