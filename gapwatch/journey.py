@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 ACCOUNTABLE = frozenset({"custody", "supervision"})
 
@@ -211,6 +213,8 @@ class Journey:
         withdrawn points at a node standing for the request. Intakes start from a node
         `("intake", case reference)`.
         """
+        import networkx as nx  # noqa: PLC0415 (a quarter of a second: only the pictures ask)
+
         graph = nx.MultiDiGraph(case=self.case.reference)
         for o in self.ownerships:
             graph.add_node(("ownership", o.id), facts=o, agency=o.agency, role=o.role)
