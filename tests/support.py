@@ -1,4 +1,6 @@
-"""Building journeys for tests through the domain operations, never by writing tables."""
+"""Building journeys for tests through the domain operations, never by writing tables (a
+fixture built once, `built_once`, is copied into later tests' databases exactly as the
+operations wrote it)."""
 
 from __future__ import annotations
 
