@@ -144,13 +144,14 @@ def gather(session: Session, day: date, settings: AlertSettings,
     digests = {code: Digest(agency, day, coming_days=settings.coming_days)
                for code, agency in facts.agencies.items()}
     lines = _Lines(facts, settings)
+    # Most severe first, then oldest, then by case: the rows sorted once, so each agency's
+    # lists are made in that order (two or three agencies read each flag).
+    facts.flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f[4], 9), f[6], f[9]))
     _add_flags(digests, facts, day, settings, lines)
     _add_handoffs(digests, facts, day, lines)
     if settings.coming_days > 0:
         _add_coming(session, digests, day, settings, looked, lines)
     for digest in digests.values():
-        digest.new_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
-        digest.open_flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since, f.case.reference))
         digest.waiting.sort(key=lambda h: (h.due_on or date.max, h.requested_on, h.case.reference))
         digest.overdue.sort(key=lambda h: (-h.days_overdue, h.case.reference))
         if digest.escalated:
