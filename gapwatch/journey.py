@@ -213,7 +213,7 @@ class Journey:
         withdrawn points at a node standing for the request. Intakes start from a node
         `("intake", case reference)`.
         """
-        import networkx as nx  # noqa: PLC0415 (a quarter of a second: only the pictures ask)
+        import networkx as nx  # noqa: PLC0415 (a quarter of a second: only its callers pay it)
 
         graph = nx.MultiDiGraph(case=self.case.reference)
         for o in self.ownerships:
