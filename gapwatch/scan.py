@@ -624,20 +624,17 @@ def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResu
         return
     read = set().union(*(each.references for each in chunks))
     # Every standing flag of a region, so through the plain cursor (`snapshot.tuples`), with
-    # `notify` as its text, decoded once per distinct list: a handful recur across a region.
-    d, codes = snapshot.Days(), {}
+    # `notify` as its text (`snapshot.Codes`).
+    d, codes = snapshot.Days(), snapshot.Codes()
     for case_id, reference, rule, subject, severity, since, notify, message, evidence in (
             snapshot.tuples(session, standing.add_columns(
                 Case.reference, Flag.rule, Flag.subject, Flag.severity, Flag.since,
                 cast(Flag.notify, Text), Flag.message, cast(Flag.evidence, Text)))):
         if case_id in read:
             continue
-        told = codes.get(notify)
-        if told is None:
-            told = codes[notify] = tuple(json.loads(notify)) if notify else ()
         result.found += 1
         result.findings.append(Finding(
-            case_id, reference, rule, subject, severity, d(since), told, message,
+            case_id, reference, rule, subject, severity, d(since), codes[notify], message,
             json.loads(evidence) if evidence else {}))
 
 

@@ -13,6 +13,7 @@ proposals of each person noted (`gapwatch.linked`), for every reader alike.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -87,6 +88,15 @@ class Days(dict):
         if value is None or type(value) is date:
             return value
         return self[value]
+
+
+class Codes(dict):
+    """Agency codes of a flag's `notify` read as its text, each once and in order: each distinct
+    list decoded once (a handful recur across every flag of a region)."""
+
+    def __missing__(self, text):
+        found = self[text] = tuple(dict.fromkeys(json.loads(text))) if text else ()
+        return found
 
 
 # -- the journeys ---------------------------------------------------------------------------------

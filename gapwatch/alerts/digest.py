@@ -22,7 +22,6 @@ withheld".
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -169,8 +168,7 @@ def _read(session: Session, day: date) -> _Facts:
     d = snapshot.Days()
     flags = [(*row[:6], d(row[6]), row[7], d(row[8]), *row[9:]) for row in snapshot.tuples(
         session,
-        # `notify` as its text, decoded once per distinct list (`_codes`): a handful of
-        # lists recur across every flag of a region.
+        # `notify` as its text, decoded once per distinct list (`snapshot.Codes`).
         select(Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.message,
                Flag.since, cast(Flag.notify, Text), Flag.first_seen_on, Case.reference,
                (Person.given_name + " " + Person.family_name).label("name"), Person.restricted)
@@ -224,17 +222,9 @@ class _Lines:
         return lambda code: shown if self.ids[code] in owners else withheld
 
 
-def _codes(raw: str | None, known: dict[str | None, tuple[str, ...]]) -> tuple[str, ...]:
-    """Return the agency codes of a flag's `notify` text, each once, in order."""
-    codes = known.get(raw)
-    if codes is None:
-        codes = known[raw] = tuple(dict.fromkeys(json.loads(raw) if raw else ()))
-    return codes
-
-
 def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings,
                lines: _Lines) -> None:
-    known: dict[str | None, tuple[str, ...]] = {}
+    codes = snapshot.Codes()
     escalate = settings.escalate_after_days
     for (flag_id, case_id, rule, subject, severity, message, since, notify, first_seen_on,
          reference, name, restricted) in facts.flags:
@@ -242,7 +232,7 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
         open_for = days_open(since, day)
         said = facts.acks.get(flag_id, {})
         items: dict[tuple, FlagItem] = {}  # the same item for every agency that reads it alike
-        for code in _codes(notify, known):
+        for code in codes[notify]:
             digest = digests.get(code)
             if digest is None or severity not in digest.agency.alert_severities:
                 continue
