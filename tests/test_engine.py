@@ -239,7 +239,7 @@ def test_acknowledgements_that_make_no_sense_are_refused(overdue, flagged, value
 def test_a_resolved_flag_cannot_be_acknowledged(overdue, flagged):
     load(overdue, event("C-1", "2026-06-12", "handoff_accepted", to_agency="WMIDS"))
     scan(overdue, D("2026-06-12"))
-    with pytest.raises(Conflict, match="resolved on 2026-06-12"):
+    with pytest.raises(Conflict, match="resolved on 12 June 2026"):
         act(overdue, ops.acknowledge_flag, actor=WMIDS, flag_id=flagged, on=D("2026-06-13"),
             note="late")
 

@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import select
 
 from gapwatch import authority, tally
+from gapwatch.clock import long_day
 from gapwatch.errors import Conflict, InvalidInput, NotFound
 from gapwatch.models import Case, Flag, FlagAcknowledgement, FlagStatus
 from gapwatch.operations.unit import UnitOfWork
@@ -57,7 +58,7 @@ def acknowledge_flag(
         raise InvalidInput(f"the note has {len(note)} characters; at most {MAX_NOTE}", field="note")
     if flag.status == FlagStatus.resolved:
         raise Conflict(
-            f"flag {flag.id} on case {case.reference} was resolved on {flag.resolved_on}; "
+            f"flag {flag.id} on case {case.reference} was resolved on {long_day(flag.resolved_on)}; "
             "there is nothing left to acknowledge",
             field="flag_id",
         )
