@@ -453,13 +453,14 @@ def _flags_of(session: Session, which) -> list:
 
 
 def acknowledgements(session: Session, where) -> dict[int, dict[str, date | None]]:
-    """Return the acknowledgements of the flags `where` keeps: agency and snooze end, by flag."""
+    """Return the acknowledgements of the flags `where` keeps: agency and snooze end, by flag.
+    A resolved flag's are among them: should it come back, they no longer hold (`plan`)."""
     found: dict[int, dict[str, date | None]] = {}
     for flag_id, agency, until in session.connection().execute(
         select(FlagAcknowledgement.flag_id, FlagAcknowledgement.agency,
                FlagAcknowledgement.snoozed_until)
         .join(Flag, Flag.id == FlagAcknowledgement.flag_id)
-        .where(where, Flag.status != FlagStatus.resolved.value)
+        .where(where)
     ):
         found.setdefault(flag_id, {})[agency] = until
     return found

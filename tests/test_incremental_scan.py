@@ -449,3 +449,38 @@ def test_what_the_forecast_kept_is_taken_only_up_to_the_day_it_holds_through(ses
         (date(2026, 6, 11), "medium"), (date(2026, 6, 13), "high")]
     assert week.coming == forecast(session, day + timedelta(days=1), days=10, config=quicker,
                                    full=True).coming
+
+
+def test_a_flag_the_daily_scan_reopens_drops_what_was_said_of_it_before(session, monkeypatch):
+    """C-1 is released on 3 July, so release-unplanned opens on 5 June, and Hewell snoozes it
+    until the 6th. On the 6th the release moves to 8 July, which resolves the flag; on 10 June
+    the window opens again and the daily scan reopens it: news again, with nothing Hewell said
+    of it before. A full scan of the same day then finds nothing to change (it found Hewell's
+    old snooze ended: the flag reopened a second time)."""
+    today = [date(2026, 6, 5)]
+    monkeypatch.setattr(clock, "today", lambda: today[0])
+    region(session)
+    person_and_case(session, expected_release_on=date(2026, 7, 3))
+    load(session, event("C-1", "2026-01-10", "ownership_started", agency="HMP-HEWELL",
+                        role="custody", officer="A. Officer"))
+    assert scan(session, today[0]).opened == 1
+    (flag_id,) = session.execute(select(Flag.id)).scalars()
+    session.rollback()
+    with ops.unit_of_work(session, ops.Actor(name="user:duty@HMP-HEWELL",
+                                             agency="HMP-HEWELL")) as uow:
+        ops.acknowledge_flag(uow, flag_id=flag_id, on=today[0], note="On it",
+                             snooze_until=date(2026, 6, 6))
+    today[0] = date(2026, 6, 6)
+    person_and_case(session, expected_release_on=date(2026, 7, 8))
+    session.rollback()
+    assert session.execute(select(Flag.status)).scalar() == "resolved"
+    for n in range(6, 10):
+        scan(session, date(2026, 6, n))
+    reopened = scan(session, date(2026, 6, 10))
+    assert (reopened.reopened, read(session, date(2026, 6, 10))) == (1, 1)
+    session.rollback()
+    assert session.execute(select(Flag.status, Flag.first_seen_on)).one() == (
+        "open", date(2026, 6, 10))
+    assert session.execute(select(FlagAcknowledgement.agency)).all() == []
+    full = scan(session, date(2026, 6, 10), full=True)
+    assert (full.opened, full.reopened, full.refreshed, full.resolved) == (0, 0, 0, 0)
