@@ -143,9 +143,10 @@ def gather(session: Session, day: date, settings: AlertSettings,
     digests = {code: Digest(agency, day, coming_days=settings.coming_days)
                for code, agency in facts.agencies.items()}
     lines = _Lines(facts, settings)
-    # Most severe first, then oldest, then by case: the rows sorted once, so each agency's
-    # lists are made in that order (two or three agencies read each flag).
-    facts.flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f[4], 9), f[6], f[9]))
+    # Most severe first, then oldest, then by case, then in the order the flags were opened:
+    # the rows sorted once, so each agency's lists are made in that order (two or three
+    # agencies read each flag), whatever order the database answered them in.
+    facts.flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f[4], 9), f[6], f[9], f[0]))
     _add_flags(digests, facts, day, settings, lines)
     _add_handoffs(digests, facts, day, lines)
     if settings.coming_days > 0:
