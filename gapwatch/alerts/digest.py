@@ -22,10 +22,11 @@ withheld".
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
 
 from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import aliased
@@ -95,26 +96,73 @@ class ComingItem:
     message: str
 
 
+# Each list of a digest shows this many lines, then how many more are on the dashboard: a duty
+# inbox reads the first hundred. A digest gathered holds no more of each (`gather`): at 500,000
+# cases an agency hears of tens of thousands of flags, and making a line of each cost the daily
+# scan more than its rules did.
+LISTED = 100
+
+
+class Lines(list):
+    """The lines a digest shows of one of its lists, in order, and how many the list has in all
+    (`total`): every line, unless it was gathered with more than `LISTED`."""
+
+    def __init__(self, shown: Iterable = (), total: int | None = None):
+        super().__init__(shown)
+        self._total = total
+
+    @property
+    def total(self) -> int:
+        return len(self) if self._total is None else self._total
+
+
+class FlagLines(Lines):
+    """A digest's lines of flags, and of those nobody of the agency has answered (acknowledged)
+    in the whole list: the first, and how many of each severity (the subject line's worst)."""
+
+    def __init__(self, shown: Iterable = (), total: int | None = None, *,
+                 first_unanswered: FlagItem | None = None,
+                 unanswered: dict[str, int] | None = None):
+        super().__init__(shown, total)
+        if unanswered is None:  # every line is here: read them
+            unanswered = {}
+            for f in self:
+                if not f.acknowledged:
+                    first_unanswered = first_unanswered or f
+                    unanswered[f.severity] = unanswered.get(f.severity, 0) + 1
+        self.first_unanswered, self.unanswered = first_unanswered, unanswered
+
+
 @dataclass
 class Digest:
-    """One agency's digest for one day."""
+    """One agency's digest for one day. Each list is a `Lines`: the lines shown, and `total`."""
 
     agency: Agency
     day: date
-    new_flags: list[FlagItem] = field(default_factory=list)
-    open_flags: list[FlagItem] = field(default_factory=list)
-    waiting: list[HandoffItem] = field(default_factory=list)
-    overdue: list[HandoffItem] = field(default_factory=list)
+    new_flags: FlagLines = field(default_factory=FlagLines)
+    open_flags: FlagLines = field(default_factory=FlagLines)
+    waiting: Lines = field(default_factory=Lines)
+    overdue: Lines = field(default_factory=Lines)
     escalation_emails: list[str] = field(default_factory=list)
-    coming: list[ComingItem] = field(default_factory=list)
+    coming: Lines = field(default_factory=Lines)
     coming_days: int = 0
+    # The flags to escalate, oldest first: of the lists' flags when not given.
+    escalated: Lines | None = None
 
-    @cached_property
-    def escalated(self) -> list[FlagItem]:
-        """The flags to escalate, oldest first: read once the lists are complete (`gather`
-        sorts them, then asks), since the mails' templates ask several times."""
-        return sorted((f for f in self.new_flags + self.open_flags if f.escalated),
-                      key=lambda f: f.since)
+    def __post_init__(self) -> None:
+        # Lists given whole (a digest made by hand) are read as they are.
+        for name in ("new_flags", "open_flags"):
+            if not isinstance(getattr(self, name), FlagLines):
+                setattr(self, name, FlagLines(getattr(self, name)))
+        for name in ("waiting", "overdue", "coming"):
+            if not isinstance(getattr(self, name), Lines):
+                setattr(self, name, Lines(getattr(self, name)))
+        if self.escalated is None:
+            self.escalated = Lines(sorted(
+                (f for f in self.new_flags + self.open_flags if f.escalated),
+                key=lambda f: f.since))
+        elif not isinstance(self.escalated, Lines):
+            self.escalated = Lines(self.escalated)
 
     @property
     def is_empty(self) -> bool:
@@ -127,7 +175,7 @@ class _Facts:
     """The rows of one day, read once for every agency."""
 
     agencies: dict[str, Agency]
-    flags: list[tuple]  # the flag's columns the digests print, its case's and person's
+    flags: list[tuple]  # (flag id, case id, severity, since, notify, first seen, reference)
     acks: dict[int, dict[str, date | None]]  # each flag's acknowledgements: agency, snooze end
     handoffs: list[tuple]  # (case id, kind, role, requested on, due on, reference, name,
     #                       sender, receiver, restricted)
@@ -146,8 +194,8 @@ def gather(session: Session, day: date, settings: AlertSettings,
     # Most severe first, then oldest, then by case, then in the order the flags were opened:
     # the rows sorted once, so each agency's lists are made in that order (two or three
     # agencies read each flag), whatever order the database answered them in.
-    facts.flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f[4], 9), f[6], f[9], f[0]))
-    _add_flags(digests, facts, day, settings, lines)
+    facts.flags.sort(key=lambda f: (RANK_OF_SEVERITY.get(f[2], 9), f[3], f[6], f[0]))
+    _add_flags(session, digests, facts, day, settings, lines)
     _add_handoffs(digests, facts, day, lines)
     if settings.coming_days > 0:
         _add_coming(session, digests, day, settings, looked, lines)
@@ -167,14 +215,14 @@ def _read(session: Session, day: date) -> _Facts:
     # quarter of a large scan's time), as the driver's own tuples (`snapshot.tuples`), their
     # days parsed where the driver answers text (SQLite).
     d = snapshot.Days()
-    flags = [(*row[:6], d(row[6]), row[7], d(row[8]), *row[9:]) for row in snapshot.tuples(
+    # Only what places each flag in the lists, as the driver's own tuples (`snapshot.tuples`),
+    # `notify` as its text (decoded once per distinct list, `snapshot.Codes`), days parsed where
+    # the driver answers text (SQLite): what a line prints is read for the lines shown.
+    flags = [(*row[:3], d(row[3]), row[4], d(row[5]), row[6]) for row in snapshot.tuples(
         session,
-        # `notify` as its text, decoded once per distinct list (`snapshot.Codes`).
-        select(Flag.id, Flag.case_id, Flag.rule, Flag.subject, Flag.severity, Flag.message,
-               Flag.since, cast(Flag.notify, Text), Flag.first_seen_on, Case.reference,
-               (Person.given_name + " " + Person.family_name).label("name"), Person.restricted)
+        select(Flag.id, Flag.case_id, Flag.severity, Flag.since, cast(Flag.notify, Text),
+               Flag.first_seen_on, Case.reference)
         .join(Case, Case.id == Flag.case_id)
-        .join(Person, Person.id == Case.person_id)
         .where(
             Flag.status.in_([FlagStatus.open.value, FlagStatus.acknowledged.value]),
             Flag.first_seen_on <= day,
@@ -223,16 +271,33 @@ class _Lines:
         return lambda code: shown if self.ids[code] in owners else withheld
 
 
-def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: AlertSettings,
-               lines: _Lines) -> None:
+class _Heard:
+    """What one agency hears of the day's flags, as the first pass finds it: for new flags
+    (0) and those still open (1), the first `LISTED` (row, acknowledged, escalated), how
+    many in all, the first unanswered and how many unanswered of each severity; and every
+    flag it escalates, as (since, list, row), to take the oldest."""
+
+    __slots__ = ("shown", "totals", "firsts", "unanswered", "escalated")
+
+    def __init__(self) -> None:
+        self.shown: tuple[list, list] = ([], [])
+        self.totals = [0, 0]
+        self.firsts: list[tuple | None] = [None, None]
+        self.unanswered: tuple[dict, dict] = ({}, {})
+        self.escalated: list[tuple] = []
+
+
+def _add_flags(session: Session, digests: dict[str, Digest], facts: _Facts, day: date,
+               settings: AlertSettings, lines: _Lines) -> None:
+    """Share the day's flags out to the agencies they tell, then make the lines shown."""
     codes = snapshot.Codes()
     escalate = settings.escalate_after_days
-    for (flag_id, case_id, rule, subject, severity, message, since, notify, first_seen_on,
-         reference, name, restricted) in facts.flags:
-        line = None
-        open_for = days_open(since, day)
+    heard = {code: _Heard() for code in digests}
+    for row, (flag_id, _case_id, severity, since, notify, first_seen_on, _reference) in (
+            enumerate(facts.flags)):
         said = facts.acks.get(flag_id, {})
-        items: dict[tuple, FlagItem] = {}  # the same item for every agency that reads it alike
+        escalated_from = (day - first_seen_on).days >= escalate
+        which = 0 if first_seen_on == day else 1
         for code in codes[notify]:
             digest = digests.get(code)
             if digest is None or severity not in digest.agency.alert_severities:
@@ -242,20 +307,68 @@ def _add_flags(digests: dict[str, Digest], facts: _Facts, day: date, settings: A
                 continue  # this agency asked for quiet until then; the others still hear
             # A snooze that has passed ends that agency's acknowledgement: it hears again.
             acknowledged = code in said and until is None
-            line = line or lines.of(case_id, reference, name, restricted)
-            case_line = line(code)
-            item = items.get((id(case_line), acknowledged))
-            if item is None:
-                item = items[id(case_line), acknowledged] = FlagItem(
-                    case=case_line, rule=rule, severity=severity, message=message, since=since,
-                    days_open=open_for,
-                    acknowledged=acknowledged,
-                    # Escalate a flag open (not a condition begun) escalate_after_days ago,
-                    # for each agency that has not said it is on it.
-                    escalated=not acknowledged and (day - first_seen_on).days >= escalate,
-                    subject=subject,
-                )
-            (digest.new_flags if first_seen_on == day else digest.open_flags).append(item)
+            # Escalate a flag open (not a condition begun) escalate_after_days ago, for each
+            # agency that has not said it is on it.
+            escalated = escalated_from and not acknowledged
+            h = heard[code]
+            h.totals[which] += 1
+            if len(h.shown[which]) < LISTED:
+                h.shown[which].append((row, acknowledged, escalated))
+            if not acknowledged:
+                counts = h.unanswered[which]
+                counts[severity] = counts.get(severity, 0) + 1
+                if h.firsts[which] is None:
+                    h.firsts[which] = (row, acknowledged, escalated)
+                if escalated:
+                    h.escalated.append((since, which, row))
+    oldest = {code: heapq.nsmallest(LISTED, h.escalated) for code, h in heard.items()}
+    wanted = {entry[0] for h in heard.values() for entry in (*h.shown[0], *h.shown[1])}
+    wanted.update(entry[0] for h in heard.values() for entry in h.firsts if entry)
+    wanted.update(row for kept in oldest.values() for _since, _which, row in kept)
+    said = _said(session, [facts.flags[row][0] for row in wanted])
+    made: dict[tuple, FlagItem] = {}  # the same item for every agency that reads it alike
+    line_of: dict[int, object] = {}
+
+    def item(code: str, entry: tuple) -> FlagItem:
+        row, acknowledged, escalated = entry
+        flag_id, case_id, severity, since, _notify, _first, reference = facts.flags[row]
+        rule, subject, message, name, restricted = said[flag_id]
+        line = line_of.get(case_id)
+        if line is None:
+            line = line_of[case_id] = lines.of(case_id, reference, name, restricted)
+        case_line = line(code)
+        found = made.get((row, id(case_line), acknowledged))
+        if found is None:
+            found = made[row, id(case_line), acknowledged] = FlagItem(
+                case=case_line, rule=rule, severity=severity, message=message, since=since,
+                days_open=days_open(since, day), acknowledged=acknowledged,
+                escalated=escalated, subject=subject)
+        return found
+
+    for code, h in heard.items():
+        digest = digests[code]
+        digest.new_flags, digest.open_flags = (FlagLines(
+            [item(code, entry) for entry in h.shown[which]], h.totals[which],
+            first_unanswered=h.firsts[which] and item(code, h.firsts[which]),
+            unanswered=h.unanswered[which]) for which in (0, 1))
+        digest.escalated = Lines([item(code, (row, False, True))
+                                  for _since, _which, row in oldest[code]], len(h.escalated))
+
+
+def _said(session: Session, flag_ids: list[int]) -> dict[int, tuple]:
+    """Return what the lines of these flags print, by flag: rule, subject, message, and the
+    person's name and restriction; a statement per thousand."""
+    found: dict[int, tuple] = {}
+    ids = sorted(flag_ids)
+    for start in range(0, len(ids), 1000):
+        for flag_id, *rest in snapshot.tuples(session, select(
+                Flag.id, Flag.rule, Flag.subject, Flag.message,
+                (Person.given_name + " " + Person.family_name).label("name"), Person.restricted)
+                .join(Case, Case.id == Flag.case_id)
+                .join(Person, Person.id == Case.person_id)
+                .where(Flag.id.in_(ids[start:start + 1000]))):
+            found[flag_id] = tuple(rest)
+    return found
 
 
 def _add_handoffs(digests: dict[str, Digest], facts: _Facts, day: date, lines: _Lines) -> None:

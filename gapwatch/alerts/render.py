@@ -8,7 +8,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from gapwatch import clock
-from gapwatch.alerts.digest import Digest
+from gapwatch.alerts.digest import LISTED, Digest
 from gapwatch.models import RANK_OF_SEVERITY
 
 
@@ -59,15 +59,15 @@ def worst(digest: Digest) -> str | None:
     """Say the worst thing in the digest: "1 critical: nobody responsible for WM-1001".
 
     Each list is in order of severity, then since (`gather`), so the first unanswered flag of
-    each is its worst: the subject reads two flags, not every one of a region's."""
+    each is its worst: the subject reads two flags and each list's count of the unanswered of
+    each severity (`FlagLines`), not every one of a region's."""
     rank = lambda f: (RANK_OF_SEVERITY.get(f.severity, 9), f.since)  # noqa: E731
-    firsts = [f for items in (digest.new_flags, digest.open_flags)
-              for f in [next((f for f in items if not f.acknowledged), None)] if f is not None]
+    lists = (digest.new_flags, digest.open_flags)
+    firsts = [items.first_unanswered for items in lists if items.first_unanswered is not None]
     if not firsts:
         return None
     top = min(firsts, key=rank)
-    same = sum(1 for items in (digest.new_flags, digest.open_flags) for f in items
-               if f.severity == top.severity and not f.acknowledged)
+    same = sum(items.unanswered.get(top.severity, 0) for items in lists)
     headline = HEADLINES.get(top.rule, top.rule + " on {case}").format(case=top.case.reference)
     return f"{same} {top.severity}: {headline}" + (f" and {same - 1} more" if same > 1 else "")
 
@@ -75,28 +75,23 @@ def worst(digest: Digest) -> str | None:
 def digest_subject(digest: Digest) -> str:
     parts = []
     if digest.new_flags:
-        parts.append(_plural(len(digest.new_flags), "new flag"))
+        parts.append(_plural(digest.new_flags.total, "new flag"))
     if digest.open_flags:
-        parts.append(f"{len(digest.open_flags)} still open")
+        parts.append(f"{digest.open_flags.total} still open")
     if digest.waiting:
-        parts.append(_plural(len(digest.waiting), "handoff") + " waiting")
+        parts.append(_plural(digest.waiting.total, "handoff") + " waiting")
     if digest.overdue:
-        parts.append(_plural(len(digest.overdue), "sent handoff") + " overdue")
+        parts.append(_plural(digest.overdue.total, "sent handoff") + " overdue")
     if digest.coming:
-        parts.append(f"{len(digest.coming)} coming in {digest.coming_days} days")
+        parts.append(f"{digest.coming.total} coming in {digest.coming_days} days")
     head, counts = worst(digest), ", ".join(parts)
     return (f"gapwatch {digest.agency.code} {clock.long_day(digest.day)}: "
             + (f"{head}; {counts}" if head else counts))
 
 
 def escalation_subject(digest: Digest) -> str:
-    count = _plural(len(digest.escalated), "flag")
+    count = _plural(digest.escalated.total, "flag")
     return f"gapwatch ESCALATED {digest.agency.code} {clock.long_day(digest.day)}: {count} open too long"
-
-
-# Each list of a digest shows this many lines, then how many more are on the dashboard: a duty
-# inbox reads the first hundred, and rendering thousands would slow the daily scan's transaction.
-LISTED = 100
 
 
 def render(name: str, **context) -> str:
