@@ -17,6 +17,9 @@ users' own session cookies, so every answer is a real, scoped, audited page. Wit
 `--writes-per-second N` a thread also acknowledges N random open flags a second through the
 domain operations, so the dashboards change under the load as they do when people work (each
 write gives the data a new stamp, and every worker renders each agency's dashboard afresh).
+Each write waits for the writers' lock as a web request does (`WRITE_WAIT_SECONDS`), or is
+refused as busy (the 503 a person would see); the bench prints how many were committed and
+refused, and their times: the longest is the longest stall a person acting then would meet.
 
 It prints, per page, the count, non-200 answers, the 50th, 95th and 99th percentile and the
 largest time in ms, and the pages per second.
@@ -38,6 +41,7 @@ from sqlalchemy import func, select
 
 from gapwatch import clock, db
 from gapwatch import operations as ops
+from gapwatch.config import Defaults
 from gapwatch.errors import Conflict
 from gapwatch.models import Agency, Case, Flag, FlagStatus, Ownership
 from gapwatch.web.access import visible_to_agency
@@ -178,9 +182,14 @@ def report(results: dict[str, list[float]]) -> None:
               f"{top:>8.1f} {rate:>8.1f}")
 
 
-def writer(url: str, per_second: float, until: float, done: list) -> None:
+def writer(url: str, per_second: float, until: float, done: list, busy: list | None = None,
+           wait: float = Defaults.WRITE_WAIT_SECONDS) -> None:
     """Acknowledge a random open flag `per_second` times a second through the operations: real
-    writes that change the dashboards' counts and the data stamp, as people's actions do."""
+    writes that change the dashboards' counts and the data stamp, as people's actions do. Each
+    waits for the writers' lock up to `wait` seconds, as a web request does, else is refused as
+    busy (the page's 503). `done` gets (flag, seconds from asking to committed) of each write,
+    `busy` the seconds of each refused."""
+    busy = [] if busy is None else busy
     session = db.new_session(db.make_engine(url))
     flags = session.execute(
         select(Flag.id, Flag.notify).where(Flag.status == FlagStatus.open)
@@ -193,14 +202,29 @@ def writer(url: str, per_second: float, until: float, done: list) -> None:
         # Each agency acknowledges a flag for itself: a case manager of the first it tells.
         actor = ops.Actor(name="bench-writer@bench.example", agency=notify[0])
         try:
-            with ops.unit_of_work(session, actor) as uow:
+            with ops.unit_of_work(session, actor, wait=wait) as uow:
                 ops.acknowledge_flag(uow, flag_id=flag_id, on=clock.today(),
                                      note="bench: looked at it")
         except Conflict:
             continue  # resolved meanwhile (by the scan running beside the load): the next one
-        done.append(flag_id)
+        except db.WritersBusy:
+            busy.append(time.monotonic() - started)
+            continue
+        done.append((flag_id, time.monotonic() - started))
         time.sleep(max(0.0, 1 / per_second - (time.monotonic() - started)))
     session.close()
+
+
+def report_writes(done: list[tuple[int, float]], busy: list[float]) -> None:
+    """Print the writes' count, the refused, and their times: the longest is the longest stall
+    a person acting meanwhile met."""
+    if not done:
+        print(f"writes: none committed, {len(busy)} refused as busy")
+        return
+    ms = sorted(1000 * seconds for _flag, seconds in done)
+    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+    print(f"writes: {len(ms)} committed, {len(busy)} refused as busy; p50 {pick(0.5):.1f} ms, "
+          f"p95 {pick(0.95):.1f} ms, longest {ms[-1]:.1f} ms")
 
 
 def main() -> None:
@@ -219,16 +243,19 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("this bench needs wrk: scripts/setup-system wrk installs it")
     accounts = prepare(args.database_url, args.users, args.sample)
-    written: list[int] = []
+    written: list[tuple[int, float]] = []
+    refused: list[float] = []
     if args.writes_per_second:
         threading.Thread(target=writer, daemon=True, args=(
-            args.database_url, args.writes_per_second, time.monotonic() + args.seconds + 2,
-            written)).start()
+            args.database_url, args.writes_per_second, time.monotonic() + args.seconds,
+            written, refused)).start()
     results = run(args.base_url, accounts, args.seconds, args.think_ms)
     think = f", a mean pause of {args.think_ms} ms" if args.think_ms else ", no pause between pages"
     writes = f"; {len(written)} flags acknowledged meanwhile" if args.writes_per_second else ""
     print(f"{args.users} users for {args.seconds:.0f} s against {args.base_url}{think}{writes}")
     report(results)
+    if args.writes_per_second:
+        report_writes(written, refused)
 
 
 if __name__ == "__main__":
