@@ -150,8 +150,14 @@ def take(reference: str):
 def accept(reference: str, handoff_id: int):
     form = forms.AcceptForm()
     handoff, receiver, _sender = _handoff(reference, handoff_id)
+    # The receiver's ownership starts on the due day, or today if that is later
+    # (`accept_handoff`): the banner says which, since a transfer due next week is not yet theirs.
+    today = clock.today()
+    starts = max(today, handoff.due_on or today)
+    when = "today" if starts == today else f"on {clock.long_day(starts)}"
     return _run(
-        reference, form, f"Accepted: {receiver} takes {handoff.role} of case {reference}.",
+        reference, form,
+        f"Accepted: {receiver} takes {handoff.role} of case {reference}, starting {when}.",
         ops.accept_handoff, "officer", f"accept-{handoff_id}", to_agency=receiver, officer=(form.officer.data or "").strip() or None,
     )
 

@@ -280,3 +280,27 @@ def test_an_acknowledgement_made_after_the_page_opened_is_not_replaced_unseen(br
     assert twice.status_code == 303
     fresh(session)
     assert session.execute(select(FlagAcknowledgement.note)).scalar_one() == "I called the hostel"
+
+
+def test_the_accepted_banner_names_the_day_the_ownership_starts(browse, session, world):
+    """Hewell transfers C-SECRET to WMIDS, due in five days: WMIDS accepts it today, and is
+    told its supervision starts on the due day; C-WAIT's transfer, due today, starts today."""
+    from gapwatch.clock import long_day
+
+    due = world["today"] + timedelta(days=5)
+    assert browse("hewell").post("/cases/C-SECRET/handoffs", {
+        "to_agency": "WMIDS", "role": "supervision", "kind": "transfer",
+        "due_on": due.isoformat(), "reason": "release planned"}).status_code == 303
+    fresh(session)
+    [pending] = load_journey(session, "C-SECRET").pending()
+    wmids = browse("wmids")
+    accepted = wmids.post(f"/cases/C-SECRET/handoffs/{pending.id}/accept",
+                          {"officer": "J. Smith"})
+    assert accepted.status_code == 303
+    said = wmids.get(accepted.headers["Location"]).text
+    assert (f"Accepted: WMIDS takes supervision of case C-SECRET, starting on {long_day(due)}."
+            in said)
+    waiting = the_handoff(session)
+    accepted = wmids.post(f"/cases/C-WAIT/handoffs/{waiting.id}/accept", {})
+    said = wmids.get(accepted.headers["Location"]).text
+    assert "Accepted: WMIDS takes supervision of case C-WAIT, starting today." in said
