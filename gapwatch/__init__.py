@@ -79,12 +79,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from gapwatch.web import errors, headers, naming
+    from gapwatch.web import cells, errors, headers, naming
     from gapwatch.web.access import refuse_read_only_writes
 
     errors.init_app(app)
     headers.init_app(app)
     naming.init_app(app)
+    cells.init_app(app)
     # Auditors read everything and change nothing, whichever blueprint a form posts to.
     app.before_request(refuse_read_only_writes)
     for name in BLUEPRINTS:

@@ -69,6 +69,8 @@ class Defaults:
     HEARTBEAT_MAX_AGE_SECONDS = 300  # doctor fails when no scheduler beat for this long
     METRICS_TOKEN = None  # /metrics answers only `Authorization: Bearer <this>`; 404 while unset
     LOG_FORMAT = "text"  # or "json": one JSON object a line, with the request id
+    # The dashboard bodies every web worker of a server shares (None: instance/kept).
+    DASHBOARD_KEPT_DIR = None
 
 
 # Settings read as given, never as JSON: a numeric token must stay a string.

@@ -4,19 +4,28 @@
 An HTMX request (`HX-Request`) gets just the queue's fragment, so filters, pages and the
 minute-by-minute refresh replace one section; without JavaScript the same links load full pages.
 
-Everyone of an agency sees the same dashboard, so each worker keeps the last bodies it rendered
-and serves one again, with the user's own CSRF token put in, for as long as the stamps are the
-ones it was rendered under (`gapwatch.stamp`: a committed write replaces the data's stamp and
-the stamps of the agencies it may reach) and the day, role, agency and arguments are the same.
-Nothing is ever served from before a change it shows.
+Everyone of an agency sees the same dashboard, so the bodies rendered are kept and served again,
+with the user's own CSRF token put in, for as long as the stamps are the ones they were rendered
+under (`gapwatch.stamp`: a committed write replaces the data's stamp and the stamps of the
+agencies it may reach) and the day, role, agency and arguments are the same. Nothing is ever
+served from before a change it shows. Each worker keeps the last bodies it used in memory, and
+every worker of the server shares the bodies any of them rendered through files in the instance
+folder (`DASHBOARD_KEPT_DIR`), so a body is rendered once per change, not once per worker. The
+files' names carry a digest of the code and settings that render them, so a new release never
+serves a body its predecessor made.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import threading
 from collections import OrderedDict
 from datetime import timedelta
+from pathlib import Path
 
+from cachelib import FileSystemCache
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
@@ -30,6 +39,7 @@ from gapwatch.web import access, queues
 from gapwatch.web.forms import NOTHING_REFUSED
 from gapwatch.web.morning import build as build_morning
 
+log = logging.getLogger(__name__)
 bp = Blueprint("dashboard", __name__)
 # Pages of other features in the top bar, for auditors and admins, when they are installed.
 # (The audit trail has its one link in base.html.)
@@ -87,35 +97,87 @@ def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> d
 # Rendered in place of the CSRF token in a kept body; each answer puts the user's own there.
 # Raw markup with a "<", which escaped text (a name, a note, a filter) can never contain.
 CSRF_MARK = Markup("<gapwatch-csrf-token>")
-KEPT = 64  # bodies per worker (about 50 KB each)
+KEPT = 64  # bodies per worker (about 50 to 200 KB each)
+SHARED = 1000  # bodies in the shared folder, the oldest removed beyond it
+SHARED_SECONDS = 24 * 3600  # a body unused this long is dropped from the folder
 
 
 class Bodies:
-    """The last `KEPT` dashboard bodies this worker rendered, by what they depend on."""
+    """The last `KEPT` dashboard bodies this worker used, by what they depend on; with `shared`,
+    also those any worker of the server rendered."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: FileSystemCache | None = None, release: str = "") -> None:
         self._bodies: OrderedDict[tuple, str] = OrderedDict()
         self._lock = threading.Lock()
+        self._shared = shared
+        self._release = release
 
     def get(self, key: tuple) -> str | None:
         with self._lock:
             body = self._bodies.get(key)
             if body is not None:
                 self._bodies.move_to_end(key)
-            return body
+                return body
+        if self._shared is not None:
+            body = self._shared.get(self._name(key))
+            if isinstance(body, str):
+                self._keep_here(key, body)
+                return body
+        return None
 
     def keep(self, key: tuple, body: str) -> None:
+        self._keep_here(key, body)
+        if self._shared is not None:
+            self._shared.set(self._name(key), body)
+
+    def _keep_here(self, key: tuple, body: str) -> None:
         with self._lock:
             self._bodies[key] = body
             while len(self._bodies) > KEPT:
                 self._bodies.popitem(last=False)
 
+    def _name(self, key: tuple) -> str:
+        return f"dashboard {self._release} {key!r}"
+
+
+_RELEASE: dict[str, str] = {}
+
+
+def release(app) -> str:
+    """A digest of what renders a dashboard: the package's code and pages, and the settings the
+    bodies read. Bodies kept under another digest (an earlier release) are never served."""
+    if "code" not in _RELEASE:
+        digest = hashlib.sha256()
+        package = Path(__file__).resolve().parent.parent
+        for path in sorted(package.rglob("*")):
+            if path.suffix in (".py", ".html") and path.is_file():
+                digest.update(str(path.relative_to(package)).encode())
+                digest.update(path.read_bytes())
+        _RELEASE["code"] = digest.hexdigest()
+    said = f"{_RELEASE['code']} {app.config.get('RULE_ALLOCATION_DAYS')}"
+    return hashlib.sha256(said.encode()).hexdigest()[:16]
+
+
+def _shared_folder(app) -> FileSystemCache | None:
+    """Return the folder of bodies every worker shares, or None (with a warning) when it cannot
+    be made: each worker then keeps its own."""
+    folder = app.config.get("DASHBOARD_KEPT_DIR") or os.path.join(app.instance_path, "kept")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        return FileSystemCache(folder, threshold=SHARED, default_timeout=SHARED_SECONDS, mode=0o600)
+    except OSError as error:
+        log.warning("dashboards are kept per worker: the folder %s cannot be used (%s)", folder, error)
+        return None
+
 
 def kept_bodies() -> Bodies:
-    """Return this app's kept bodies (an app of its own, as each test makes, starts with none)."""
+    """Return this app's kept bodies (an app of its own, as each test makes, starts with none in
+    memory; it shares the folder of its instance)."""
     bodies = current_app.extensions.get("gapwatch.dashboard")
     if bodies is None:
-        bodies = current_app.extensions.setdefault("gapwatch.dashboard", Bodies())
+        app = current_app._get_current_object()
+        bodies = current_app.extensions.setdefault(
+            "gapwatch.dashboard", Bodies(_shared_folder(app), release(app)))
     return bodies
 
 
@@ -128,7 +190,7 @@ def index():
     version = (stamp.current(session) if current_user.sees_everything or current_user.agency_id is None
                else stamp.of_agency(session, current_user.agency_id))
     # The first value of each argument, as the page reads them (`?q=a&q=b` is `?q=a`).
-    key = (version, today, current_user.role, current_user.agency_id,
+    key = (version, today, current_user.role, current_user.agency_id, request.script_root,
            tuple(sorted((name, request.args[name]) for name in request.args)))
     body = kept_bodies().get(key) if version is not None else None
     if body is None:

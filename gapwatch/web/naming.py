@@ -29,10 +29,10 @@ def agency(code: str | None, short: bool = False) -> Markup | str:
     if name is None or name == code:
         return code
     if short:
-        return Markup('<abbr title="{}">{}</abbr>').format(name, code)
+        return Markup(f'<abbr title="{escape(name)}">{escape(code)}</abbr>')
     if name.endswith(f"({code})"):  # the name carries its code already: "Youth Support Services (YSS)"
         return name
-    return Markup("{} <span class=\"gw-code\">({})</span>").format(name, escape(code))
+    return Markup(f'{escape(name)} <span class="gw-code">({escape(code)})</span>')
 
 
 def agency_name(code: str | None) -> str:

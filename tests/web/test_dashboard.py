@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event as sql_event
 from sqlalchemy import select, update
 
-from gapwatch import db, stamp
+from gapwatch import create_app, db, stamp
 from gapwatch import operations as ops
 from gapwatch.models import Agency, Case, Flag, Handoff
 from gapwatch.scan import scan
@@ -17,7 +17,7 @@ from gapwatch.web.access import visible_to_agency
 from gapwatch.web.dashboard import CSRF_MARK, Bodies
 from tests.alerts.conftest import raise_flag
 from tests.support import event, load, person_and_case
-from tests.web.conftest import csrf_token
+from tests.web.conftest import Browser, csrf_token
 
 
 def section(html: str, name: str) -> str:
@@ -175,6 +175,40 @@ def test_a_kept_dashboard_carries_each_readers_own_csrf_token(browse, session, w
     accepted = second.client.post(f"/cases/C-WAIT/handoffs/{handoff}/accept", data={
         "officer": "B. Jones", "next": "/", "csrf_token": csrf_token(kept)})
     assert accepted.status_code == 303  # the second reader's token from the kept body holds
+
+
+def another_worker(app, **settings):
+    """A second app on the same database and instance folder: another gunicorn worker."""
+    names = ("TESTING", "DATABASE_URL", "SECRET_KEY", "BASE_URL", "AUDIT_KEY_FILE", "CHECKPOINT_DIR")
+    other = create_app({**{name: app.config[name] for name in names}, **settings})
+    other.instance_path = app.instance_path
+    return other
+
+
+def test_a_dashboard_one_worker_rendered_is_served_by_the_others(app, browse, session, world):
+    first = browse("wmids")
+    other = another_worker(app)
+    second = Browser(other.test_client()).sign_in("wmids")
+    changed(session)
+    assert count_queries(app, first, "/") > 3  # rendered by the first worker...
+    assert count_queries(other, second, "/") <= 3  # ...and served by the second from the folder
+    assert CSRF_VALUE.sub("", first.get("/").text) == CSRF_VALUE.sub("", second.get("/").text)
+    assert CSRF_MARK not in second.get("/").text  # with the second reader's own token put in
+    assert first.post(f"/cases/C-WAIT/handoffs/{pending(session, 'C-WAIT')}/accept",
+                      {"officer": "A. Khan", "next": "/"}).status_code == 303
+    assert count_queries(other, second, "/") > 3  # a change: the second renders it afresh...
+    assert count_queries(app, first, "/") <= 3  # ...once, for both
+    assert ">C-WAIT</a>" not in first.get("/").text
+
+
+def test_a_body_another_release_kept_is_never_served(app, browse, session, world):
+    first = browse("wmids")
+    other = another_worker(app, RULE_ALLOCATION_DAYS=9)  # a setting the morning list reads
+    second = Browser(other.test_client()).sign_in("wmids")
+    changed(session)
+    assert count_queries(app, first, "/") > 3
+    assert count_queries(other, second, "/") > 3  # not the body the other release rendered
+    assert count_queries(app, first, "/") <= 3
 
 
 def test_a_kept_dashboard_is_not_served_to_another_agency_or_role(browse, session, world):
