@@ -98,6 +98,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 @contextmanager
+def read_snapshot(session) -> Iterator[None]:
+    """Read in one snapshot of what is committed, taking no lock: REPEATABLE READ on
+    PostgreSQL, a read transaction (WAL) on SQLite. Rolled back at the end: it writes nothing."""
+    session.rollback()
+    if not is_sqlite(session):
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    try:
+        yield
+    finally:
+        session.rollback()
+
+
+@contextmanager
 def write_intent(wait: float | None = None) -> Iterator[None]:
     """Mark the transactions begun inside this block as writers, each waiting at most `wait`
     seconds for SQLite's lock (None: its busy timeout); `WritersBusy` past that."""

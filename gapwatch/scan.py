@@ -13,8 +13,9 @@ compares the findings with the flags of the same cases: one flag per (case, rule
 Opening, reopening, resolving and a change of severity, `since` or who to tell are written to
 the audit trail; a daily refresh that only moves `last_seen_on` and the day counts of the
 message and evidence is written without an audit entry. All of it is one unit of work
-by `system:scan`, which ends by writing the day's digests (`gapwatch.alerts.write_digests`) in
-the same transaction. A second scan of the same day finds nothing to change and writes nothing.
+by `system:scan`; once it is committed, the day's digests are read from what it committed,
+with no lock held, and stored in a second unit (`gapwatch.alerts.mails`, `store_mails`).
+A second scan of the same day finds nothing to change and writes nothing.
 A scan of a day earlier than the latest day already scanned is a replay: it reports what that
 day's findings were and changes no flag.
 
@@ -575,8 +576,7 @@ def _again(session: Session, rulebook: Rulebook, context: Context, known,
 def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
            uow: ops.UnitOfWork | None, keep_findings: bool, incremental: bool = False) -> None:
     """Compare each chunk's findings with its flags and, with `uow`, write the changes; when
-    `incremental`, the flags of the open cases not read are today's findings as they stand, and
-    the flag tally is moved by the flags written (a full scan rebuilds it)."""
+    `incremental`, the flag tally is moved by the flags written (a full scan rebuilds it)."""
     through = seen_through(session)
     write = _write if uow is None or not incremental else _write_counted
     if uow is not None and not incremental:
@@ -603,8 +603,6 @@ def _apply(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
         _plan_resolved(row, row.reference, day, closed, result, "the case is not open", through)
     if uow is not None:
         write(uow, closed)
-    if incremental:
-        _standing(session, day, chunks, result, keep_findings)
 
 
 def _standing(session: Session, day: date, chunks: list[Chunk], result: ScanResult,
@@ -772,22 +770,39 @@ def scan(
                     len(c.references) for c in chunks))
                 if not incremental:
                     tally.rebuild(session)  # a daily scan moved it by the flags it wrote
-                writing = time.perf_counter()
-                looked = None if ahead is None else Looked(
-                    ahead, rulebook.rules, set().union(*(c.references for c in chunks)),
-                    [item for c in chunks for kept in c.coming.values()
-                     for item in kept.by(ahead)])
-                alerts.write_digests(uow, day, config=config or None, looked=looked)
-                result.digest_seconds = time.perf_counter() - writing
+        if not result.replay:
+            if result.opened + result.reopened + result.resolved >= BULK_CHANGE:
+                db.analyze(session, Flag.__table__.name, FlagAcknowledgement.__table__.name)
+            _after(session, day, config, rulebook, chunks, ahead, result,
+                   keep_findings=keep_findings, incremental=incremental)
     if result.replay:
         result.opened = result.reopened = result.refreshed = result.resolved = 0
-    elif not dry_run and result.opened + result.reopened + result.resolved >= BULK_CHANGE:
-        db.analyze(session, Flag.__table__.name, FlagAcknowledgement.__table__.name)
     result.seconds = time.perf_counter() - started
     log.info("scan of %s (%s): %d cases, %d findings, %d opened, %d reopened, %d resolved in "
              "%.2fs", day, "daily" if incremental else "full", result.cases, result.found,
              result.opened, result.reopened, result.resolved, result.seconds)
     return result
+
+
+def _after(session: Session, day: date, config: Mapping, rulebook: Rulebook,
+           chunks: list[Chunk], ahead: date | None, result: ScanResult, *,
+           keep_findings: bool, incremental: bool) -> None:
+    """Once the flags are committed, read from one snapshot of them, with no lock held (writers
+    wait only for the flags): the standing flags of a daily scan, as today's findings, and the
+    day's digests; then store the digests under the lock, in a unit of their own. Should the
+    process stop in between, the day's run is not done (`gapwatch.scheduler` takes it over) and
+    a scan of the day again writes them."""
+    looked = None if ahead is None else Looked(
+        ahead, rulebook.rules, set().union(*(c.references for c in chunks)),
+        [item for c in chunks for kept in c.coming.values() for item in kept.by(ahead)])
+    with db.read_snapshot(session):
+        if incremental:
+            _standing(session, day, chunks, result, keep_findings)
+        writing = time.perf_counter()
+        mails = alerts.mails(session, day, config=config or None, looked=looked)
+    with ops.unit_of_work(session, ops.Actor.system(ACTOR), wait=None, renews_stamp=False) as uow:
+        alerts.store_mails(uow, day, mails)
+    result.digest_seconds = time.perf_counter() - writing
 
 
 def _record_run(session: Session, day: date, *, full: bool, rules: str, cases: int) -> None:

@@ -1,8 +1,8 @@
 """The scheduled jobs, in their own process: the daily scan and digests, and retries of mail.
 
 `gapwatch scheduler` runs APScheduler's BlockingScheduler (never inside the web app, never on
-import). The daily run (at `SCAN_AT`, Europe/London) scans the day, which writes the digests in
-the same transaction, then sends what is due, then signs a checkpoint of the audit trail and
+import). The daily run (at `SCAN_AT`, Europe/London) scans the day, which writes the digests
+once its flags are committed, then sends what is due, then signs a checkpoint of the audit trail and
 mails it in the auditors' digest (`gapwatch.alerts.auditors`); every `MAIL_RETRY_MINUTES`
 minutes the outbox is tried again. A scheduler that starts after `SCAN_AT` without the day's run done runs it at once.
 At `LINK_AT` (05:30) the `link` job scores the person records afresh (`gapwatch.linking`), so

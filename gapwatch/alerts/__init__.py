@@ -2,9 +2,12 @@
 
 The interface the scan and the scheduler call:
 
-- `write_digests(uow, day) -> int`: inside the scan's unit of work, write one outbox row per
-  agency with something to say on `day` (and one `escalation` row per agency with flags open
-  too long); return how many rows were written or changed.
+- `write_digests(uow, day) -> int`: inside a unit of work, write one outbox row per agency
+  with something to say on `day` (and one `escalation` row per agency with flags open too
+  long); return how many rows were written or changed.
+- `mails(session, day)` then `store_mails(uow, day, mails)`: the same in two steps, as the scan
+  does once its flags are committed: the mails read from a snapshot of what it committed,
+  without the writers' lock, then stored under it in a unit of work of their own.
 - `write_auditors_digest(uow, day, path, checkpoint, config) -> int`: after the daily
   checkpoint, write the auditors' digest that carries it (`gapwatch.alerts.auditors`).
 - `send_pending(session, config) -> int`: deliver the outbox rows that are due; return how
@@ -49,16 +52,30 @@ def mails_for(digest: Digest, settings: AlertSettings) -> list[Mail]:
     return mails
 
 
+Mails = dict[tuple[int, str], Mail]  # by agency id and kind
+
+
+def mails(session: Session, day: date, *, config: Mapping | None = None,
+          looked: Looked | None = None) -> Mails:
+    """Read the day's digests in the session's transaction (the scan's: a snapshot of what it
+    committed, read with no lock held, `db.read_snapshot`); return them by agency and kind."""
+    settings = AlertSettings.of(config)
+    return {
+        (digest.agency.id, mail.kind): mail
+        for digest in gather(session, day, settings, looked)
+        for mail in mails_for(digest, settings)
+    }
+
+
 def write_digests(uow: UnitOfWork, day: date, *, config: Mapping | None = None,
                   looked: Looked | None = None) -> int:
     """Write the day's digests to the outbox in `uow`'s transaction; return the rows changed.
     `looked`: what the scan of `day` noted of the days ahead of the cases it read."""
-    settings = AlertSettings.of(config)
-    mails = {
-        (digest.agency.id, mail.kind): mail
-        for digest in gather(uow.session, day, settings, looked)
-        for mail in mails_for(digest, settings)
-    }
+    return store_mails(uow, day, mails(uow.session, day, config=config, looked=looked))
+
+
+def store_mails(uow: UnitOfWork, day: date, mails: Mails) -> int:
+    """Write `mails` as the day's digests in `uow`'s transaction; return the rows changed."""
     changed = outbox.store(uow, day, mails)
     if changed:
         uow.trail.record(actor=uow.actor.name, action="alerts.written",
@@ -90,4 +107,4 @@ def send_pending(session: Session, config: Mapping | None = None, *,
     return sent
 
 
-__all__ = ["send_pending", "write_auditors_digest", "write_digests"]
+__all__ = ["mails", "send_pending", "store_mails", "write_auditors_digest", "write_digests"]
