@@ -832,15 +832,21 @@ def _table(result: ScanResult) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print SPEC.md's JSON instead of a table.")
 @click.option("--full", is_flag=True,
               help="Read every open case, not only those whose next check has come.")
+@click.option("--summary", is_flag=True,
+              help="Print the summary alone; the findings are counted, not listed (as the "
+                   "scheduler's daily scan).")
 @with_appcontext
-def scan_command(as_of: str | None, dry_run: bool, as_json: bool, full: bool):
+def scan_command(as_of: str | None, dry_run: bool, as_json: bool, full: bool, summary: bool):
     """Run every rule, update flags and print findings."""
     from gapwatch.cli import parse_day
 
+    if summary and as_json:
+        raise click.UsageError("--summary and --json: choose one (the JSON lists the findings)")
     day = parse_day(None, None, as_of) or clock.today()
     session = db.new_session(db.get_engine())
     try:
-        result = scan(session, day, config=current_app.config, dry_run=dry_run, full=full)
+        result = scan(session, day, config=current_app.config, dry_run=dry_run, full=full,
+                      keep_findings=not summary)
     finally:
         session.close()
     if result.replay:

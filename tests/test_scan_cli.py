@@ -90,3 +90,15 @@ def test_a_day_that_does_not_parse_is_refused(app, released):
     result = run(app, "--as-of", "12/06/2026")
     assert result.exit_code == 2
     assert "'12/06/2026' is not a date (YYYY-MM-DD)" in result.stderr
+
+
+def test_the_summary_alone_counts_the_findings_as_the_table_does(app, released):
+    summary = run(app, "--as-of", "2026-06-12", "--summary")
+    assert summary.exit_code == 0, summary.output
+    assert summary.stdout.splitlines() == [
+        summary.stdout.strip()]  # one line: no header, no finding
+    assert summary.stdout.startswith("2026-06-12: 1 open cases, 2 findings, 2 opened, 0 resolved")
+    daily = run(app, "--as-of", "2026-06-13", "--summary")  # the next day reads only cases due
+    table = run(app, "--as-of", "2026-06-13", "--dry-run")
+    assert daily.stdout.split(",")[1] == table.stdout.splitlines()[-1].split(",")[1] == " 2 findings"
+    assert run(app, "--summary", "--json").exit_code == 2
