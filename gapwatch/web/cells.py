@@ -20,8 +20,9 @@ SEVERITY_COLOURS = {"critical": "red", "high": "orange", "medium": "yellow", "lo
 NO_DAY = Markup('<span class="gw-muted">none</span>')
 
 
-def _tag(colour: str, text: str) -> Markup:
-    return Markup(f'<strong class="govuk-tag govuk-tag--{colour}">{escape(text)}</strong>')
+def _tag(colour: str, text: str, extra: str = "") -> Markup:
+    classes = f"govuk-tag govuk-tag--{colour}" + (f" {extra}" if extra else "")
+    return Markup(f'<strong class="{classes}">{escape(text)}</strong>')
 
 
 def person_cell(row, details) -> Markup:
@@ -33,12 +34,13 @@ def person_cell(row, details) -> Markup:
     return name + " " + RESTRICTED if row.restricted else name
 
 
-def risk_tag(level: str) -> Markup:
-    return _tag(RISK_COLOURS.get(level, "grey"), level.replace("_", " "))
+def risk_tag(level: str, extra: str = "") -> Markup:
+    """A risk level's tag; `extra`: a class of the page's own (the case page's `gw-risk`)."""
+    return _tag(RISK_COLOURS.get(level, "grey"), level.replace("_", " "), extra)
 
 
-def severity_tag(level: str) -> Markup:
-    return _tag(SEVERITY_COLOURS.get(level, "grey"), level)
+def severity_tag(level: str, extra: str = "") -> Markup:
+    return _tag(SEVERITY_COLOURS.get(level, "grey"), level, extra)
 
 
 def _days(count: int) -> str:

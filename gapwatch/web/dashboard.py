@@ -99,7 +99,7 @@ def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> d
 CSRF_MARK = Markup("<gapwatch-csrf-token>")
 KEPT = 64  # bodies per worker (about 50 to 200 KB each)
 SHARED = 1000  # bodies in the shared folder, the oldest removed beyond it
-SHARED_SECONDS = 24 * 3600  # a body unused this long is dropped from the folder
+SHARED_SECONDS = 24 * 3600  # a body is never served from the folder a day after it was written
 
 
 class Bodies:
