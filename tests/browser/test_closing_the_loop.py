@@ -1,7 +1,7 @@
 """The seed's stories, walked in chromium on the demo region, from the flag to a named owner.
 
 Each story is acted on by the agency that should act, through the morning list and the case
-page, and the flag is gone from the page at once, with no scan in between. The wrong agencies
+page, at a desk's width (1280 px) and a phone's (390 px), and the flag is gone from the page at once, with no scan in between. The wrong agencies
 are shown no step they may not take: a provider is never offered supervision, custody or
 closing a case.
 """
@@ -46,6 +46,16 @@ def region(app, demo):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture(params=[1280, 390], ids=["desktop", "phone"])
+def page(chromium, request):
+    """Each story at a desk's width and a phone's: the steps must be in reach at both."""
+    context = chromium.new_context(viewport={"width": request.param, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
 
 
 def as_agency(page, live: str, agency: str) -> None:
@@ -153,8 +163,10 @@ def test_a_provider_is_offered_no_supervision_custody_or_closing(page, region):
     expect(page.locator("#hand-on optgroup")).to_have_attribute("label", "delivery (a service)")
 
 
-# SQLite only: the pictures do not depend on the database (as test_screenshots.py).
+# SQLite only: the pictures do not depend on the database (as test_screenshots.py); it sets
+# its own widths.
 @pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("page", [1280], indirect=True, ids=["desktop"])
 def test_screenshots_of_the_morning_list_and_closing_a_gap(page, region):
     from tests.browser.conftest import screenshot
 
