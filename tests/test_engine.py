@@ -250,8 +250,15 @@ def test_rules_run_in_worker_processes_find_the_same(session):
         person_and_case(session, f"C-{n}", expected_release_on=D("2026-06-10"))
         load(session, event(f"C-{n}", "2026-01-10", "ownership_started", agency="HMP-HEWELL",
                             role="custody"))
+    # Two records of one person, in two chunks: a worker reads the region's links once for
+    # its chunks (`linked.Links`), and must still read C-4 into C-1's journey.
+    act(session, ops.link_persons, first="P-C-1", second="P-C-4", on=D("2026-05-01"),
+        reason="one person")
     alone = scan(session, D("2026-06-01"), dry_run=True)
     together = scan(session, D("2026-06-01"), workers=2, chunk=2)
-    assert together.found == alone.found == 10  # release-unplanned and unallocated, each case
+    # release-unplanned and unallocated, each case; C-4's are C-1's, of each custody
+    assert together.found == alone.found == 10
     assert [f.as_json() for f in together.findings] == [f.as_json() for f in alone.findings]
+    assert [f.case for f in together.findings].count("C-1") == 4
+    assert "C-4" not in {f.case for f in together.findings}
     assert together.opened == 10
