@@ -41,7 +41,7 @@ from gapwatch.models import (
     Person,
     ScanRun,
 )
-from gapwatch.scan import scan
+from gapwatch.scan import scan, write_next_checks
 from gapwatch.seen import seen_on_column
 from tests import conftest
 from tests.support import event, load, person_and_case, region
@@ -413,6 +413,33 @@ def test_a_release_day_entered_later_is_checked_at_once(session, monkeypatch):
     session.rollback()
     assert session.execute(select(Flag.rule, Flag.first_seen_on)).all() == [
         ("release-unplanned", BASE + timedelta(days=1))]
+
+
+def _rows_written(session) -> int:
+    """How many rows of `cases` this connection has written (SQLite) or which row version C-1
+    is at (PostgreSQL's xmin): either moves only when a row is written."""
+    connection = session.connection()
+    if db.is_sqlite(session):
+        return connection.exec_driver_sql("SELECT total_changes()").scalar()
+    return connection.exec_driver_sql("SELECT xmin::text::bigint FROM cases").scalar()
+
+
+def test_a_next_check_already_stored_is_not_written_again(session):
+    in_custody_referred(session, release=date(2026, 9, 1))
+    scan(session, date(2026, 6, 1))
+    case_id, stored = session.execute(select(Case.id, Case.next_check_on)).one()
+    assert stored == date(2026, 6, 11)
+    session.commit()
+    before = _rows_written(session)
+    write_next_checks(session, {case_id: stored})
+    session.commit()
+    assert _rows_written(session) == before
+    write_next_checks(session, {case_id: date(2026, 6, 12)})
+    session.commit()
+    assert _rows_written(session) != before
+    assert session.execute(select(Case.next_check_on)).scalar() == date(2026, 6, 12)
+    write_next_checks(session, {case_id: None})
+    assert session.execute(select(Case.next_check_on)).scalar() is None
 
 
 def test_what_the_forecast_kept_is_taken_only_up_to_the_day_it_holds_through(session):
