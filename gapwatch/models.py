@@ -32,6 +32,10 @@ class RiskLevel(StrEnum):
     very_high = "very_high"
 
 
+# A risk level's place from the highest down: the order the lists sort risks in.
+RANK_OF_RISK = {level.value: rank for rank, level in enumerate(reversed(RiskLevel))}
+
+
 class Role(StrEnum):
     custody = "custody"
     supervision = "supervision"

@@ -1,4 +1,5 @@
-"""The cells the lists repeat on every row: a person, a risk, a severity, a due day, as markup.
+"""The cells the lists repeat on every row: a person, a risk, a severity, a due day, as markup,
+and the ranks the sortable tables order risks and severities by.
 
 Made in Python, not as Jinja macros: the dashboard prints several hundred of them each time it
 is rendered afresh, and a macro call costs several times what these functions do. Each returns
@@ -13,6 +14,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from gapwatch.clock import long_day
+from gapwatch.models import RANK_OF_RISK, RANK_OF_SEVERITY
 
 RESTRICTED = Markup('<strong class="govuk-tag govuk-tag--purple">restricted</strong>')
 RISK_COLOURS = {"very_high": "red", "high": "orange", "medium": "yellow", "low": "grey"}
@@ -43,6 +45,16 @@ def severity_tag(level: str, extra: str = "") -> Markup:
     return _tag(SEVERITY_COLOURS.get(level, "grey"), level, extra)
 
 
+def risk_rank(level: str) -> int:
+    """Where a risk level sorts, the highest first (an unknown one last)."""
+    return RANK_OF_RISK.get(level, len(RANK_OF_RISK))
+
+
+def severity_rank(level: str) -> int:
+    """Where a severity sorts, the most severe first (an unknown one last)."""
+    return RANK_OF_SEVERITY.get(level, len(RANK_OF_SEVERITY))
+
+
 def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
 
@@ -62,5 +74,5 @@ def due_cell(day: date | None, today: date) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    for cell in (person_cell, risk_tag, severity_tag, due_cell):
+    for cell in (person_cell, risk_tag, severity_tag, due_cell, risk_rank, severity_rank):
         app.add_template_global(cell)
