@@ -25,10 +25,10 @@ from sqlmodel import Session
 
 from gapwatch import queries
 from gapwatch.journey import Journey, Twin
-from gapwatch.models import RANK_OF_RISK, Case, LinkProposal, Person, PersonLink, ProposalStatus
+from gapwatch.models import Case, LinkProposal, Person, PersonLink, ProposalStatus, RiskLevel
 from gapwatch.operations.identity import group_of, groups
 
-RISK_ORDER = tuple(reversed(RANK_OF_RISK))  # the lowest first
+RISK_ORDER = tuple(level.value for level in RiskLevel)  # the lowest first
 FEW_LINKED = 20  # up to this many linked persons in a chunk, their groups are read link by link
 
 

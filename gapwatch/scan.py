@@ -14,7 +14,7 @@ Opening, reopening, resolving and a change of severity, `since` or who to tell a
 the audit trail; a daily refresh that only moves `last_seen_on` and the day counts of the
 message and evidence is written without an audit entry. All of it is one unit of work
 by `system:scan`; once it is committed, the day's digests are read from what it committed,
-with no lock held, and stored in a second unit (`gapwatch.alerts.mails`, `store_mails`).
+with no lock held, and stored in a second unit (`gapwatch.alerts.read_mails`, `store_mails`).
 A second scan of the same day finds nothing to change and writes nothing.
 A scan of a day earlier than the latest day already scanned is a replay: it reports what that
 day's findings were and changes no flag.
@@ -807,7 +807,7 @@ def _after(session: Session, day: date, config: Mapping, rulebook: Rulebook,
         if incremental:
             _standing(session, day, chunks, result, keep_findings)
         writing = time.perf_counter()
-        mails = alerts.mails(session, day, config=config or None, looked=looked)
+        mails = alerts.read_mails(session, day, config=config or None, looked=looked)
     with ops.unit_of_work(session, ops.Actor.system(ACTOR), wait=None, renews_stamp=False) as uow:
         alerts.store_mails(uow, day, mails)
     result.digest_seconds = time.perf_counter() - writing

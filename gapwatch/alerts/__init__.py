@@ -1,12 +1,12 @@
-"""Daily gap-alert digests: written to the outbox with the scan's flags, sent over SMTP.
+"""Daily gap-alert digests: written to the outbox once the scan's flags are in, sent over SMTP.
 
 The interface the scan and the scheduler call:
 
 - `write_digests(uow, day) -> int`: inside a unit of work, write one outbox row per agency
   with something to say on `day` (and one `escalation` row per agency with flags open too
   long); return how many rows were written or changed.
-- `mails(session, day)` then `store_mails(uow, day, mails)`: the same in two steps, as the scan
-  does once its flags are committed: the mails read from a snapshot of what it committed,
+- `read_mails(session, day)` then `store_mails(uow, day, mails)`: the same in two steps, as
+  the scan does once its flags are committed: the mails read from a snapshot of what it committed,
   without the writers' lock, then stored under it in a unit of work of their own.
 - `write_auditors_digest(uow, day, path, checkpoint, config) -> int`: after the daily
   checkpoint, write the auditors' digest that carries it (`gapwatch.alerts.auditors`).
@@ -55,7 +55,7 @@ def mails_for(digest: Digest, settings: AlertSettings) -> list[Mail]:
 Mails = dict[tuple[int, str], Mail]  # by agency id and kind
 
 
-def mails(session: Session, day: date, *, config: Mapping | None = None,
+def read_mails(session: Session, day: date, *, config: Mapping | None = None,
           looked: Looked | None = None) -> Mails:
     """Read the day's digests in the session's transaction (the scan's: a snapshot of what it
     committed, read with no lock held, `db.read_snapshot`); return them by agency and kind."""
@@ -71,7 +71,7 @@ def write_digests(uow: UnitOfWork, day: date, *, config: Mapping | None = None,
                   looked: Looked | None = None) -> int:
     """Write the day's digests to the outbox in `uow`'s transaction; return the rows changed.
     `looked`: what the scan of `day` noted of the days ahead of the cases it read."""
-    return store_mails(uow, day, mails(uow.session, day, config=config, looked=looked))
+    return store_mails(uow, day, read_mails(uow.session, day, config=config, looked=looked))
 
 
 def store_mails(uow: UnitOfWork, day: date, mails: Mails) -> int:
@@ -107,4 +107,4 @@ def send_pending(session: Session, config: Mapping | None = None, *,
     return sent
 
 
-__all__ = ["mails", "send_pending", "store_mails", "write_auditors_digest", "write_digests"]
+__all__ = ["read_mails", "send_pending", "store_mails", "write_auditors_digest", "write_digests"]

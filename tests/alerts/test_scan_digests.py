@@ -49,7 +49,7 @@ def test_a_scan_stopped_before_its_digests_writes_them_when_the_day_is_scanned_a
     def stopped(*args, **kwargs):
         raise RuntimeError("the process stopped")
 
-    monkeypatch.setattr(alerts, "mails", stopped)
+    monkeypatch.setattr(alerts, "read_mails", stopped)
     with pytest.raises(RuntimeError):
         scan(session, DAY, config=CONFIG)
     session.rollback()
