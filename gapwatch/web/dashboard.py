@@ -51,6 +51,8 @@ QUEUES = {
     "sent": "Sent, still unanswered",
     "unallocated": "Unallocated cases",
 }
+# Auditors and admins decide nothing: the handoffs wait for the agencies they read.
+READERS_QUEUES = {**QUEUES, "waiting": "Waiting for a decision"}
 
 
 def current_scope(session) -> queues.Scope:
@@ -87,7 +89,8 @@ def read_queue(session, name: str, scope: queues.Scope, today, page: int = 1) ->
 
 def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> dict:
     return {
-        "name": name, "heading": QUEUES[name], "page": page, "today": today,
+        "name": name, "page": page, "today": today,
+        "heading": (READERS_QUEUES if current_user.sees_everything else QUEUES)[name],
         "yesterday": today - timedelta(days=1), "details": details,
         "scope": scope, "scope_args": scope_args(), "filters": request.args, "queues": QUEUES,
         "refused": NOTHING_REFUSED,

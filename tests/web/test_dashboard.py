@@ -148,6 +148,11 @@ def test_auditors_and_admins_choose_an_agency_or_region(browse, chosen, label):
     assert label in page
     waiting = section(page, "waiting")
     assert (">C-WAIT</a>" in waiting) is (chosen != "agency=STAFFS")
+    assert "Waiting for a decision" in waiting and "your decision" not in page  # they decide nothing
+
+
+def test_a_case_manager_is_asked_for_their_own_decision(browse):
+    assert "Waiting for your decision" in section(browse("wmids").get("/").text, "waiting")
 
 
 def test_a_kept_dashboard_is_served_until_anything_changes(app, browse, session, world):
