@@ -100,47 +100,55 @@ def _context(scope, today, name: str, page: queues.Page, details: set[int]) -> d
 # Rendered in place of the CSRF token in a kept body; each answer puts the user's own there.
 # Raw markup with a "<", which escaped text (a name, a note, a filter) can never contain.
 CSRF_MARK = Markup("<gapwatch-csrf-token>")
-KEPT = 64  # bodies per worker (about 50 to 200 KB each)
-SHARED = 1000  # bodies in the shared folder, the oldest removed beyond it
+KEPT = 64  # places per worker, a body each (about 50 to 200 KB)
+SHARED = 1000  # places in the shared folder, the oldest removed beyond it
 SHARED_SECONDS = 24 * 3600  # a body is never served from the folder a day after it was written
 
 
 class Bodies:
-    """The last `KEPT` dashboard bodies this worker used, by what they depend on; with `shared`,
-    also those any worker of the server rendered."""
+    """The dashboard bodies this worker used last, one for each place (whose dashboard: role,
+    agency, root and arguments) of the last `KEPT` places, with what each was rendered under (its
+    stamp and day); with `shared`, also those any worker of the server rendered.
+
+    A body rendered under new stamps replaces the body of its place, in memory and in the shared
+    folder, so the folder holds one file per place however often the data changes: a folder
+    over its `SHARED` files reads every file's header to drop the oldest, which cost a render a
+    sixth of its time once stamps filled it."""
 
     def __init__(self, shared: FileSystemCache | None = None, release: str = "") -> None:
-        self._bodies: OrderedDict[tuple, str] = OrderedDict()
+        self._bodies: OrderedDict[tuple, tuple[tuple, str]] = OrderedDict()
         self._lock = threading.Lock()
         self._shared = shared
         self._release = release
 
-    def get(self, key: tuple) -> str | None:
+    def get(self, place: tuple, under: tuple) -> str | None:
+        """Return the body of `place` rendered under `under`, or None."""
         with self._lock:
-            body = self._bodies.get(key)
-            if body is not None:
-                self._bodies.move_to_end(key)
-                return body
+            kept = self._bodies.get(place)
+            if kept is not None and kept[0] == under:
+                self._bodies.move_to_end(place)
+                return kept[1]
         if self._shared is not None:
-            body = self._shared.get(self._name(key))
-            if isinstance(body, str):
-                self._keep_here(key, body)
-                return body
+            kept = self._shared.get(self._name(place))
+            if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == under:
+                self._keep_here(place, kept)
+                return kept[1]
         return None
 
-    def keep(self, key: tuple, body: str) -> None:
-        self._keep_here(key, body)
+    def keep(self, place: tuple, under: tuple, body: str) -> None:
+        self._keep_here(place, (under, body))
         if self._shared is not None:
-            self._shared.set(self._name(key), body)
+            self._shared.set(self._name(place), (under, body))
 
-    def _keep_here(self, key: tuple, body: str) -> None:
+    def _keep_here(self, place: tuple, kept: tuple[tuple, str]) -> None:
         with self._lock:
-            self._bodies[key] = body
+            self._bodies[place] = kept
+            self._bodies.move_to_end(place)
             while len(self._bodies) > KEPT:
                 self._bodies.popitem(last=False)
 
-    def _name(self, key: tuple) -> str:
-        return f"dashboard {self._release} {key!r}"
+    def _name(self, place: tuple) -> str:
+        return f"dashboard {self._release} {place!r}"
 
 
 _RELEASE: dict[str, str] = {}
@@ -193,13 +201,14 @@ def index():
     version = (stamp.current(session) if current_user.sees_everything or current_user.agency_id is None
                else stamp.of_agency(session, current_user.agency_id))
     # The first value of each argument, as the page reads them (`?q=a&q=b` is `?q=a`).
-    key = (version, today, current_user.role, current_user.agency_id, request.script_root,
-           tuple(sorted((name, request.args[name]) for name in request.args)))
-    body = kept_bodies().get(key) if version is not None else None
+    place = (current_user.role, current_user.agency_id, request.script_root,
+             tuple(sorted((name, request.args[name]) for name in request.args)))
+    under = (version, today)
+    body = kept_bodies().get(place, under) if version is not None else None
     if body is None:
         body = _body(session, today)
         if version is not None:
-            kept_bodies().keep(key, body)
+            kept_bodies().keep(place, under, body)
     return render_template("dashboard/index.html",
                            content=Markup(body.replace(CSRF_MARK, generate_csrf())))
 

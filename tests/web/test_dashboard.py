@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from cachelib import FileSystemCache
 from sqlalchemy import event as sql_event
 from sqlalchemy import select, update
 
@@ -204,6 +206,20 @@ def test_a_dashboard_one_worker_rendered_is_served_by_the_others(app, browse, se
     assert count_queries(other, second, "/") > 3  # a change: the second renders it afresh...
     assert count_queries(app, first, "/") <= 3  # ...once, for both
     assert ">C-WAIT</a>" not in first.get("/").text
+
+
+def test_the_shared_folder_keeps_one_body_per_dashboard_however_often_the_data_changes(
+        app, browse, session, world):
+    wmids, staffs = browse("wmids"), browse("staffs")
+    folder = FileSystemCache(str(Path(app.instance_path) / "kept"))
+    before = set(folder._list_dir())  # the bodies' files, less cachelib's own count
+    for _ in range(4):
+        changed(session)
+        assert count_queries(app, wmids, "/") > 3  # rendered under the new stamps...
+        assert count_queries(app, staffs, "/?q=C-WAIT") > 3
+    assert len(set(folder._list_dir()) - before) == 2  # ...and each kept in its one file
+    other = another_worker(app)  # which holds the body of the latest stamps: served as it is
+    assert count_queries(other, Browser(other.test_client()).sign_in("wmids"), "/") <= 3
 
 
 def test_a_body_another_release_kept_is_never_served(app, browse, session, world):
