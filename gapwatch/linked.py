@@ -50,7 +50,8 @@ def merge(lead: Journey, others: list[Journey]) -> Journey:
         home_area=lead.case.home_area or next((c.home_area for c in cases if c.home_area), None),
         restricted=any(c.restricted for c in cases),
         linked=tuple(sorted(c.reference for c in cases[1:])),
-        twins=tuple(t for c in cases for t in c.twins),
+        # A person with two open cases in the group carries each proposal on both: once here.
+        twins=tuple(dict.fromkeys(t for c in cases for t in c.twins)),
     )
     return Journey(case, [o for j in [lead, *others] for o in j.ownerships],
                    [h for j in [lead, *others] for h in j.handoffs])

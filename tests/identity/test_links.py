@@ -195,3 +195,24 @@ def test_closing_one_record_rechecks_its_linked_group_at_once(twins):
     # resolves with the closing, not at the next scan.
     load(twins, event("C-9", "2026-06-13", "case_closed"))
     assert open_flags(twins, "dual-ownership") == set()
+
+
+def test_a_linked_person_with_two_open_cases_carries_a_proposal_once(twins):
+    # C-5's person has a second open case, C-6, and is linked to the prison's record: one
+    # journey of three cases, on the lead C-1. Splink then proposes C-5's person and C-9's.
+    person_and_case(twins, "C-5", opened_on=D("2026-05-01"))
+    load(twins, {"type": "case", "reference": "C-6", "person": "P-C-5", "opened_on": "2026-05-01",
+                 "risk_level": "high"})
+    link(twins, second="P-C-5", on=D("2026-05-02"))
+    scan(twins, D("2026-05-02"))
+    a, b = (twins.execute(select(Person.id).where(Person.reference == r)).scalar_one()
+            for r in ("P-C-5", PROBATION_RECORD))
+    with ops.unit_of_work(twins, ops.Actor.system("link")) as uow:
+        ops.record_linkage(uow, model={"comparisons": []}, persons=3, threshold=0.9,
+                           pairs=[Scored(a, b, 0.97, 5.0, (Reason("name", "the same", 9.0),))],
+                           splink_version="test", on=D("2026-05-03"))
+    # Both of that person's cases carry the proposal into the lead's journey: one flag, not two
+    # (which the flags' unique key refused, failing the proposal's unit of work).
+    assert open_flags(twins, "possible-same-person") == {("C-1", D("2026-05-03")),
+                                                        ("C-9", D("2026-05-03"))}
+    assert scan(twins, D("2026-05-04")).opened == 0
