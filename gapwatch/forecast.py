@@ -190,13 +190,16 @@ def _every(session: Session, day: date, until: date, chunk: int, where=None,
 
 
 def _near(session: Session, context: Context, until: date, where, skip: set[int], rules: Rules,
-          result: Forecast, store: bool) -> list[Coming]:
+          result: Forecast, store: bool, regrouped) -> list[Coming]:
     """Return what is coming by `until` for the cases `where` keeps (those near a change): for
-    each, its kept items where they hold, else what its journey says, then kept with `store`."""
+    each, its kept items where they hold, else what its journey says, then kept with `store`.
+    Nothing kept holds for the cases of the persons `regrouped` selects: their linked group
+    gains or loses an open case by time alone (a case dated ahead), which its kept items, read
+    with the group as it stood, do not know."""
     day = context.day
     holds = and_(CaseAhead.case_id == Case.id, CaseAhead.version == Case.version,
                  CaseAhead.next_check_on == Case.next_check_on, Case.next_check_on > day,
-                 CaseAhead.through >= until)
+                 CaseAhead.through >= until, Case.person_id.not_in(regrouped))
     d = snapshot.Days()
     items: list[Coming] = []
     read: dict[int, tuple[int, date | None]] = {}
@@ -248,7 +251,11 @@ def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
     writers' lock), gives the items of the cases it read, which are not read again; the
     journeys the forecast reads then are kept for the next days' forecasts.
     """
-    from gapwatch.scan import Rulebook, changing  # the scan's rules, as the scan configures them
+    from gapwatch.scan import (  # the scan's rules, as the scan configures them
+        Rulebook,
+        changing,
+        regrouping,
+    )
 
     if days < 1:
         raise ValueError(f"the forecast looks at least 1 day ahead, not {days}")
@@ -266,7 +273,8 @@ def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
         rules = rulebook.rules
         if ahead is not None:
             items.extend(_near(session, context, until, ahead if where is None else where & ahead,
-                               skip, rules, result, store=looked is not None))
+                               skip, rules, result, store=looked is not None,
+                               regrouped=regrouping(session, until)))
         else:
             for journey in _every(session, day, until, chunk, where, skip):
                 result.cases += 1

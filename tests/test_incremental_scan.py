@@ -1,5 +1,7 @@
-"""The daily scan reads only the cases whose next check has come (or that changed, or are linked,
-or have a snooze ended), and leaves exactly the flags a full scan of the same day leaves.
+"""The daily scan reads only the cases whose next check has come (or that changed, or whose linked
+group changed, or have a snooze ended), and leaves exactly the flags a full scan of the same day
+leaves. The random regions include cases dated ahead: closed, or another case of a person
+opened, on a later day, so a linked group changes by time alone.
 
 Random regions, built through the operations as the import applies them, scanned day after
 day with operations between the scans: after each day's scan that read only the cases due, a
@@ -20,7 +22,7 @@ import shutil
 import uuid
 from datetime import date, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -207,7 +209,17 @@ def snooze(session, on: date, pick: int, agency: str, days: int | None) -> None:
 
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(world=regions())
+@given(world=regions(ahead=True))
+# Two records of one person, each closed on a day dated ahead, each followed by another case of
+# its person opening later, and the persons linked the day before the second opens: what the
+# forecast had kept of the first new case was read without the second, and held.
+@example(world={
+    "people": [(date(2008, 3, 5), "low", None), (date(2008, 6, 29), "low", None),
+               (date(2008, 6, 1), "low", None)],
+    "work": [[], [], [event("C-1", "2026-03-08", "case_closed")], [],
+             [event("C-2", "2026-03-10", "case_closed"), ("case", "C-2", date(2026, 3, 6), 4)],
+             [], [("case", "C-1", date(2026, 3, 8), 4)], [], [], [("link", date(2026, 3, 11))],
+             []]})
 def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_path, monkeypatch,
                                                              world):
     today = [BASE]  # a change with no day of its own (a person's details) is made "today"
@@ -251,9 +263,8 @@ def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_pa
 def test_cases_dated_ahead_leave_the_flags_a_full_scan_leaves(database_url, tmp_path, monkeypatch,
                                                               world):
     """A linked group gains or loses an open case by time alone (a case dated ahead opens or
-    closes): the daily scan reads the group then, as a full scan would. (The forecasts are not
-    compared here: with a second case of a linked person the forecast reading only the cases
-    near a change can differ from one reading every case, which is not yet mended.)"""
+    closes): the daily scan reads the group then, as a full scan would. The flags alone, so
+    that a miss shows here first (the test above compares forecasts and digests too)."""
     today = [BASE]
     monkeypatch.setattr(clock, "today", lambda: today[0])
     engine = db.make_engine(fresh(database_url, tmp_path))
