@@ -257,42 +257,6 @@ def test_the_daily_scan_leaves_the_flags_a_full_scan_leaves(database_url, tmp_pa
         engine.dispose()
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(world=regions(ahead=True))
-def test_cases_dated_ahead_leave_the_flags_a_full_scan_leaves(database_url, tmp_path, monkeypatch,
-                                                              world):
-    """A linked group gains or loses an open case by time alone (a case dated ahead opens or
-    closes): the daily scan reads the group then, as a full scan would. The flags alone, so
-    that a miss shows here first (the test above compares forecasts and digests too)."""
-    today = [BASE]
-    monkeypatch.setattr(clock, "today", lambda: today[0])
-    engine = db.make_engine(fresh(database_url, tmp_path))
-    session = db.new_session(engine)
-    try:
-        region(session)
-        for reference, (born, risk, release) in zip(CASES, world["people"], strict=True):
-            person_and_case(session, reference, opened_on=BASE - timedelta(days=30), born=born,
-                            risk_level=risk, expected_release_on=None if release is None
-                            else BASE + timedelta(days=release))
-            load(session, event(reference, BASE - timedelta(days=30), "ownership_started",
-                                agency="HMP-HEWELL", role="custody", officer="A. Officer"))
-        for n, work in enumerate(world["work"]):
-            day = today[0] = BASE + timedelta(days=n)
-            apply(session, work)
-            daily = scan(session, day, config={}, workers=1)
-            same_tally(session)
-            left = flags(session)
-            full = scan(session, day, config={}, workers=1, full=True)
-            assert (full.opened, full.reopened, full.refreshed, full.resolved) == (0, 0, 0, 0)
-            assert flags(session) == left, day
-            assert said(daily) == said(full)
-            assert (daily.cases, daily.found) == (full.cases, full.found)
-    finally:
-        session.close()
-        engine.dispose()
-
-
 def said(result) -> list[str]:
     return sorted(json.dumps(f.as_json(), sort_keys=True) for f in result.findings)
 
