@@ -104,7 +104,11 @@ def mark(finding: Finding) -> tuple:
 def coming(journey: Journey, context: Context, rules: Rules, until: date) -> list[Coming]:
     """Return what the rules would find about one journey on a day of `(context.day, until]`
     that they do not find on `context.day`, each with the first day it would be found (its
-    evidence as JSON-native data, as a flag keeps it)."""
+    evidence as JSON-native data, as a flag keeps it). A record linked into another's journey
+    has nothing coming of its own: the scan runs no rule on it (`scan.Rulebook.findings`), and
+    what its records bring is coming on its lead."""
+    if journey.case.linked_into:
+        return []
     ahead = findings_ahead(journey, context, rules, until)
     _day, today = next(ahead)
     known = {mark(f) for f in today}

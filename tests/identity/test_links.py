@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from gapwatch import operations as ops
 from gapwatch.errors import Conflict, Forbidden, NotFound
+from gapwatch.forecast import forecast
 from gapwatch.linkage import Reason, Scored
 from gapwatch.models import AuditEvent, Case, Flag, LinkProposal, Person, PersonLink
 from gapwatch.scan import scan
@@ -216,3 +217,18 @@ def test_a_linked_person_with_two_open_cases_carries_a_proposal_once(twins):
     assert open_flags(twins, "possible-same-person") == {("C-1", D("2026-05-03")),
                                                         ("C-9", D("2026-05-03"))}
     assert scan(twins, D("2026-05-04")).opened == 0
+
+
+def test_a_gap_coming_on_a_linked_group_is_forecast_once_on_its_lead(twins):
+    # WMIDS, supervising C-9, the probation record, asked YSS for a programme due on 5 June.
+    # Linked, the two records are one journey on the lead, C-1, which the scan flags alone.
+    load(twins, event("C-9", "2026-05-10", "ownership_started", agency="WMIDS",
+                      role="supervision"),
+         event("C-9", "2026-05-20", "handoff_requested", from_agency="WMIDS",
+                      to_agency="YSS", role="delivery", kind="referral", due_on="2026-06-05"))
+    link(twins)
+    coming = forecast(twins, D("2026-06-01"), days=7).coming
+    overdue = {(c.finding.case, c.day) for c in coming if c.finding.rule == "handoff-overdue"}
+    assert overdue == {("C-1", D("2026-06-06"))}
+    found = {(f.case, f.rule) for f in scan(twins, D("2026-06-06"), dry_run=True).findings}
+    assert ("C-1", "handoff-overdue") in found and ("C-9", "handoff-overdue") not in found
