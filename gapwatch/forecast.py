@@ -89,12 +89,15 @@ class Forecast:
 class Looked:
     """The cases a scan has just read, and what the forecast up to `until` says of them: the
     scan's rules ran on each one's whole journey already (`scan.Rulebook.check`), so the
-    digests' forecast of the same day takes their items as they are and reads only the others."""
+    digests' forecast of the same day takes their items as they are and reads only the others.
+    What it reads of those is noted in `read`, as `keep` takes it, for the scan to keep with
+    the digests: the forecast runs in a snapshot that writes nothing."""
 
     until: date
     rules: tuple  # the scan's rules and thresholds (`scan.Rulebook.rules`)
     ids: set[int] = field(default_factory=set)
     coming: list[Coming] = field(default_factory=list)
+    read: dict[int, tuple[int, date, Ahead]] = field(default_factory=dict)
 
 
 def mark(finding: Finding) -> tuple:
@@ -194,9 +197,10 @@ def _every(session: Session, day: date, until: date, chunk: int, where=None,
 
 
 def _near(session: Session, context: Context, until: date, where, skip: set[int], rules: Rules,
-          result: Forecast, store: bool, regrouped) -> list[Coming]:
+          result: Forecast, noted: dict | None, regrouped) -> list[Coming]:
     """Return what is coming by `until` for the cases `where` keeps (those near a change): for
-    each, its kept items where they hold, else what its journey says, then kept with `store`.
+    each, its kept items where they hold, else what its journey says, noted in `noted` (when
+    given) for keeping.
     Nothing kept holds for the cases of the persons `regrouped` selects: their linked group
     gains or loses an open case by time alone (a case dated ahead), which its kept items, read
     with the group as it stood, do not know."""
@@ -234,8 +238,8 @@ def _near(session: Session, context: Context, until: date, where, skip: set[int]
             version, next_check = read.get(journey.case.id, (None, None))
             if next_check is not None:  # a case never checked yet has nothing to hold for
                 kept[journey.case.id] = (version, next_check, found)
-    if store:
-        keep(session, kept, kept)
+    if noted is not None:
+        noted.update(kept)
     return items
 
 
@@ -251,9 +255,10 @@ def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
     either way. `where`, a WHERE clause on Case, looks only at the cases it keeps (a page of
     one agency's keeps those that could tell it). The forecast ends its read-only transaction
     when done, unless `in_transaction` (inside a unit of work that has yet to commit: the daily
-    digests). `looked`, from the scan of `day` in the same transaction (the digests', under the
-    writers' lock), gives the items of the cases it read, which are not read again; the
-    journeys the forecast reads then are kept for the next days' forecasts.
+    digests). `looked`, from the scan of `day` (its digests, read from a snapshot of the flags
+    it committed), gives the items of the cases it read, which are not read again; what the
+    forecast reads of the others is noted in `looked.read`, which the scan keeps (`keep`) with
+    the digests for the next days' forecasts.
     """
     from gapwatch.scan import (  # the scan's rules, as the scan configures them
         Rulebook,
@@ -277,7 +282,7 @@ def forecast(session: Session, day: date, *, days: int = DEFAULT_DAYS,
         rules = rulebook.rules
         if ahead is not None:
             items.extend(_near(session, context, until, ahead if where is None else where & ahead,
-                               skip, rules, result, store=looked is not None,
+                               skip, rules, result, None if looked is None else looked.read,
                                regrouped=regrouping(session, until)))
         else:
             for journey in _every(session, day, until, chunk, where, skip):

@@ -852,6 +852,11 @@ def _after(session: Session, day: date, config: Mapping, rulebook: Rulebook,
         mails = alerts.read_mails(session, day, config=config or None, looked=looked)
     with ops.unit_of_work(session, ops.Actor.system(ACTOR), wait=None, renews_stamp=False) as uow:
         alerts.store_mails(uow, day, mails)
+        if looked is not None:
+            # What the digests' forecast read of the cases entering their days ahead: a case
+            # written to since the snapshot has another version, so what is kept of it does
+            # not hold (`forecast._near`).
+            forecast.keep(uow.session, looked.read, looked.read)
     result.digest_seconds = time.perf_counter() - writing
 
 

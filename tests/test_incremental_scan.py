@@ -506,6 +506,23 @@ def test_what_the_forecast_kept_is_taken_only_up_to_the_day_it_holds_through(ses
                                    full=True).coming
 
 
+def test_what_the_digests_forecast_of_a_case_entering_its_days_ahead_is_kept(session):
+    """C-1's next check is 11 June (its referral overdue). The scan of 3 June looks 7 days
+    ahead, to 10 June, and keeps nothing of C-1; the digests of 4 June look to 11 June, so
+    their forecast reads C-1's journey. What it found is kept with the digests: the forecasts
+    of the next days take it as it is, not reading C-1 again each day until its check."""
+    in_custody_referred(session, release=date(2026, 9, 1))
+    scan(session, date(2026, 6, 3))
+    assert forecast(session, date(2026, 6, 3), days=8).cases == 1  # nothing kept of C-1
+    scan(session, date(2026, 6, 4))
+    for n in (5, 6, 7):
+        later = forecast(session, date(2026, 6, n), days=7)
+        assert (later.kept, later.cases) == (1, 0)
+        assert later.coming == forecast(session, date(2026, 6, n), days=7, full=True).coming
+        assert [(c.day, c.finding.rule) for c in later.coming] == [
+            (date(2026, 6, 11), "handoff-overdue")]
+
+
 def test_a_flag_the_daily_scan_reopens_drops_what_was_said_of_it_before(session, monkeypatch):
     """C-1 is released on 3 July, so release-unplanned opens on 5 June, and Hewell snoozes it
     until the 6th. On the 6th the release moves to 8 July, which resolves the flag; on 10 June
