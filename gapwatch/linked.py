@@ -26,10 +26,9 @@ from sqlmodel import Session
 from gapwatch import queries
 from gapwatch.journey import Journey, Twin
 from gapwatch.models import Case, LinkProposal, Person, PersonLink, ProposalStatus, RiskLevel
-from gapwatch.operations.identity import group_of, groups
+from gapwatch.operations.identity import group_of, groups, groups_of
 
 RISK_ORDER = tuple(level.value for level in RiskLevel)  # the lowest first
-FEW_LINKED = 20  # up to this many linked persons in a chunk, their groups are read link by link
 
 
 def _open_on(day: date):
@@ -135,13 +134,8 @@ def join(session: Session, day: date, journeys: list[Journey], case_ids,
         select(Case.id, Case.person_id).where(case_ids, _has_link())).all())
     if not touched:
         return journeys
-    if links is not None:
-        grouped = links.group_of
-    elif len(touched) <= FEW_LINKED:  # a unit of work's few cases: their own links only
-        grouped = {p: group_of(session, p) for p in set(touched.values())}
-        grouped.update({p: group for group in list(grouped.values()) for p in group})
-    else:
-        grouped = groups(session)
+    # A pass's groups as read once, else the chunk's own: their links only, not every link.
+    grouped = links.group_of if links is not None else groups_of(session, touched.values())
     members = set().union(*(grouped[p] for p in touched.values()))
     person_of = _linked_cases(session, members, day)
     cases_of_group: dict[frozenset, list[int]] = defaultdict(list)

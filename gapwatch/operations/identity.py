@@ -17,6 +17,7 @@ of either person on the day may link, unlink and decide. Auditors read only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import or_, select, tuple_
@@ -283,10 +284,11 @@ def proposed_with(session, person_ids: set[int]) -> set[int]:
     return found - person_ids
 
 
-def _linked_with(session, person_ids: set[int]) -> set[int]:
-    """Return these persons and everyone linked with them, following only their own links (an
-    import linking many twins reads each group, not every link, per link)."""
-    seen, frontier = set(person_ids), sorted(person_ids)
+def _links_reached(session, person_ids: set[int]) -> set[tuple[int, int]]:
+    """Return the current links of these persons and of everyone linked with them, following
+    only their own links (an import linking many twins reads each group, not every link, per
+    link)."""
+    seen, frontier, links = set(person_ids), sorted(person_ids), set()
     while frontier:
         found = set()
         for start in range(0, len(frontier), 500):
@@ -296,10 +298,16 @@ def _linked_with(session, person_ids: set[int]) -> set[int]:
                         PersonLink.unlinked_on.is_(None),
                         or_(PersonLink.person_a_id.in_(chunk),
                             PersonLink.person_b_id.in_(chunk)))):
+                links.add((a, b))
                 found.update((a, b))
         frontier = sorted(found - seen)
         seen.update(found)
-    return seen
+    return links
+
+
+def _linked_with(session, person_ids: set[int]) -> set[int]:
+    """Return these persons and everyone linked with them (`_links_reached`)."""
+    return set(person_ids).union(*_links_reached(session, person_ids))
 
 
 def _reason(reason: str | None, what: str) -> str:
@@ -418,12 +426,25 @@ def group_of(session, person_id: int) -> frozenset[int]:
 
 def groups(session) -> dict[int, frozenset[int]]:
     """Return, for every linked person, the ids of all the persons linked with them (and them)."""
-    import networkx as nx
-
-    graph = nx.Graph(session.execute(
+    return _components(session.execute(
         select(PersonLink.person_a_id, PersonLink.person_b_id)
         .where(PersonLink.unlinked_on.is_(None))
     ).all())
+
+
+def groups_of(session, person_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """Return `groups` for these persons and everyone linked with them (an unlinked person is
+    a group of one), reading only their links: a chunk of a daily scan's cases reads the
+    groups it holds, not every link of the region."""
+    wanted = set(person_ids)
+    return _components(_links_reached(session, wanted), wanted)
+
+
+def _components(links, persons: Iterable[int] = ()) -> dict[int, frozenset[int]]:
+    import networkx as nx
+
+    graph = nx.Graph(links)
+    graph.add_nodes_from(persons)
     found = {}
     for group in nx.connected_components(graph):
         frozen = frozenset(group)
