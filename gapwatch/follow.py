@@ -44,6 +44,7 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
     latest = latest_scanned(session)
     if latest is None:
         # No flag to follow yet; the next scan reads these cases again all the same.
+        uow.bump(uow.touched)
         write_next_checks(session, dict.fromkeys(uow.touched))
         return None
     acted_on = max(on for _reference, on in uow.touched.values())
@@ -72,6 +73,9 @@ def recheck(uow: ops.UnitOfWork) -> ScanResult | None:
         references.update(found)
         ids = sorted({*ids, *found})
         journeys += snapshot.journeys_of(session, day, sorted(found), known)
+    # Whatever changed them, their versions move: a scan that read them before this unit
+    # checks them again under the writers' lock (`scan._again`) rather than write its reading.
+    uow.bump(ids)
     checked = rulebook.check(journeys, context, Chunk())
     findings = checked.findings
     is_open = {journey.case.id for journey in journeys}

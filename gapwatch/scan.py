@@ -60,7 +60,6 @@ from gapwatch.models import (
     Flag,
     FlagAcknowledgement,
     FlagStatus,
-    LinkProposal,
     PersonLink,
     ScanRun,
 )
@@ -388,15 +387,8 @@ def _checked_by(day: date, since: date):
                .join(FlagAcknowledgement, FlagAcknowledgement.flag_id == Flag.id)
                .where(FlagAcknowledgement.snoozed_until < day,
                       Flag.status != FlagStatus.resolved.value))
-    moved = or_(PersonLink.linked_on >= since, PersonLink.unlinked_on >= since)
-    talked = or_(LinkProposal.proposed_on >= since, LinkProposal.decided_on >= since)
-    persons = union(select(PersonLink.person_a_id).where(moved),
-                    select(PersonLink.person_b_id).where(moved),
-                    select(LinkProposal.person_a_id).where(talked),
-                    select(LinkProposal.person_b_id).where(talked),
-                    _regrouped(day, since))
     return or_(Case.next_check_on.is_(None), Case.next_check_on <= day, Case.id.in_(snoozed),
-               Case.person_id.in_(persons))
+               Case.person_id.in_(_regrouped(day, since)))
 
 
 def _regrouped(day: date, since: date, name: str = "regrouped"):
@@ -426,17 +418,17 @@ def _regrouped(day: date, since: date, name: str = "regrouped"):
 def due(day: date, since: date):
     """Return the WHERE clause of the cases a daily scan of `day` reads, the scan of `since`
     done: open, and their next check has come (or was never made), or an agency's snooze of one
-    of their flags has ended (the flag is open again for it), or their person was linked or
-    unlinked on a day from `since`, or a proposal about them was made or decided since `since`,
-    or their person's linked group gained or lost an open case by time alone since `since` (a
-    case opening or closing on a day it was dated ahead to: `_regrouped`).
+    of their flags has ended (the flag is open again for it), or their person's linked group
+    gained or lost an open case by time alone since `since` (a case opening or closing on a day
+    it was dated ahead to: `_regrouped`).
 
-    A linked person's cases are not read every day: a change to any record of a group rechecks
-    the group's lead at once (`gapwatch.follow`), and the lead's next check is read from the
-    group's whole journey. Reading every linked person's cases each day was most of a quiet
-    day's reading at 500,000 cases (6,105 of 7,898 cases). An open proposal left as it was
-    changes nothing: one rescored, or whose other person's restriction changed, has its persons'
-    cases checked again at once (`record_linkage`, `save_person`)."""
+    A link, an unlink, a proposal made, rescored, decided or lapsed, and a person's new details
+    re-check at once every case of the persons' groups (`gapwatch.follow`), and move their
+    versions: a scan that read them before checks them again under the writers' lock
+    (`_again`). So a linked or proposed person's cases are not read by the next days' scans for
+    it: reading every linked person's cases each day was most of a quiet day's reading at
+    500,000 cases (6,105 of 7,898), and reading the persons of the day's proposals made the
+    first daily scan after the demo's linking read 50,910 cases."""
     return snapshot.open_on(day) & _checked_by(day, since)
 
 

@@ -19,8 +19,8 @@ from functools import cache
 from operator import itemgetter
 from typing import TypeVar
 
-from sqlalchemy import Table, event, select, text
-from sqlalchemy.orm.attributes import set_attribute
+from sqlalchemy import Table, event, select, text, update
+from sqlalchemy.orm.attributes import set_attribute, set_committed_value
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, SQLModel
 
@@ -87,6 +87,7 @@ class UnitOfWork:
         # The cases this unit changed, each with the latest day an operation acted on it:
         # their flags are brought up to date before the commit (`gapwatch.follow`).
         self.touched: dict[int, tuple[str, date]] = {}
+        self.bumped: set[int] = set()  # the cases whose version this unit has moved
         # The persons whose linked groups' cases are to be noted in `touched` when the unit is
         # done (`operations.identity.touch_persons`), each with the latest day it changed.
         self.persons_touched: dict[int, date] = {}
@@ -302,8 +303,31 @@ class UnitOfWork:
         case = state.case
         # Through the instrumentation alone: SQLModel's own setter also validates, per event.
         set_attribute(case, "version", case.version + 1)
+        self.bumped.add(case.id)
         _reference, latest = self.touched.get(state.case.id, (None, on))
         self.touched[state.case.id] = (state.case.reference, max(latest, on))
+
+    def bump(self, case_ids: Iterable[int]) -> None:
+        """Move the version of these cases where this unit has not (`touch`): their journeys
+        changed through other rows, a link, a proposal, a person's details or another record
+        of their linked group. A reading of them taken before this unit then no longer holds:
+        the daily scan's, outside the writers' lock, is checked again under it (`scan._again`),
+        and what the forecast kept of them is not taken (`gapwatch.forecast`)."""
+        ids = sorted(set(case_ids) - self.bumped)
+        if not ids:
+            return
+        table = Case.__table__
+        connection = self.session.connection()
+        for start in range(0, len(ids), 1000):
+            connection.execute(update(table).where(table.c.id.in_(ids[start:start + 1000]))
+                               .values(version=table.c.version + 1))
+        self.bumped.update(ids)
+        # The cases this session holds (kept across units: it does not expire them) move too,
+        # or a later `touch` would write a version already seen.
+        moved = set(ids)
+        for row in list(self.session.identity_map.values()):
+            if isinstance(row, Case) and row.id in moved:
+                set_committed_value(row, "version", row.version + 1)
 
     def journey(self, state: CaseState) -> Journey:
         """Return the case's journey as it stands in this unit, as plain facts."""
