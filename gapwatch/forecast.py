@@ -56,13 +56,10 @@ class Coming:
 
 @dataclass(frozen=True, slots=True)
 class Ahead:
-    """What is coming for one case up to a day, and the last day the list holds through.
-    `shared`: its journey holds other records too (a linked person's, or an open proposal's),
-    which change without the case's own version moving: not kept, read each time."""
+    """What is coming for one case up to a day, and the last day the list holds through."""
 
     through: date
     items: tuple[Coming, ...]
-    shared: bool = False
 
     def by(self, day: date) -> list[Coming]:
         """Return what is coming up to `day`."""
@@ -127,10 +124,8 @@ def ahead_of(journey: Journey, context: Context, rules: Rules, until: date) -> A
     """Return what is coming for one journey up to `until` (`coming`), and the last day that
     holds through: no rule's answer about it changes after `until` before the day after."""
     after = next_change(journey, replace(context, day=until), rules)
-    case = journey.case
     return Ahead(until + HORIZON if after is None else after - ONE_DAY,
-                 tuple(coming(journey, context, rules, until)),
-                 bool(case.linked or case.linked_into or case.twins))
+                 tuple(coming(journey, context, rules, until)))
 
 
 # -- what is kept ---------------------------------------------------------------------------------
@@ -152,8 +147,12 @@ def keep(session: Session, read: Iterable[int],
          kept: Mapping[int, tuple[int, date, Ahead]]) -> None:
     """Replace what is kept for the cases `read` by `kept`: (version, next check, what is
     coming) by case, as they were read. A case read without its items kept (a unit of work's
-    re-check), or whose journey is shared with other records, keeps nothing: the next
-    forecast reads it."""
+    re-check) keeps nothing: the next forecast reads it.
+
+    A journey shared with other records (a linked group's, or one with an open proposal) is
+    kept too: whatever changes those records re-checks this case in the same unit and moves
+    its version (`UnitOfWork.bump`), and a group whose open cases change by time alone is read
+    again (`scan.regrouping`)."""
     table = CaseAhead.__table__
     connection = session.connection()
     ids = sorted(set(read) | set(kept))
@@ -163,8 +162,7 @@ def keep(session: Session, read: Iterable[int],
     bulk.insert_rows(connection, table, ("case_id", "version", "next_check_on", "through",
                                          "items"),
                      [(case_id, version, next_check, ahead.through, _stored(ahead.items))
-                      for case_id, (version, next_check, ahead) in sorted(kept.items())
-                      if not ahead.shared])
+                      for case_id, (version, next_check, ahead) in sorted(kept.items())])
 
 
 def forget_all(session: Session) -> None:
