@@ -322,12 +322,14 @@ class UnitOfWork:
             connection.execute(update(table).where(table.c.id.in_(ids[start:start + 1000]))
                                .values(version=table.c.version + 1))
         self.bumped.update(ids)
-        # The cases this session holds (kept across units: it does not expire them) move too,
-        # or a later `touch` would write a version already seen.
+        # The cases this session has loaded move too, or a later `touch` in this unit would
+        # write a version already seen; one not loaded (expired when the unit began) is read
+        # as it now is when next asked for, so it is left alone rather than loaded here.
         moved = set(ids)
         for row in list(self.session.identity_map.values()):
-            if isinstance(row, Case) and row.id in moved:
-                set_committed_value(row, "version", row.version + 1)
+            loaded = row.__dict__
+            if isinstance(row, Case) and loaded.get("id") in moved and "version" in loaded:
+                set_committed_value(row, "version", loaded["version"] + 1)
 
     def journey(self, state: CaseState) -> Journey:
         """Return the case's journey as it stands in this unit, as plain facts."""
