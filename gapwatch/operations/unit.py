@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import TypeVar
 
 from sqlalchemy import Table, event, select, text, update
-from sqlalchemy.orm.attributes import set_attribute, set_committed_value
+from sqlalchemy.orm.attributes import set_attribute
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, SQLModel
 
@@ -312,7 +312,11 @@ class UnitOfWork:
         changed through other rows, a link, a proposal, a person's details or another record
         of their linked group. A reading of them taken before this unit then no longer holds:
         the daily scan's, outside the writers' lock, is checked again under it (`scan._again`),
-        and what the forecast kept of them is not taken (`gapwatch.forecast`)."""
+        and what the forecast kept of them is not taken (`gapwatch.forecast`).
+
+        The re-check calls it once the unit's rows are written, the last change before the
+        commit: no case row of the session is written after it (each unit expires what the
+        session held when it begins, so a later one reads the versions as they now are)."""
         ids = sorted(set(case_ids) - self.bumped)
         if not ids:
             return
@@ -322,14 +326,6 @@ class UnitOfWork:
             connection.execute(update(table).where(table.c.id.in_(ids[start:start + 1000]))
                                .values(version=table.c.version + 1))
         self.bumped.update(ids)
-        # The cases this session has loaded move too, or a later `touch` in this unit would
-        # write a version already seen; one not loaded (expired when the unit began) is read
-        # as it now is when next asked for, so it is left alone rather than loaded here.
-        moved = set(ids)
-        for row in list(self.session.identity_map.values()):
-            loaded = row.__dict__
-            if isinstance(row, Case) and loaded.get("id") in moved and "version" in loaded:
-                set_committed_value(row, "version", loaded["version"] + 1)
 
     def journey(self, state: CaseState) -> Journey:
         """Return the case's journey as it stands in this unit, as plain facts."""
