@@ -182,6 +182,11 @@ def may_take_supervision(actor: Acting, journey: Journey, day: date, *, agency: 
         owners = ", ".join(sorted(holders(journey, day, accountable=True))) or "nobody"
         return _no(rule, f"case {journey.case.reference} is not in a gap on {long_day(day)}: {owners} is "
                          "accountable; ask it to hand the case on instead")
+    later = [o.starts_on for o in journey.ownerships
+             if o.agency == agency and o.role == "supervision" and o.starts_on > day]
+    if later:
+        return _no(rule, f"{agency} already takes supervision of case {journey.case.reference} "
+                         f"from {long_day(min(later))} (an accepted handoff): a second would overlap it")
     if agency == journey.case.home_area or agency in notified:
         return _yes(rule)
     return _no(rule, f"only the home area ({journey.case.home_area or 'none recorded'}) or an "

@@ -187,6 +187,24 @@ def test_the_last_owner_asks_another_agency_to_take_a_gap(world):
         officer="A. Khan")
 
 
+def test_an_area_that_accepted_a_referral_from_its_due_day_cannot_take_the_case_again(world):
+    # Hewell asks WMIDS to take C-GAP by a day ahead; WMIDS accepts, so it supervises from
+    # that day. Taking the gap today as well made a second WMIDS supervision overlapping it.
+    due = DAY.replace(day=DAY.day + 1)
+    act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+        from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral",
+        due_on=due)
+    act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY, to_agency="WMIDS",
+        officer="A. Khan")
+    refused(world, ops.take_supervision, as_("WMIDS"), "take-supervision", case="C-GAP", on=DAY,
+            agency="WMIDS", officer="A. Khan")
+    with pytest.raises(DomainError, match="would overlap"):  # nor may an operator's import
+        act(world, ops.start_ownership, actor=as_(None), case="C-GAP", on=DAY, agency="WMIDS",
+            role="supervision")
+    assert world.execute(select(func.count()).select_from(Ownership).where(
+        Ownership.role == "supervision", Ownership.starts_on >= DAY)).scalar() == 1
+
+
 def test_an_agency_with_nothing_to_do_with_a_gap_cannot_ask(world):
     refused(world, ops.request_handoff, as_("STAFFS"), "request-handoff", case="C-GAP", on=DAY,
             from_agency="STAFFS", to_agency="WARKS", role="supervision", kind="referral")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from gapwatch import authority
+from gapwatch.clock import long_day
 from gapwatch.errors import Conflict, DomainError, InvalidInput, NotFound
 from gapwatch.models import (
     Handoff,
@@ -133,6 +134,11 @@ def start_ownership(
         raise Conflict(
             f"{agency} already holds {role} of case {case} since {held.starts_on}", field="agency"
         )
+    for later in state.ownerships:  # one starting later would overlap this open-ended one
+        if later.agency_id == owner.id and later.role == role and later.starts_on > on:
+            raise Conflict(f"{agency} already takes {role} of case {case} from "
+                           f"{long_day(later.starts_on)}: a second would overlap it",
+                           field="agency")
     ownership = uow.insert(
         Ownership,
         id=uow.new_id(Ownership),
