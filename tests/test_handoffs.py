@@ -196,9 +196,9 @@ def test_every_operation_is_audited_with_who_what_and_the_case(custody):
 
 
 def test_ending_an_ownership_that_is_not_active_is_refused(custody):
-    with pytest.raises(Conflict, match="WMIDS has no ownership of case C-1 active on 2026-06-10"):
+    with pytest.raises(Conflict, match="WMIDS has no ownership of case C-1 active on 10 June 2026"):
         act(custody, ops.end_ownership, case="C-1", on=D("2026-06-10"), agency="WMIDS")
-    with pytest.raises(Conflict, match="HMP-HEWELL has no ownership of case C-1 active on 2026-01-09"):
+    with pytest.raises(Conflict, match="HMP-HEWELL has no ownership of case C-1 active on 9 January 2026"):
         act(custody, ops.end_ownership, case="C-1", on=D("2026-01-09"), agency="HMP-HEWELL")
 
 

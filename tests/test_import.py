@@ -105,7 +105,7 @@ BAD_RECORDS = {
         "cannot accept: case C-1 has no pending handoff to WMIDS"),
     "end of an ownership that is not active": (
         event("C-1", "2026-03-01", "ownership_ended", agency="WMIDS"),
-        "WMIDS has no ownership of case C-1 active on 2026-03-01"),
+        "WMIDS has no ownership of case C-1 active on 1 March 2026"),
     "transfer from an agency that does not own the case": (
         event("C-1", "2026-03-01", "handoff_requested", from_agency="STAFFS", to_agency="WMIDS",
               role="supervision", kind="transfer"),

@@ -132,8 +132,8 @@ def start_ownership(
         raise DomainError(f"agency {agency} is inactive and cannot take cases", field="agency")
     for held in active_ownerships(uow, state, agency, on, role):
         raise Conflict(
-            f"{agency} already holds {role} of case {case} since {held.starts_on}", field="agency"
-        )
+            f"{agency} already holds {role} of case {case} since {long_day(held.starts_on)}",
+            field="agency")
     for later in state.ownerships:  # one starting later would overlap this open-ended one
         if later.agency_id == owner.id and later.role == role and later.starts_on > on:
             raise Conflict(f"{agency} already takes {role} of case {case} from "
@@ -192,7 +192,8 @@ def end_ownership(
     active = active_ownerships(uow, state, agency, on, role)
     if not active:
         what = f"{role} ownership" if role else "ownership"
-        raise Conflict(f"{agency} has no {what} of case {case} active on {on}", field="agency")
+        raise Conflict(f"{agency} has no {what} of case {case} active on {long_day(on)}",
+                       field="agency")
     if len(active) > 1:
         roles = ", ".join(o.role for o in active)
         raise InvalidInput(
@@ -295,12 +296,12 @@ def request_handoff(
     for pending in _pending_to(state, receiver.id):
         raise Conflict(
             f"case {case} already has a pending handoff to {to_agency} "
-            f"(requested {pending.requested_on})",
+            f"(requested {long_day(pending.requested_on)})",
             field="to_agency",
         )
     for held in active_ownerships(uow, state, to_agency, on, role):
         raise Conflict(
-            f"{to_agency} already holds {role} of case {case} since {held.starts_on}",
+            f"{to_agency} already holds {role} of case {case} since {long_day(held.starts_on)}",
             field="to_agency",
         )
     handoff = uow.insert(
@@ -372,7 +373,7 @@ def accept_handoff(
     effective_on = max(on, handoff.due_on or on)
     for held in active_ownerships(uow, state, to_agency, effective_on, handoff.role):
         raise Conflict(
-            f"{to_agency} already holds {handoff.role} of case {case} since {held.starts_on}",
+            f"{to_agency} already holds {handoff.role} of case {case} since {long_day(held.starts_on)}",
             field="to_agency",
         )
     is_transfer = handoff.kind == HandoffKind.transfer and handoff.from_agency_id is not None
