@@ -566,7 +566,10 @@ def _read(session: Session, day: date, rulebook: Rulebook, config: Mapping, work
     """Check every chunk of the cases `where` keeps (all those open on `day` without), in id
     order, in this process or several; with `ahead`, note what is coming up to that day."""
     chunks = _chunks(session, day, where, chunk, ahead)
-    if workers > 1 and len(chunks) > 1:
+    # Processes of their own for a pass over every case only: each starts and reads every open
+    # proposal and link (`_start_worker`), which cost a daily scan of 1,793 cases at 500,000
+    # more than its rules (5.0 to 5.5 s with two workers, 3.8 to 4.3 s in this process).
+    if workers > 1 and len(chunks) > 1 and where is None:
         return list(rules_in_parallel(session, day, config, chunks, workers))
     known = snapshot.agencies(session)
     context = Context(day=day, contracts=snapshot.contracts(session, known))
