@@ -204,6 +204,11 @@ class Journey:
     def pending(self) -> list[HandoffFacts]:
         return [h for h in self.handoffs if h.status == "pending"]
 
+    def taking_over(self, day: date) -> list[HandoffFacts]:
+        """Return the accepted custody and supervision handoffs that take effect after `day`."""
+        return [h for h in self.handoffs
+                if h.role in ACCOUNTABLE and h.effective_on is not None and h.effective_on > day]
+
     # -- the graph ------------------------------------------------------------------------
     @cached_property
     def graph(self) -> nx.MultiDiGraph:

@@ -3,7 +3,9 @@
 This is the gap gapwatch exists to find. Providers delivering a service do not count: only a
 custody (prison) or supervision (probation, youth service) ownership makes an agency answerable
 for the person. The flag is about one gap, named by the day it began; it resolves as soon as an
-accountable ownership is active again.
+accountable ownership is active again. An agency that has accepted the case from a later day (a
+handoff due after `d`) is named in the message with that day: somebody is coming, but until then
+nobody is accountable, so the flag stays.
 
 - **Severity**: `high`; `critical` when the case's risk is `high` or `very_high`.
 - **Tells**: the agencies that were last accountable, every one whose custody or supervision
@@ -58,11 +60,16 @@ def no_accountable_owner(journey: Journey, context: Context):
     if gap is None:
         return
     case, since, last = journey.case, gap.since, gap.last
+    coming = journey.taking_over(context.day)
     if not last:
         story = "no custody or supervision ownership has been recorded since the case opened"
     else:
         ended = " and ".join(f"{o.agency}'s {o.role}" for o in last)
-        story = f"{ended} ended on {clock.long_day(last[0].ends_on)} and nobody took over"
+        nobody = "nobody has taken over yet" if coming else "nobody took over"
+        story = f"{ended} ended on {clock.long_day(last[0].ends_on)} and {nobody}"
+    if coming:  # somebody is coming, on a later day: say who and when
+        story += "; " + ", ".join(f"{h.to_agency} accepted {h.role} from "
+                                  f"{clock.long_day(h.effective_on)}" for h in coming)
     yield Found(
         subject=f"gap:{since.isoformat()}",
         severity="critical" if severe(case.risk_level) else "high",

@@ -123,3 +123,25 @@ def test_an_owner_that_ended_before_the_last_day_is_not_told(world, found):
          event("C-1", "2026-01-05", "ownership_ended", agency="WMERCIA"))
     [finding] = found("2026-01-05", RULE)
     assert finding.notify == ("WMERCIA", "WMIDS")
+
+
+def test_an_agency_that_accepted_the_case_from_a_later_day_is_named_with_that_day(world, found):
+    """Released on 10 June with nobody taking over; on 12 June Hewell refers him to WMIDS, due
+    20 June, and WMIDS accepts on 13 June: until the 20th nobody is accountable, and the flag
+    says who is coming and when, so nobody reads it as nobody coming."""
+    released_without_handover(world)
+    load(world,
+         event("C-1", "2026-06-12", "handoff_requested", from_agency="HMP-HEWELL",
+               to_agency="WMIDS", role="supervision", kind="referral", due_on="2026-06-20"))
+    [asked] = found("2026-06-12", RULE)
+    assert asked.message.endswith("HMP-HEWELL's custody ended on 10 June 2026 and nobody took over.")
+    load(world, event("C-1", "2026-06-13", "handoff_accepted", to_agency="WMIDS"))
+    for day in ("2026-06-13", "2026-06-19"):
+        [finding] = found(day, RULE)
+        assert (finding.subject, finding.severity) == ("gap:2026-06-10", "high")
+        assert finding.message == (
+            "Nobody is accountable for this person since 10 June 2026: HMP-HEWELL's custody "
+            "ended on 10 June 2026 and nobody has taken over yet; WMIDS accepted supervision "
+            "from 20 June 2026.")
+    assert found("2026-06-12", RULE)[0].message == asked.message  # a replay: not accepted yet
+    assert found("2026-06-20", RULE) == []

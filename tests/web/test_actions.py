@@ -304,3 +304,23 @@ def test_the_accepted_banner_names_the_day_the_ownership_starts(browse, session,
     accepted = wmids.post(f"/cases/C-WAIT/handoffs/{waiting.id}/accept", {})
     said = wmids.get(accepted.headers["Location"]).text
     assert "Accepted: WMIDS takes supervision of case C-WAIT, starting today." in said
+
+
+def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, world):
+    """C-GAP: Hewell refers him to WMIDS, due in three days, and WMIDS accepts today. Nobody
+    is accountable until then, so the flag stays, but it says who is coming and from when
+    (a walk of the demo's WM-1001 found it still saying only that nobody took over)."""
+    from gapwatch.clock import long_day
+
+    scan(session, world["today"])
+    due = world["today"] + timedelta(days=3)
+    hewell = browse("hewell")
+    assert hewell.post("/cases/C-GAP/handoffs", {
+        "to_agency": "WMIDS", "kind": "referral", "due_on": due.isoformat()}).status_code == 303
+    handoff = the_handoff(session, "C-GAP")
+    assert browse("wmids").post(f"/cases/C-GAP/handoffs/{handoff.id}/accept",
+                                {"officer": "A. Khan"}).status_code == 303
+    page = hewell.get("/cases/C-GAP").text
+    flag = re.search(r'<li id="flag-\d+" class="gw-flag.*?</li>', page, flags=re.S).group(0)
+    assert "no-accountable-owner" in flag
+    assert f"nobody has taken over yet; WMIDS accepted supervision from {long_day(due)}." in flag
