@@ -263,7 +263,9 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
         age=age_on(journey.case.date_of_birth, today), birthday=birthday,
         birthday_near=-90 <= (birthday - today).days <= 180,
         offers=offered, my_agency=actor.agency, is_admin=current_user.role == UserRole.admin,
-        forms=forms.for_case(agencies, offered, actor.agency), history_limit=HISTORY_LIMIT,
+        forms=forms.for_case(agencies, offered, actor.agency,
+                             holding=actor.agency is None or journey.owned_by(actor.agency, today)),
+        history_limit=HISTORY_LIMIT,
         refused=refused or forms.NOTHING_REFUSED,
         address=url_for("cases.show", reference=journey.case.reference),
     )

@@ -148,6 +148,9 @@ NOTHING_REFUSED = Refused()
 
 KINDS = {"transfer": "transfer (your ownership ends when they take over)",
          "referral": "referral (you keep yours)"}
+# A referral asked by an agency that holds nothing today (in a gap, its last owner or the home
+# area): it keeps nothing, and the receiver's ownership is the case's only one.
+REFERRAL_HOLDING_NOTHING = "referral (they take it on: you hold no part of the case today)"
 ROLES = {"supervision": "supervision", "custody": "custody", "delivery": "delivery (a service)"}
 
 
@@ -201,11 +204,13 @@ class TakeForm(ActionForm):
                                                                     Length(max=200), plain_text])
 
 
-def for_case(agencies: list, offers: Offers, my_agency: str | None) -> dict[str, FlaskForm]:
+def for_case(agencies: list, offers: Offers, my_agency: str | None, *,
+             holding: bool = True) -> dict[str, FlaskForm]:
     """Return the blank forms the case page renders, offering only what `offers` allows.
 
     The request form lists the agencies that may hold a role the user may ask for (by role,
-    as the authority table's role table reads), and only the kinds allowed. The page writes
+    as the authority table's role table reads), and only the kinds allowed, said as they are
+    for the user (`holding`: whether its agency holds an ownership today). The page writes
     its other forms' fields itself (one per flag, handoff and ownership), so it needs the
     acknowledge and close forms only for their labels.
     """
@@ -218,7 +223,8 @@ def for_case(agencies: list, offers: Offers, my_agency: str | None) -> dict[str,
         for role in roles
     }
     kinds = dict.fromkeys(k for role_kinds in roles.values() for k in role_kinds)
-    request.kind.choices = [(k, KINDS[k]) for k in KINDS if k in kinds]
+    said = KINDS if holding else {**KINDS, "referral": REFERRAL_HOLDING_NOTHING}
+    request.kind.choices = [(k, said[k]) for k in KINDS if k in kinds]
     request.from_agency.choices = [("", "(an intake: nobody)")] + [
         (c, c) for c, _n, _k in agencies]
     return {"request": request, "acknowledge": AcknowledgeForm(formdata=None),

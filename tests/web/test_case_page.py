@@ -112,3 +112,23 @@ def test_a_flags_history_leaves_out_its_id_and_its_rules_own_key():
     assert line[3] == [("rule", "no-accountable-owner"),
                        ("message", "Nobody is accountable for this person since 29 November 2026."),
                        ("since", "29 November 2026")]
+
+
+def kinds_offered(page: str) -> list[str]:
+    """The labels of the hand-on form's kinds, as the select shows them."""
+    select = re.search(r'<select[^>]*id="request-kind".*?</select>', page, flags=re.S).group(0)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select)
+
+
+def test_a_prison_asking_in_the_gap_after_release_is_not_told_it_keeps_anything(
+        browse, session, world):
+    """C-GAP: Hewell's custody ended at release. As its last owner it may ask an area to
+    supervise: a referral (a transfer hands on what the sender holds, and it holds nothing).
+    The kind must not say "you keep yours" (a walk found Hewell offered only that); on C-WAIT,
+    where it holds custody, it may transfer or refer and keeps custody on a referral."""
+    scan(session, world["today"])
+    hewell = browse("hewell")
+    assert kinds_offered(hewell.get("/cases/C-GAP").text) == [
+        "referral (they take it on: you hold no part of the case today)"]
+    assert kinds_offered(hewell.get("/cases/C-WAIT").text) == [
+        "transfer (your ownership ends when they take over)", "referral (you keep yours)"]
