@@ -209,6 +209,11 @@ class Journey:
         return [h for h in self.handoffs
                 if h.role in ACCOUNTABLE and h.effective_on is not None and h.effective_on > day]
 
+    def in_hand(self, day: date) -> list[HandoffFacts]:
+        """Return what is under way to end a gap on `day`: the custody and supervision handoffs
+        pending, then those accepted that take effect after `day`."""
+        return [*(h for h in self.pending() if h.role in ACCOUNTABLE), *self.taking_over(day)]
+
     # -- the graph ------------------------------------------------------------------------
     @cached_property
     def graph(self) -> nx.MultiDiGraph:

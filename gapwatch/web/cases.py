@@ -243,6 +243,9 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
     kind = (read(KIND_QUERY, {"code": actor.agency}).scalar() if actor.agency else None)
     offered = authority.offers(actor, journey, today, kind=kind, told=told_of_gap(flags))
     agencies = read(AGENCIES_QUERY).all() if offered.ask else []
+    in_gap = authority.in_gap(journey, today)
+    # Who was asked to end the gap, or will end it: said by the flag, not offered again.
+    in_hand = journey.in_hand(today) if in_gap else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
     identity = links.identity_of(session, person_id, journey, allowed, today)
     # The journey picture: the window around today, or the whole journey (?journey=whole).
@@ -252,7 +255,7 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
         "cases/show.html", case=journey.case, person=person, journey=journey, today=today,
         accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
         gaps=journey.gaps(journey.case.opened_on, today),
-        in_gap=authority.in_gap(journey, today),
+        in_gap=in_gap, in_hand=in_hand,
         picture=picture, picture_svg=Markup(timeline.svg(picture, "journey")),
         identity=identity,
         flags=flags, acks=acknowledgements(read(ACKS_QUERY, {"case_id": case_id})),
@@ -264,7 +267,8 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
         birthday_near=-90 <= (birthday - today).days <= 180,
         offers=offered, my_agency=actor.agency, is_admin=current_user.role == UserRole.admin,
         forms=forms.for_case(agencies, offered, actor.agency,
-                             holding=actor.agency is None or journey.owned_by(actor.agency, today)),
+                             holding=actor.agency is None or journey.owned_by(actor.agency, today),
+                             asked={h.to_agency for h in [*journey.pending(), *in_hand]}),
         history_limit=HISTORY_LIMIT,
         refused=refused or forms.NOTHING_REFUSED,
         address=url_for("cases.show", reference=journey.case.reference),

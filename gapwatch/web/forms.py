@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -205,23 +206,26 @@ class TakeForm(ActionForm):
 
 
 def for_case(agencies: list, offers: Offers, my_agency: str | None, *,
-             holding: bool = True) -> dict[str, FlaskForm]:
+             holding: bool = True, asked: Collection[str] = ()) -> dict[str, FlaskForm]:
     """Return the blank forms the case page renders, offering only what `offers` allows.
 
     The request form lists the agencies that may hold a role the user may ask for (by role,
-    as the authority table's role table reads), and only the kinds allowed, said as they are
-    for the user (`holding`: whether its agency holds an ownership today). The page writes
+    as the authority table's role table reads), but not those `asked` already (a case has one
+    pending handoff to an agency at most, and one that accepted it from a later day is coming),
+    and only the kinds allowed, said as they are for the user (`holding`: whether its agency
+    holds an ownership today). The page writes
     its other forms' fields itself (one per flag, handoff and ownership), so it needs the
     acknowledge and close forms only for their labels.
     """
     request = RequestForm(formdata=None)
     roles = dict(offers.ask)
-    request.to_agency.choices = {  # one group of receivers per role
+    groups = {  # one group of receivers per role
         ROLES[role]: [(code, name if name.endswith(f"({code})") else f"{name} ({code})")
                       for code, name, kind in agencies
-                      if code != my_agency and role in HOLDS.get(kind, ())]
+                      if code != my_agency and code not in asked and role in HOLDS.get(kind, ())]
         for role in roles
     }
+    request.to_agency.choices = {group: choices for group, choices in groups.items() if choices}
     kinds = dict.fromkeys(k for role_kinds in roles.values() for k in role_kinds)
     said = KINDS if holding else {**KINDS, "referral": REFERRAL_HOLDING_NOTHING}
     request.kind.choices = [(k, said[k]) for k in KINDS if k in kinds]

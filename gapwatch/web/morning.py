@@ -1,7 +1,8 @@
 """The morning list: everything one agency must act on today, worst first, each with its next step.
 
 An item is an open flag that tells the agency (and that it has not acknowledged), a handoff
-waiting for its decision that is not yet late (a late one is a `handoff-overdue` flag), or an
+waiting for its decision that is not yet late (a late one is a `handoff-overdue` flag; one
+asked to end a gap is decided from the gap's flag), or an
 ownership of its own still without an officer but not yet past the allocation limit (past it,
 an `unallocated` flag). Flags come first, most severe then longest open; then the routine
 handoffs, soonest due; then the officers to name. Each item's next step is one the authority
@@ -11,6 +12,7 @@ list's journeys, read in three queries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -18,7 +20,9 @@ from sqlalchemy import or_, select, union_all
 from sqlmodel import Session
 
 from gapwatch import authority
+from gapwatch.clock import long_day
 from gapwatch.config import Defaults
+from gapwatch.journey import HandoffFacts
 from gapwatch.models import (
     ACCOUNTABLE_ROLES,
     Agency,
@@ -79,9 +83,23 @@ def _target(subject: str, prefix: str) -> int | None:
 LOOK = Step("look", "Review the journey and acknowledge", "journey-h")
 
 
-def next_step(rule: str, subject: str, offers: authority.Offers) -> Step:
-    """Return the step that would resolve a flag of `rule`, as far as `offers` allows."""
+def next_step(rule: str, subject: str, offers: authority.Offers,
+              in_hand: Sequence[HandoffFacts] = ()) -> Step:
+    """Return the step that would resolve a flag of `rule`, as far as `offers` allows.
+
+    For a gap, `in_hand` is what is under way to end it (`Journey.in_hand`): a request to
+    answer or chase comes before asking anyone again.
+    """
     if rule == "no-accountable-owner":
+        for h in in_hand:
+            if h.id in offers.decide:
+                return Step("decide", "Accept or reject", f"handoff-{h.id}", h.id)
+        if in_hand:
+            h = in_hand[0]
+            said = (f"Waiting for {h.to_agency}, asked {long_day(h.requested_on)}"
+                    if h.status == "pending" else
+                    f"{h.to_agency} takes it from {long_day(h.effective_on)}")
+            return Step("look", said, "close-gap")
         if offers.take:
             return Step("take", "Take supervision", "close-gap")
         if offers.ask:
@@ -131,10 +149,14 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
     items = []
     for f in flags.rows:
         days = days_open(f.since, today)
+        in_hand = journeys[f.case_id].in_hand(today) if f.rule == "no-accountable-owner" else ()
         items.append(Item(f.severity, f"{f.rule}: {f.message}", f"{days} day{'s' * (days != 1)}",
-                          f, next_step(f.rule, f.subject, offers[f.case_id]), f.id,
+                          f, next_step(f.rule, f.subject, offers[f.case_id], in_hand), f.id,
                           flags.acks.get(f.id, [])))
+    deciding = {i.step.target for i in items if i.step.action == "decide"}
     for h in waiting:
+        if h.id in deciding:  # a request to end a gap: its flag's item decides it
+            continue
         due = "no due day" if h.due_on is None else (
             "due today" if h.due_on == today else f"due in {(h.due_on - today).days} days")
         step = (Step("decide", "Accept or reject", f"handoff-{h.id}", h.id)

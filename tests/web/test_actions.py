@@ -324,3 +324,41 @@ def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, w
     flag = re.search(r'<li id="flag-\d+" class="gw-flag.*?</li>', page, flags=re.S).group(0)
     assert "no-accountable-owner" in flag
     assert f"nobody has taken over yet; WMIDS accepted supervision from {long_day(due)}." in flag
+
+
+def words(html: str) -> str:
+    """A page's text as a person reads it: no tags, one space between words."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_after_asking_an_agency_the_gap_says_who_was_asked_and_does_not_invite_it_again(
+        browse, session, world):
+    """C-GAP: Hewell asks WMIDS to supervise. Its page and its morning list then say whom it
+    asked and when, not "ask an agency" as if nobody had been (a walk of the demo's WM-1001
+    found both still inviting it), and WMIDS is no longer among the receivers (a case has one
+    pending handoff to an agency at most). WMIDS is taken to its decision."""
+    from gapwatch.clock import long_day
+
+    scan(session, world["today"])
+    hewell = browse("hewell")
+    before = hewell.get("/cases/C-GAP").text
+    assert "Ask an agency that can supervise to take the case" in before
+    assert 'value="WMIDS"' in before
+    assert hewell.post("/cases/C-GAP/handoffs", {
+        "to_agency": "WMIDS", "kind": "referral", "reason": "hostel in Dudley"}).status_code == 303
+    page = hewell.get("/cases/C-GAP").text
+    panel = words(page[page.index('id="close-gap"'):page.index("</section>", page.index('id="close-gap"'))])
+    assert (f"HMP-HEWELL asked West Midlands Probation (WMIDS) on {long_day(world['today'])} to "
+            "take supervision (referral): waiting for its answer") in panel
+    assert "Ask an agency that can supervise to take the case" not in panel
+    assert "If it cannot take the case, ask another agency that can supervise" in panel
+    receivers = re.search(r'<select[^>]*id="request-to_agency".*?</select>', page, flags=re.S)
+    assert 'value="WMIDS"' not in receivers.group(0) and 'value="STAFFS"' in receivers.group(0)
+
+    morning = words(hewell.get("/").text)
+    assert f"Waiting for WMIDS, asked {long_day(world['today'])}" in morning
+    assert "Ask an agency to take the case" not in morning
+    wmids = browse("wmids")
+    assert "accept or reject it" in words(wmids.get("/cases/C-GAP").text)
+    handoff = the_handoff(session, "C-GAP")
+    assert wmids.get("/").text.count(f'id="today-accept-{handoff.id}-officer"') == 1
