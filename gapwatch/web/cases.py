@@ -8,6 +8,7 @@ to auditors (`gapwatch.details`; admins are not among them), while the journey i
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, render_template, request, url_for
@@ -222,6 +223,38 @@ def told_of_gap(flags) -> list[str]:
     return [code for f in flags if f.rule == "no-accountable-owner" for code in f.notify or []]
 
 
+@dataclass(frozen=True)
+class GapAhead:
+    """A gap an open flag warns of, and the handoff that closes it before it opens: the home
+    area asked to take supervision from the day the gap would open (`due`; None: it is late)."""
+
+    rule: str
+    home_area: str
+    due: date | None
+
+
+# The flags that warn of a gap to come: the youth service's duty ending at 18, a release.
+WARN_OF_A_GAP = ("age-transition", "release-unplanned")
+
+
+def gap_ahead(flags, offered: authority.Offers, journey, today: date, *, agency: str | None,
+              birthday: date | None) -> GapAhead | None:
+    """Return the gap an open flag of `flags` warns of, if the user may hand the case on to the
+    person's home area to close it (a transfer of supervision, as the authority table offers).
+
+    `birthday` is None where the person's details are withheld: the day is one of them.
+    """
+    home = journey.case.home_area
+    if (agency is None or home in (None, agency)  # an admin names the sender in the form below
+            or "transfer" not in dict(offered.ask).get("supervision", ())):
+        return None
+    for f in flags:
+        if f.rule in WARN_OF_A_GAP:
+            day = birthday if f.rule == "age-transition" else journey.case.expected_release_on
+            return GapAhead(f.rule, home, day if day is not None and day > today else None)
+    return None
+
+
 def render_case(reference: str, status: int = 200, *, refused: forms.Refused | None = None):
     """Render the case page (after auditing the view) with the given HTTP status.
 
@@ -247,6 +280,8 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
     # Who was asked to end the gap, or will end it: said by the flag, not offered again.
     in_hand = journey.in_hand(today) if in_gap else []
     birthday = eighteenth_birthday(journey.case.date_of_birth)
+    ahead = None if in_gap else gap_ahead(flags, offered, journey, today, agency=actor.agency,
+                                          birthday=birthday if allowed else None)
     identity = links.identity_of(session, person_id, journey, allowed, today)
     # The journey picture: the window around today, or the whole journey (?journey=whole).
     picture = timeline.picture_of(session, identity.journey, today, details_shown=bool(allowed),
@@ -255,7 +290,7 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
         "cases/show.html", case=journey.case, person=person, journey=journey, today=today,
         accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
         gaps=journey.gaps(journey.case.opened_on, today),
-        in_gap=in_gap, in_hand=in_hand,
+        in_gap=in_gap, in_hand=in_hand, ahead=ahead,
         picture=picture, picture_svg=Markup(timeline.svg(picture, "journey")),
         identity=identity,
         flags=flags, acks=acknowledgements(read(ACKS_QUERY, {"case_id": case_id})),

@@ -362,3 +362,45 @@ def test_after_asking_an_agency_the_gap_says_who_was_asked_and_does_not_invite_i
     assert "accept or reject it" in words(wmids.get("/cases/C-GAP").text)
     handoff = the_handoff(session, "C-GAP")
     assert wmids.get("/").text.count(f'id="today-accept-{handoff.id}-officer"') == 1
+
+
+def test_a_youth_service_closes_the_gap_at_18_from_the_flag(app, browse, session, world):
+    """C-YOUNG turns 18 in 40 days under the youth service, and nobody adult has been asked.
+    It is not in a gap yet, but its flag warns of one: signed in as the youth service, the page
+    offers to ask the home area to take supervision from the 18th birthday, as a transfer (a
+    walk found no 'Close the gap' step on the demo's youth cases, only the form at the foot of
+    the page). The home area, which holds nothing and may not ask, is offered nothing."""
+    from gapwatch import operations as ops
+    from gapwatch.web.cases import eighteenth_birthday
+    from tests.support import PASSWORD, act, event, load, person_and_case, sign_in
+    from tests.web.conftest import Browser
+
+    today = world["today"]
+    born = today.replace(year=today.year - 18) + timedelta(days=40)
+    birthday = eighteenth_birthday(born)
+    person_and_case(session, "C-YOUNG", opened_on=world["start"], born=born)
+    load(session, event("C-YOUNG", world["start"], "ownership_started", agency="YOS-WORCS",
+                        role="supervision", officer="L. Green"))
+    scan(session, today)
+    act(session, ops.add_user, email="cm@yos.example", role="case_manager", password=PASSWORD,
+        agency="YOS-WORCS")
+    youth = Browser(app.test_client())
+    youth.token = sign_in(youth.client, "cm@yos.example")
+    page = youth.get("/cases/C-YOUNG").text
+    assert "age-transition" in page and "Close the gap before it opens" in page
+    panel = page[page.index('id="close-gap"'):page.index("</section>", page.index('id="close-gap"'))]
+    for field, value in (("to_agency", "WMIDS"), ("kind", "transfer"),
+                         ("due_on", birthday.isoformat())):
+        assert f'name="{field}" value="{value}"' in panel
+    assert "Close the gap" not in browse("wmids").get("/cases/C-YOUNG").text
+
+    asked = youth.post("/cases/C-YOUNG/handoffs", {
+        "place": "gap-ahead", "to_agency": "WMIDS", "role": "supervision", "kind": "transfer",
+        "due_on": birthday.isoformat(), "reason": "turns 18"})
+    assert asked.status_code == 303, asked.text
+    fresh(session)
+    [pending] = load_journey(session, "C-YOUNG").pending()
+    assert (pending.from_agency, pending.to_agency, pending.kind, pending.due_on) == (
+        "YOS-WORCS", "WMIDS", "transfer", birthday)
+    after = youth.get("/cases/C-YOUNG").text
+    assert "No open flags." in after and "Close the gap" not in after
