@@ -29,6 +29,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -52,12 +53,12 @@ def _addresses(text: str | None) -> list[str]:
 class AgencyForm(FlaskForm):
     code = StringField("Code (capitals, digits, hyphens)", validators=[DataRequired(), Length(max=32)])
     name = StringField("Name", validators=[DataRequired(), Length(max=200), plain_text])
-    kind = SelectField("Kind", choices=[(k.value, k.value) for k in AgencyKind])
+    kind = SelectField("Kind", choices=[SelectChoice(k.value) for k in AgencyKind])
     region = StringField("Region", validators=[Optional(), Length(max=100), plain_text])
     alert_emails = StringField("Duty inbox addresses (comma-separated)",
                                validators=[Optional(), Length(max=2000)])
     alert_severities = SelectMultipleField(
-        "Severities in the daily digest", choices=[(s.value, s.value) for s in Severity],
+        "Severities in the daily digest", choices=[SelectChoice(s.value) for s in Severity],
         option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
     )
     escalation_emails = StringField("Escalation addresses (comma-separated)",
@@ -77,7 +78,8 @@ class ContractForm(FlaskForm):
 
 class UserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=[(r.value, r.value.replace("_", " ")) for r in UserRole])
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.replace("_", " "))
+                                        for r in UserRole])
     agency = SelectField("Agency (case managers)", validators=[Optional()])
     password = PasswordField("First password (12 to 128 characters, not a common one)",
                              validators=[DataRequired()])

@@ -10,6 +10,7 @@ from datetime import date
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
@@ -159,8 +160,9 @@ class RequestForm(ActionForm):
     to_agency = SelectField("To agency", validators=[DataRequired()])
     # The role follows from the receiver (a prison holds custody, a provider delivery); a form
     # may still name it, and the authority table refuses one the receiver cannot hold.
-    role = SelectField("Role they take", choices=list(ROLES.items()), validators=[Optional()])
-    kind = SelectField("Kind", choices=list(KINDS.items()))
+    role = SelectField("Role they take", choices=[SelectChoice(*c) for c in ROLES.items()],
+                       validators=[Optional()])
+    kind = SelectField("Kind", choices=[SelectChoice(*c) for c in KINDS.items()])
     due_on = DayField("Due day (they must have taken over by)", validators=[Optional(), bounded_day],
                       called="the due day")
     reason = StringField("Note for the receiver", validators=[Optional(), Length(max=1000), plain_text])

@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from gapwatch import operations as ops
@@ -23,10 +24,11 @@ class TokenForm(FlaskForm):
     agency = SelectField("Agency", validators=[DataRequired()])
     name = StringField("Name (letters, digits, . _ -; empty: one is made up)",
                        validators=[Optional(), Length(max=100)])
-    scope = SelectField("Scope", choices=[("read-write", "read-write (post events and read)"),
-                                          ("read", "read (only read cases, journeys, flags)")])
-    expires_in_days = SelectField("Expires after", coerce=int, default=DEFAULT_DAYS,
-                                  choices=[(30, "30 days"), (90, "90 days"), (365, "a year")])
+    scope = SelectField("Scope", choices=[
+        SelectChoice("read-write", "read-write (post events and read)"),
+        SelectChoice("read", "read (only read cases, journeys, flags)")])
+    expires_in_days = SelectField("Expires after", coerce=int, default=DEFAULT_DAYS, choices=[
+        SelectChoice(30, "30 days"), SelectChoice(90, "90 days"), SelectChoice(365, "a year")])
 
 
 class RevokeForm(FlaskForm):
