@@ -205,6 +205,26 @@ def test_an_area_that_accepted_a_referral_from_its_due_day_cannot_take_the_case_
         Ownership.role == "supervision", Ownership.starts_on >= DAY)).scalar() == 1
 
 
+def test_an_area_taking_a_gap_it_was_asked_to_take_answers_the_request(world):
+    # Hewell asks WMIDS to take C-GAP by a day ahead; WMIDS takes it now instead. The request
+    # stayed pending beside WMIDS's own supervision, to fall overdue as a handoff-overdue flag
+    # on a case WMIDS holds (found on the demo's WM-1001 in chromium).
+    due = DAY.replace(day=DAY.day + 3)
+    act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+        from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral",
+        due_on=due)
+    act(world, ops.take_supervision, actor=as_("WMIDS"), case="C-GAP", on=DAY, agency="WMIDS",
+        officer="A. Khan")
+    handoff = world.execute(select(Handoff).where(Handoff.role == "supervision")).scalar_one()
+    assert (handoff.status, handoff.decided_on) == ("withdrawn", DAY)
+    assert handoff.reason == "superseded: WMIDS took supervision on 1 June 2026"
+    assert world.execute(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "handoff.withdrawn")).scalar() == 1
+    scan(world, due.replace(day=due.day + 10))
+    rules = world.execute(select(Flag.rule).where(Flag.status == FlagStatus.open.value)).scalars()
+    assert "handoff-overdue" not in set(rules)
+
+
 def test_an_agency_with_nothing_to_do_with_a_gap_cannot_ask(world):
     refused(world, ops.request_handoff, as_("STAFFS"), "request-handoff", case="C-GAP", on=DAY,
             from_agency="STAFFS", to_agency="WARKS", role="supervision", kind="referral")

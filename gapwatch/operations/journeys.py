@@ -170,10 +170,21 @@ def take_supervision(uow: UnitOfWork, *, case: str, on: date, agency: str,
     """Take supervision of a case nobody is accountable for, naming the officer who will hold it.
 
     The authority table says who may (`authority.may_take_supervision`); `start_ownership`
-    asks it, and refuses a take without an officer.
+    asks it, and refuses a take without an officer. A request that `agency` take supervision,
+    still pending, is answered by the take: it is withdrawn as superseded, so it cannot fall
+    overdue on a case the agency now holds, and its sender sees why.
     """
-    return start_ownership(uow, case=case, on=on, agency=agency, role=Role.supervision.value,
-                           officer=(officer or "").strip() or None)
+    ownership = start_ownership(uow, case=case, on=on, agency=agency,
+                                role=Role.supervision.value,
+                                officer=(officer or "").strip() or None)
+    state = uow.case(case)
+    receiver = uow.agency(agency).id
+    for asked in state.handoffs:
+        if (asked.status == HandoffStatus.pending and asked.to_agency_id == receiver
+                and asked.role == Role.supervision.value):
+            _finish(uow, state, asked, max(on, asked.requested_on), HandoffStatus.withdrawn,
+                    f"superseded: {agency} took supervision on {long_day(on)}")
+    return ownership
 
 
 def end_ownership(
