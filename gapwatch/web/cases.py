@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -289,7 +289,8 @@ def render_case(reference: str, status: int = 200, *, refused: forms.Refused | N
     page = render_template(
         "cases/show.html", case=journey.case, person=person, journey=journey, today=today,
         accountable=journey.accountable_on(today) if journey.case.is_open_on(today) else [],
-        gaps=journey.gaps(journey.case.opened_on, today),
+        # The gaps through today: one begun today is said with its day too.
+        gaps=journey.gaps(journey.case.opened_on, today + timedelta(days=1)),
         in_gap=in_gap, in_hand=in_hand, ahead=ahead,
         picture=picture, picture_svg=Markup(timeline.svg(picture, "journey")),
         identity=identity,

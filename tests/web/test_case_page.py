@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from gapwatch.clock import long_day
 from gapwatch.scan import scan
 from gapwatch.web.cases import history_lines
 from tests.support import person_and_case
@@ -27,6 +28,16 @@ def test_a_gap_is_said_in_words(browse, session, world):
     assert "Nobody is accountable for this person today." in page
     assert "GAP · " in page
     assert "no-accountable-owner" in page and "Acknowledge for WMIDS or snooze" in page
+
+
+def test_a_gap_begun_today_says_so(browse, session, world):
+    # The page read the gaps before today only: a gap begun today had no day at all.
+    today = world["today"]
+    person_and_case(session, "C-TODAY", opened_on=today)
+    scan(session, today)
+    page = browse("wmids").get("/cases/C-TODAY").text
+    assert "Nobody is accountable for this person today." in page
+    assert f"The gap began on {long_day(today)}." in page
 
 
 def test_the_18th_birthday_shows_when_it_is_near(browse, session, world):
