@@ -225,6 +225,23 @@ def test_an_area_taking_a_gap_it_was_asked_to_take_answers_the_request(world):
     assert "handoff-overdue" not in set(rules)
 
 
+def test_an_area_that_takes_a_case_from_a_later_day_is_not_asked_again(world):
+    # The page leaves WMIDS out of its receivers once it accepted the case from its due day;
+    # through the API, a second request stayed pending, to fall overdue on a case WMIDS takes.
+    due = DAY.replace(day=DAY.day + 3)
+    act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+        from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral",
+        due_on=due)
+    act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY, to_agency="WMIDS",
+        officer="A. Khan")
+    handoffs = select(func.count()).select_from(Handoff)
+    before = world.execute(handoffs).scalar()
+    with pytest.raises(DomainError, match="WMIDS already takes supervision of case C-GAP from 4 June 2026"):
+        act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+            from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral")
+    assert world.execute(handoffs).scalar() == before
+
+
 def test_an_agency_with_nothing_to_do_with_a_gap_cannot_ask(world):
     refused(world, ops.request_handoff, as_("STAFFS"), "request-handoff", case="C-GAP", on=DAY,
             from_agency="STAFFS", to_agency="WARKS", role="supervision", kind="referral")

@@ -315,6 +315,16 @@ def request_handoff(
             f"{to_agency} already holds {role} of case {case} since {long_day(held.starts_on)}",
             field="to_agency",
         )
+    # Nor one that takes it on a later day (an accepted request due then): left pending, the
+    # new request would fall overdue, as accepting it would be refused as an overlap.
+    for coming in state.ownerships:
+        if (coming.agency_id == receiver.id and coming.role == role.value and coming.starts_on > on
+                and (coming.ends_on is None or coming.ends_on > max(on, due_on or on))):
+            raise Conflict(
+                f"{to_agency} already takes {role} of case {case} from "
+                f"{long_day(coming.starts_on)}",
+                field="to_agency",
+            )
     handoff = uow.insert(
         Handoff,
         id=uow.new_id(Handoff),
