@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from gapwatch import authority
 from gapwatch import operations as ops
 from gapwatch.errors import DomainError, Forbidden
-from gapwatch.models import AuditEvent, Flag, FlagStatus, Handoff, Ownership
+from gapwatch.models import Agency, AuditEvent, Flag, FlagStatus, Handoff, Ownership
 from gapwatch.scan import scan
 from tests.support import D, act, event, load, person_and_case, region
 
@@ -223,6 +223,31 @@ def test_an_area_taking_a_gap_it_was_asked_to_take_answers_the_request(world):
     scan(world, due.replace(day=due.day + 10))
     rules = world.execute(select(Flag.rule).where(Flag.status == FlagStatus.open.value)).scalars()
     assert "handoff-overdue" not in set(rules)
+
+
+@pytest.mark.parametrize("closing", ["take", "accept"])
+def test_once_a_gap_has_its_supervisor_the_other_asks_are_withdrawn(world, closing):
+    # Hewell asks STAFFS and WMIDS to take C-GAP; once one of them supervises, the other's
+    # request stayed pending, and accepting it gave the case two supervisors (found in
+    # chromium on the demo's WM-1033, WM-1010 and WM-1028).
+    for to in ("STAFFS", "WMIDS"):
+        act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+            from_agency="HMP-HEWELL", to_agency=to, role="supervision", kind="referral")
+    if closing == "take":
+        act(world, ops.take_supervision, actor=as_("WMIDS"), case="C-GAP", on=DAY,
+            agency="WMIDS", officer="A. Khan")
+        why = "superseded: WMIDS took supervision on 1 June 2026"
+    else:
+        act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY,
+            to_agency="WMIDS", officer="A. Khan")
+        why = "superseded: WMIDS accepted supervision from 1 June 2026"
+    asked = {h.to_agency_id: h for h in world.execute(select(Handoff).where(
+        Handoff.role == "supervision", Handoff.requested_on == DAY)).scalars()}
+    staffs = world.execute(select(Agency.id).where(Agency.code == "STAFFS")).scalar_one()
+    assert (asked[staffs].status, asked[staffs].reason) == ("withdrawn", why)
+    with pytest.raises(DomainError, match="the handoff to STAFFS for case C-GAP is already withdrawn"):
+        act(world, ops.accept_handoff, actor=as_("STAFFS"), case="C-GAP", on=DAY,
+            to_agency="STAFFS", officer="B. Cole")
 
 
 def test_an_area_that_takes_a_case_from_a_later_day_is_not_asked_again(world):

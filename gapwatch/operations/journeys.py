@@ -15,6 +15,7 @@ from gapwatch import authority
 from gapwatch.clock import long_day
 from gapwatch.errors import Conflict, DomainError, InvalidInput, NotFound
 from gapwatch.models import (
+    ACCOUNTABLE_ROLES,
     Handoff,
     HandoffKind,
     HandoffStatus,
@@ -170,21 +171,26 @@ def take_supervision(uow: UnitOfWork, *, case: str, on: date, agency: str,
     """Take supervision of a case nobody is accountable for, naming the officer who will hold it.
 
     The authority table says who may (`authority.may_take_supervision`); `start_ownership`
-    asks it, and refuses a take without an officer. A request that `agency` take supervision,
-    still pending, is answered by the take: it is withdrawn as superseded, so it cannot fall
-    overdue on a case the agency now holds, and its sender sees why.
+    asks it, and refuses a take without an officer. The take ends the gap, so the requests
+    still pending that an agency take supervision are superseded (`_withdraw_asks_of_gap`).
     """
     ownership = start_ownership(uow, case=case, on=on, agency=agency,
                                 role=Role.supervision.value,
                                 officer=(officer or "").strip() or None)
-    state = uow.case(case)
-    receiver = uow.agency(agency).id
-    for asked in state.handoffs:
-        if (asked.status == HandoffStatus.pending and asked.to_agency_id == receiver
-                and asked.role == Role.supervision.value):
-            _finish(uow, state, asked, max(on, asked.requested_on), HandoffStatus.withdrawn,
-                    f"superseded: {agency} took supervision on {long_day(on)}")
+    _withdraw_asks_of_gap(uow, uow.case(case), Role.supervision.value, on,
+                          f"{agency} took supervision on {long_day(on)}")
     return ownership
+
+
+def _withdraw_asks_of_gap(uow: UnitOfWork, state: CaseState, role: str, on: date,
+                          why: str) -> None:
+    """Withdraw, as superseded, the requests still pending that an agency take `role` of a case
+    that was in a gap and now has its owner: each agency told of a gap may ask several, and
+    left pending one would fall overdue, or be accepted to give the case two owners."""
+    for other in state.handoffs:
+        if other.status == HandoffStatus.pending and other.role == role:
+            _finish(uow, state, other, max(on, other.requested_on), HandoffStatus.withdrawn,
+                    f"superseded: {why}")
 
 
 def end_ownership(
@@ -391,6 +397,7 @@ def accept_handoff(
     uow.require(authority.may_decide(uow.actor, _facts_of(journey, handoff), "accept"),
                 field="to_agency")
     _decide(uow, state, handoff, on, "accept")
+    in_gap = authority.in_gap(journey, on)
     effective_on = max(on, handoff.due_on or on)
     for held in active_ownerships(uow, state, to_agency, effective_on, handoff.role):
         raise Conflict(
@@ -408,6 +415,9 @@ def accept_handoff(
     if is_transfer:
         ended = _end_for_transfer(uow, state, handoff, effective_on)
         _withdraw_superseded(uow, state, handoff, on)
+    if in_gap and handoff.role in ACCOUNTABLE_ROLES:
+        _withdraw_asks_of_gap(uow, state, handoff.role, on,
+                              f"{to_agency} accepted {handoff.role} from {long_day(effective_on)}")
     ownership = start_ownership(
         uow,
         case=case,
