@@ -227,7 +227,7 @@ def test_others_and_auditors_may_not(overdue, flagged, actor, message):
 
 @pytest.mark.parametrize(("values", "error", "message"), [
     ({"note": "  "}, InvalidInput, "needs a note"),
-    ({"snooze_until": D("2026-06-11")}, InvalidInput, "must be after 2026-06-11"),
+    ({"snooze_until": D("2026-06-11")}, InvalidInput, "must end after 11 June 2026"),
     ({"flag_id": 999}, NotFound, "there is no flag 999"),
 ])
 def test_acknowledgements_that_make_no_sense_are_refused(overdue, flagged, values, error, message):

@@ -64,7 +64,8 @@ def acknowledge_flag(
         )
     if snooze_until is not None and snooze_until <= on:
         raise InvalidInput(
-            f"snooze_until {snooze_until} must be after {on}, the day of the acknowledgement",
+            f"the snooze must end after {long_day(on)}, the day of the acknowledgement: "
+            f"{long_day(snooze_until)} is not",
             field="snooze_until",
         )
     session = uow.session

@@ -41,12 +41,14 @@ def _require_open(state: CaseState, on: date, doing: str) -> None:
     case = state.case
     if on < case.opened_on:
         raise DomainError(
-            f"case {case.reference} cannot {doing} on {on}: it was opened on {case.opened_on}",
+            f"case {case.reference} cannot {doing} on {long_day(on)}: it was opened on "
+            f"{long_day(case.opened_on)}",
             field="on",
         )
     if case.closed_on is not None and on >= case.closed_on:
         raise Conflict(
-            f"case {case.reference} cannot {doing} on {on}: it was closed on {case.closed_on}",
+            f"case {case.reference} cannot {doing} on {long_day(on)}: it was closed on "
+            f"{long_day(case.closed_on)}",
             field="on",
         )
 
@@ -214,7 +216,8 @@ def end_ownership(
     if len(active) > 1:
         roles = ", ".join(o.role for o in active)
         raise InvalidInput(
-            f"{agency} holds several ownerships of case {case} on {on} ({roles}): name the role",
+            f"{agency} holds several ownerships of case {case} on {long_day(on)} ({roles}): "
+            "name the role",
             field="role",
         )
     ownership = active[0]
@@ -259,7 +262,7 @@ def assign_officer(
     ]
     if not candidates:
         raise Conflict(
-            f"{agency} has no current or coming ownership of case {case} on {on}", field="agency"
+            f"{agency} has no current or coming ownership of case {case} on {long_day(on)}", field="agency"
         )
     ownership = min(candidates, key=lambda o: o.starts_on)
     journey = uow.journey(state)
@@ -308,7 +311,7 @@ def request_handoff(
         raise InvalidInput(f"{to_agency} cannot hand case {case} to itself", field="to_agency")
     if due_on is not None and due_on < on:
         raise InvalidInput(
-            f"due_on {due_on} is before the request day {on}", field="due_on"
+            f"the due day, {long_day(due_on)}, is before the request day, {long_day(on)}", field="due_on"
         )
     for pending in _pending_to(state, receiver.id):
         raise Conflict(
@@ -381,7 +384,8 @@ def pending_handoff(uow: UnitOfWork, state: CaseState, to_agency: str, doing: st
 def _decide(uow: UnitOfWork, state: CaseState, handoff: Handoff, on: date, doing: str) -> None:
     if on < handoff.requested_on:
         raise DomainError(
-            f"cannot {doing} on {on}: the handoff was requested on {handoff.requested_on}",
+            f"cannot {doing} on {long_day(on)}: the handoff was requested on "
+            f"{long_day(handoff.requested_on)}",
             field="on",
         )
     _require_open(state, on, doing)

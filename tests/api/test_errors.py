@@ -88,8 +88,8 @@ def test_a_decision_already_made_is_a_409_conflict(api):
 
 
 @pytest.mark.parametrize(("change", "detail"), [
-    ({"on": "2025-12-01"}, "event 0: case C-1 cannot request a handoff to WMIDS on 2025-12-01: "
-                           "it was opened on 2026-01-10"),
+    ({"on": "2025-12-01"}, "event 0: case C-1 cannot request a handoff to WMIDS on 1 December 2025: "
+                           "it was opened on 10 January 2026"),
 ])
 def test_a_well_formed_request_the_domain_refuses_is_422(api, change, detail):
     assert problem(api["HMP-HEWELL"].post(release_plan(**change)), 422)["detail"] == detail
