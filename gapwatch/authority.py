@@ -370,6 +370,14 @@ class Offers:
     def closes_gap(self) -> bool:
         return self.take or bool(self.ask)
 
+    def home_to_ask(self, journey: Journey, agency: str | None) -> str | None:
+        """Return the case's home area, when `agency` may ask it to take the case over by a
+        transfer of supervision (a youth service at 18, a prison at a release); else None."""
+        home = journey.case.home_area
+        if agency is None or home in (None, agency):
+            return None  # an admin names the sender in the case page's full form
+        return home if "transfer" in dict(self.ask).get("supervision", ()) else None
+
 
 def offers(actor: Acting, journey: Journey, day: date, *, kind: str | None,
            told: Collection[str] = ()) -> Offers:

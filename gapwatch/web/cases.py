@@ -244,9 +244,8 @@ def gap_ahead(flags, offered: authority.Offers, journey, today: date, *, agency:
 
     `birthday` is None where the person's details are withheld: the day is one of them.
     """
-    home = journey.case.home_area
-    if (agency is None or home in (None, agency)  # an admin names the sender in the form below
-            or "transfer" not in dict(offered.ask).get("supervision", ())):
+    home = offered.home_to_ask(journey, agency)
+    if home is None:
         return None
     for f in flags:
         if f.rule in WARN_OF_A_GAP:

@@ -84,11 +84,13 @@ LOOK = Step("look", "Review the journey and acknowledge", "journey-h")
 
 
 def next_step(rule: str, subject: str, offers: authority.Offers,
-              in_hand: Sequence[HandoffFacts] = ()) -> Step:
+              in_hand: Sequence[HandoffFacts] = (), home: str | None = None) -> Step:
     """Return the step that would resolve a flag of `rule`, as far as `offers` allows.
 
     For a gap, `in_hand` is what is under way to end it (`Journey.in_hand`): a request to
-    answer or chase comes before asking anyone again.
+    answer or chase comes before asking anyone again. For a gap to come, `home` is the home
+    area the user may ask to take the case over (`Offers.home_to_ask`): the case page asks it
+    in one step by the flag.
     """
     if rule == "no-accountable-owner":
         for h in in_hand:
@@ -114,6 +116,8 @@ def next_step(rule: str, subject: str, offers: authority.Offers,
         ownership = _target(subject, "ownership")
         if ownership in offers.end:
             return Step("officer", "Name an officer", f"ownership-{ownership}", ownership)
+    elif rule in ("release-unplanned", "age-transition") and home is not None:
+        return Step("look", f"Ask {home} to take supervision", "close-gap")
     elif rule in ("release-unplanned", "age-transition") and offers.ask:
         label = ("Ask the home area to supervise" if rule == "release-unplanned"
                  else "Refer to an adult service")
@@ -149,10 +153,12 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
     items = []
     for f in flags.rows:
         days = days_open(f.since, today)
-        in_hand = journeys[f.case_id].in_hand(today) if f.rule == "no-accountable-owner" else ()
+        journey, offered = journeys[f.case_id], offers[f.case_id]
+        in_hand = journey.in_hand(today) if f.rule == "no-accountable-owner" else ()
+        step = next_step(f.rule, f.subject, offered, in_hand,
+                         offered.home_to_ask(journey, actor.agency))
         items.append(Item(f.severity, f"{f.rule}: {f.message}", f"{days} day{'s' * (days != 1)}",
-                          f, next_step(f.rule, f.subject, offers[f.case_id], in_hand), f.id,
-                          flags.acks.get(f.id, [])))
+                          f, step, f.id, flags.acks.get(f.id, [])))
     deciding = {i.step.target for i in items if i.step.action == "decide"}
     for h in waiting:
         if h.id in deciding:  # a request to end a gap: its flag's item decides it

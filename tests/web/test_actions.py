@@ -393,6 +393,12 @@ def test_a_youth_service_closes_the_gap_at_18_from_the_flag(app, browse, session
                          ("due_on", birthday.isoformat())):
         assert f'name="{field}" value="{value}"' in panel
     assert "Close the gap" not in browse("wmids").get("/cases/C-YOUNG").text
+    # The morning list's step goes to that panel, in its words (it went to the form at the
+    # foot of the page, as 'Refer to an adult service').
+    morning = youth.get("/").text
+    assert 'href="/cases/C-YOUNG#close-gap"' in morning
+    assert "Ask WMIDS to take supervision" in morning
+    assert "Refer to an adult service" not in morning
 
     asked = youth.post("/cases/C-YOUNG/handoffs", {
         "place": "gap-ahead", "to_agency": "WMIDS", "role": "supervision", "kind": "transfer",
