@@ -84,13 +84,14 @@ LOOK = Step("look", "Review the journey and acknowledge", "journey-h")
 
 
 def next_step(rule: str, subject: str, offers: authority.Offers,
-              in_hand: Sequence[HandoffFacts] = (), home: str | None = None) -> Step:
+              in_hand: Sequence[HandoffFacts] = (), home: str | None = None,
+              agency: str | None = None) -> Step:
     """Return the step that would resolve a flag of `rule`, as far as `offers` allows.
 
     For a gap, `in_hand` is what is under way to end it (`Journey.in_hand`): a request to
     answer or chase comes before asking anyone again. For a gap to come, `home` is the home
     area the user may ask to take the case over (`Offers.home_to_ask`): the case page asks it
-    in one step by the flag.
+    in one step by the flag. `agency` is the user's, named "you" in the words.
     """
     if rule == "no-accountable-owner":
         for h in in_hand:
@@ -100,6 +101,7 @@ def next_step(rule: str, subject: str, offers: authority.Offers,
             h = in_hand[0]
             said = (f"Waiting for {h.to_agency}, asked {long_day(h.requested_on)}"
                     if h.status == "pending" else
+                    f"You take it from {long_day(h.effective_on)}" if h.to_agency == agency else
                     f"{h.to_agency} takes it from {long_day(h.effective_on)}")
             return Step("look", said, "close-gap")
         if offers.take:
@@ -156,7 +158,7 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
         journey, offered = journeys[f.case_id], offers[f.case_id]
         in_hand = journey.in_hand(today) if f.rule == "no-accountable-owner" else ()
         step = next_step(f.rule, f.subject, offered, in_hand,
-                         offered.home_to_ask(journey, actor.agency))
+                         offered.home_to_ask(journey, actor.agency), actor.agency)
         items.append(Item(f.severity, f"{f.rule}: {f.message}", f"{days} day{'s' * (days != 1)}",
                           f, step, f.id, flags.acks.get(f.id, [])))
     deciding = {i.step.target for i in items if i.step.action == "decide"}

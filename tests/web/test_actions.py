@@ -324,6 +324,13 @@ def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, w
     flag = re.search(r'<li id="flag-\d+" class="gw-flag.*?</li>', page, flags=re.S).group(0)
     assert "no-accountable-owner" in flag
     assert f"nobody has taken over yet; WMIDS accepted supervision from {long_day(due)}." in flag
+    # WMIDS reads it of itself as "you", on the case page and in its morning list.
+    wmids = browse("wmids")
+    page = wmids.get("/cases/C-GAP").text
+    panel = words(page[page.index('id="close-gap"'):page.index("</section>", page.index('id="close-gap"'))])
+    assert (f"You accepted it on {long_day(world['today'])} and take supervision from "
+            f"{long_day(due)}: until then nobody is accountable.") in panel
+    assert f"You take it from {long_day(due)}" in words(wmids.get("/").text)
 
 
 def words(html: str) -> str:
@@ -348,8 +355,9 @@ def test_after_asking_an_agency_the_gap_says_who_was_asked_and_does_not_invite_i
         "to_agency": "WMIDS", "kind": "referral", "reason": "hostel in Dudley"}).status_code == 303
     page = hewell.get("/cases/C-GAP").text
     panel = words(page[page.index('id="close-gap"'):page.index("</section>", page.index('id="close-gap"'))])
-    assert (f"HMP-HEWELL asked West Midlands Probation (WMIDS) on {long_day(world['today'])} to "
-            "take supervision (referral): waiting for its answer") in panel
+    assert (f"You asked West Midlands Probation (WMIDS) on {long_day(world['today'])} to "
+            "take supervision (referral): waiting for its answer ( chase or withdraw the "
+            "request )") in panel
     assert "Ask an agency that can supervise to take the case" not in panel
     assert "If it cannot take the case, ask another agency that can supervise" in panel
     receivers = re.search(r'<select[^>]*id="request-to_agency".*?</select>', page, flags=re.S)
@@ -359,7 +367,8 @@ def test_after_asking_an_agency_the_gap_says_who_was_asked_and_does_not_invite_i
     assert f"Waiting for WMIDS, asked {long_day(world['today'])}" in morning
     assert "Ask an agency to take the case" not in morning
     wmids = browse("wmids")
-    assert "accept or reject it" in words(wmids.get("/cases/C-GAP").text)
+    assert (f"HMP-HEWELL asked you on {long_day(world['today'])} to take supervision "
+            "(referral): accept or reject it") in words(wmids.get("/cases/C-GAP").text)
     handoff = the_handoff(session, "C-GAP")
     assert wmids.get("/").text.count(f'id="today-accept-{handoff.id}-officer"') == 1
 
