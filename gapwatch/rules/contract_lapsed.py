@@ -18,6 +18,7 @@ from datetime import timedelta
 from gapwatch import clock
 from gapwatch.journey import Journey
 from gapwatch.rules import Context, Found, rule, turns
+from gapwatch.rules.contract_ending import live_contracts
 
 DELIVERY = frozenset({"delivery"})
 
@@ -60,9 +61,9 @@ def contract_lapsed(journey: Journey, context: Context):
 
 @turns(contract_lapsed)
 def contract_lapsed_turns(journey: Journey, context: Context):
-    """A contract of a delivering provider starts covering, or stops the day after it ends."""
-    for provider in {o.agency for o in journey.ownerships if o.role == "delivery"}:
-        for contract in context.contracts_of(provider):
-            yield contract.starts_on
-            if contract.ends_on is not None:
-                yield contract.ends_on + timedelta(days=1)
+    """A contract of a delivering provider starts covering, or stops the day after it ends
+    (`contract_ending.live_contracts`: those that can matter before the journey's next day)."""
+    for contract in live_contracts(journey, context):
+        yield contract.starts_on
+        if contract.ends_on is not None:
+            yield contract.ends_on + timedelta(days=1)
