@@ -250,6 +250,40 @@ def test_once_a_gap_has_its_supervisor_the_other_asks_are_withdrawn(world, closi
             to_agency="STAFFS", officer="B. Cole")
 
 
+def test_an_agency_covering_a_gap_until_the_accepted_one_comes_ends_when_it_does(world):
+    # WMIDS accepted C-GAP from three days on; Hewell asks STAFFS to cover meanwhile, and
+    # STAFFS accepts. Its supervision was open-ended, so the two overlapped from WMIDS's day
+    # (found in chromium on the demo's WM-1001: dual-ownership a week on).
+    due = DAY.replace(day=DAY.day + 3)
+    act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+        from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral",
+        due_on=due)
+    act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY, to_agency="WMIDS",
+        officer="A. Khan")
+    act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+        from_agency="HMP-HEWELL", to_agency="STAFFS", role="supervision", kind="referral")
+    act(world, ops.accept_handoff, actor=as_("STAFFS"), case="C-GAP", on=DAY,
+        to_agency="STAFFS", officer="B. Cole")
+    held = sorted((a, o.starts_on, o.ends_on, o.ended_reason) for o, a in world.execute(
+        select(Ownership, Agency.code).join(Agency, Agency.id == Ownership.agency_id)
+        .where(Ownership.role == "supervision", Ownership.starts_on >= DAY)))
+    assert held == [("STAFFS", DAY, due, "until WMIDS takes over"), ("WMIDS", due, None, None)]
+    scan(world, due.replace(day=due.day + 10))
+    rules = world.execute(select(Flag.rule).where(Flag.status == FlagStatus.open.value)).scalars()
+    assert not {"dual-ownership", "no-accountable-owner"} & set(rules)
+
+
+def test_a_request_refused_as_superseded_says_why(world):
+    for to in ("STAFFS", "WMIDS"):
+        act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
+            from_agency="HMP-HEWELL", to_agency=to, role="supervision", kind="referral")
+    act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY, to_agency="WMIDS")
+    with pytest.raises(DomainError, match=r"already withdrawn \(superseded: WMIDS accepted "
+                                          r"supervision from 1 June 2026\)"):
+        act(world, ops.accept_handoff, actor=as_("STAFFS"), case="C-GAP", on=DAY,
+            to_agency="STAFFS")
+
+
 def test_an_area_that_takes_a_case_from_a_later_day_is_not_asked_again(world):
     # The page leaves WMIDS out of its receivers once it accepted the case from its due day;
     # through the API, a second request stayed pending, to fall overdue on a case WMIDS takes.

@@ -106,12 +106,15 @@ def start_ownership(
     role: str,
     officer: str | None = None,
     handoff: Handoff | None = None,
+    interim: bool = False,
 ) -> Ownership:
     """Record that `agency` became responsible for the case in `role` from day `on`.
 
     Without a `handoff` it is a fact an agency reports (a reception into prison) or a gap being
     taken (`take_supervision`): the authority table says who may; with one, the receiver's
-    acceptance already did.
+    acceptance already did. An `interim` custody or supervision ends on the day another agency
+    that accepted the case from a later day takes it over (`_taken_over`), so the two never
+    overlap; an operator's import records what it reports, open-ended.
     """
     state = uow.case(case)
     role = _role(role)
@@ -155,6 +158,10 @@ def start_ownership(
         self_started=self_started,
     )
     state.ownerships.append(ownership)
+    coming = _taken_over(state, owner.id, role.value, on) if interim else None
+    if coming is not None:
+        ownership.ends_on = coming.starts_on
+        ownership.ended_reason = f"until {uow.agency_by_id(coming.agency_id).code} takes over"
     uow.touch(state, on)
     uow.audit(
         "ownership.started",
@@ -164,8 +171,19 @@ def start_ownership(
         on=on,
         officer=officer,
         handoff=handoff.id if handoff else None,
+        **({"until": coming.starts_on} if coming is not None else {}),
     )
     return ownership
+
+
+def _taken_over(state: CaseState, agency_id: int, role: str, on: date) -> Ownership | None:
+    """Return the first custody or supervision in `role` that another agency takes from a day
+    after `on` (an acceptance due then), which an ownership starting on `on` must end by."""
+    if role not in ACCOUNTABLE_ROLES:
+        return None
+    later = [o for o in state.ownerships
+             if o.role == role and o.agency_id != agency_id and o.starts_on > on]
+    return min(later, key=lambda o: o.starts_on, default=None)
 
 
 def take_supervision(uow: UnitOfWork, *, case: str, on: date, agency: str,
@@ -178,7 +196,7 @@ def take_supervision(uow: UnitOfWork, *, case: str, on: date, agency: str,
     """
     ownership = start_ownership(uow, case=case, on=on, agency=agency,
                                 role=Role.supervision.value,
-                                officer=(officer or "").strip() or None)
+                                officer=(officer or "").strip() or None, interim=True)
     _withdraw_asks_of_gap(uow, uow.case(case), Role.supervision.value, on,
                           f"{agency} took supervision on {long_day(on)}")
     return ownership
@@ -370,9 +388,10 @@ def pending_handoff(uow: UnitOfWork, state: CaseState, to_agency: str, doing: st
     earlier = [h for h in state.handoffs if h.to_agency_id == receiver.id]
     if earlier:
         last = earlier[-1]
+        why = f" ({last.reason})" if last.status == "withdrawn" and last.reason else ""
         raise Conflict(
             f"cannot {doing}: the handoff to {to_agency} for case {reference} "
-            f"is already {last.status}",
+            f"is already {last.status}{why}",
             field="to_agency",
         )
     raise NotFound(
@@ -419,7 +438,9 @@ def accept_handoff(
     if is_transfer:
         ended = _end_for_transfer(uow, state, handoff, effective_on)
         _withdraw_superseded(uow, state, handoff, on)
-    if in_gap and handoff.role in ACCOUNTABLE_ROLES:
+    # Only an acceptance that ends the gap now: one from a later day leaves it open until
+    # then, and another agency may still be asked to cover it meanwhile (`interim`).
+    if in_gap and effective_on == on and handoff.role in ACCOUNTABLE_ROLES:
         _withdraw_asks_of_gap(uow, state, handoff.role, on,
                               f"{to_agency} accepted {handoff.role} from {long_day(effective_on)}")
     ownership = start_ownership(
@@ -430,6 +451,7 @@ def accept_handoff(
         role=handoff.role,
         officer=officer,
         handoff=handoff,
+        interim=uow.actor.agency is not None,
     )
     uow.audit(
         "handoff.accepted",

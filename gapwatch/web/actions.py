@@ -55,9 +55,10 @@ def _refused(case_reference: str, form: forms.ActionForm, refusal: forms.Refused
     return render_case(case_reference, status, refused=refusal)
 
 
-def _run(reference: str, form: forms.ActionForm, done: str, operation, main: str, place: str,
+def _run(reference: str, form: forms.ActionForm, done, operation, main: str, place: str,
          **values):
-    """Run `operation` on the case today; on success flash `done` and redirect, else stay."""
+    """Run `operation` on the case today; on success flash `done` (or what `done(result)` says
+    of the operation's result) and redirect, else stay."""
     session = get_session()
     case = case_or_404(session, current_user, reference)
     if not form.validate():
@@ -66,11 +67,11 @@ def _run(reference: str, form: forms.ActionForm, done: str, operation, main: str
         return _refused(case.reference, form, _refusal(form, main, place, errors), 400)
     try:
         with ops.unit_of_work(session, current_user.actor) as uow:
-            operation(uow, case=case.reference, on=clock.today(), **values)
+            result = operation(uow, case=case.reference, on=clock.today(), **values)
     except DomainError as error:
         refusal = _refusal(form, main, place, {error.field or main: capital(error.message)})
         return _refused(case.reference, form, refusal, error.status)
-    flash(done, "info")
+    flash(done if isinstance(done, str) else done(result), "info")
     fallback = url_for("cases.show", reference=case.reference)
     target = safe_next(form.next.data, fallback) if form.next.data else fallback
     return redirect(target, 303)
@@ -138,11 +139,20 @@ def take(reference: str):
     agency = current_user.agency_code
     if agency is None:
         abort(403)  # taking a case is for an agency's own case managers
-    return _run(
-        reference, form,
-        f"{agency} now supervises case {reference}, with {form.officer.data} as officer.",
-        ops.take_supervision, "officer", "take", agency=agency, officer=form.officer.data,
-    )
+    def done(ownership: Ownership) -> str:
+        return (f"{agency} now supervises case {reference}, with {form.officer.data} as "
+                f"officer{_until(ownership)}.")
+
+    return _run(reference, form, done, ops.take_supervision, "officer", "take", agency=agency,
+                officer=form.officer.data)
+
+
+def _until(ownership: Ownership | None) -> str:
+    """Say when an interim ownership ends, and why (`start_ownership`), or nothing."""
+    if ownership is None or ownership.ends_on is None:
+        return ""
+    who = (ownership.ended_reason or "").removeprefix("until ").removesuffix(" takes over")
+    return f", until {clock.long_day(ownership.ends_on)}, when {who} takes over"
 
 
 @bp.route("/handoffs/<int:handoff_id>/accept", methods=["POST"])
@@ -155,10 +165,15 @@ def accept(reference: str, handoff_id: int):
     today = clock.today()
     starts = max(today, handoff.due_on or today)
     when = "today" if starts == today else f"on {clock.long_day(starts)}"
+    def done(accepted: Handoff) -> str:
+        ownership = get_session().execute(
+            select(Ownership).where(Ownership.handoff_id == accepted.id)).scalar()
+        return (f"Accepted: {receiver} takes {handoff.role} of case {reference}, starting "
+                f"{when}{_until(ownership)}.")
+
     return _run(
-        reference, form,
-        f"Accepted: {receiver} takes {handoff.role} of case {reference}, starting {when}.",
-        ops.accept_handoff, "officer", f"accept-{handoff_id}", to_agency=receiver, officer=(form.officer.data or "").strip() or None,
+        reference, form, done, ops.accept_handoff, "officer", f"accept-{handoff_id}",
+        to_agency=receiver, officer=(form.officer.data or "").strip() or None,
     )
 
 
