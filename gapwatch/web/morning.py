@@ -159,7 +159,8 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
         in_hand = journey.in_hand(today) if f.rule == "no-accountable-owner" else ()
         step = next_step(f.rule, f.subject, offered, in_hand,
                          offered.home_to_ask(journey, actor.agency), actor.agency)
-        items.append(Item(f.severity, f"{f.rule}: {f.message}", f"{days} day{'s' * (days != 1)}",
+        items.append(Item(f.severity, f"{f.rule}: {f.message}",
+                          "since today" if days == 0 else f"{days} day{'s' * (days != 1)}",
                           f, step, f.id, flags.acks.get(f.id, [])))
     deciding = {i.step.target for i in items if i.step.action == "decide"}
     for h in waiting:

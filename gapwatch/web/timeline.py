@@ -484,8 +484,8 @@ def layout(journey: Journey, today: date, *, whole: bool = False,
         still_open = gap.ends_on == today + timedelta(days=1) and gap_now is not None
         last = today if still_open else gap.ends_on
         days = days_open(gap.starts_on, today) if still_open else (gap.ends_on - gap.starts_on).days
-        words = f"{days} day{'s' * (days != 1)}"
-        items.append(Item(gap.starts_on, f"Gap: nobody accountable for {words}"
+        words = "since today" if days == 0 else f"{days} day{'s' * (days != 1)}"
+        items.append(Item(gap.starts_on, f"Gap: nobody accountable {words if days == 0 else 'for ' + words}"
                           + (", still open." if still_open else "."),
                           None if still_open else gap.ends_on, kind="gap", ongoing=still_open))
         if scale.shows(gap.starts_on, last):
@@ -626,8 +626,8 @@ def _summary(journey: Journey, today: date, names: Mapping[str, str], gap_now) -
     parts = [f"Accountable on {long_day(today)}: {owners}."]
     if gap_now is not None:
         days = days_open(gap_now.since, today)
-        parts.append(f"Nobody accountable since {long_day(gap_now.since)} "
-                     f"({days} day{'s' * (days != 1)}).")
+        parts.append(f"Nobody accountable since {long_day(gap_now.since)}"
+                     + (f" ({days} day{'s' * (days != 1)})." if days else ", today."))
         if gap_now.home_area:
             parts.append(f"Expected to act: {_name(gap_now.home_area, names)}, the home area.")
     return " ".join(parts) + " The events are listed after the picture."

@@ -328,7 +328,7 @@ def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, w
     wmids = browse("wmids")
     page = wmids.get("/cases/C-GAP").text
     panel = words(page[page.index('id="close-gap"'):page.index("</section>", page.index('id="close-gap"'))])
-    assert (f"You accepted it on {long_day(world['today'])} and take supervision from "
+    assert (f"You accepted HMP-HEWELL’s request on {long_day(world['today'])} and take supervision from "
             f"{long_day(due)}: until then nobody is accountable.") in panel
     assert f"You take it from {long_day(due)}" in words(wmids.get("/").text)
 
@@ -408,6 +408,17 @@ def test_a_youth_service_closes_the_gap_at_18_from_the_flag(app, browse, session
     assert 'href="/cases/C-YOUNG#close-gap"' in morning
     assert "Ask WMIDS to take supervision" in morning
     assert "Refer to an adult service" not in morning
+
+    # Past the birthday, the request is due today: unanswered, it falls overdue tomorrow
+    # (it went with no due day, so nothing would ever say nobody answered).
+    person_and_case(session, "C-EIGHTEEN", opened_on=world["start"],
+                    born=today.replace(year=today.year - 18) - timedelta(days=3))
+    load(session, event("C-EIGHTEEN", world["start"], "ownership_started", agency="YOS-WORCS",
+                        role="supervision", officer="L. Green"))
+    scan(session, today)
+    late = youth.get("/cases/C-EIGHTEEN").text
+    late = late[late.index('id="close-gap"'):late.index("</section>", late.index('id="close-gap"'))]
+    assert "now, by today" in late and f'name="due_on" value="{today.isoformat()}"' in late
 
     asked = youth.post("/cases/C-YOUNG/handoffs", {
         "place": "gap-ahead", "to_agency": "WMIDS", "role": "supervision", "kind": "transfer",

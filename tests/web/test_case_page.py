@@ -38,6 +38,9 @@ def test_a_gap_begun_today_says_so(browse, session, world):
     page = browse("wmids").get("/cases/C-TODAY").text
     assert "Nobody is accountable for this person today." in page
     assert f"The gap began on {long_day(today)}." in page
+    # Nor is it a gap of "0 days", in the picture or the list of its days.
+    assert "GAP · since today" in page and "Gap: nobody accountable since today, still open." in page
+    assert not re.search(r"\b0 days", page)
 
 
 def test_the_18th_birthday_shows_when_it_is_near(browse, session, world):
