@@ -49,10 +49,13 @@ def _refusal(form: forms.ActionForm, main: str, place: str, errors: dict[str, st
 
 
 def _refused(case_reference: str, form: forms.ActionForm, refusal: forms.Refused, status: int):
-    """Show the page the form was on again, with the refusal at its field."""
+    """Show the page the form was on again, with the refusal at its field (or, when the form is
+    no longer on it, in the error summary alone)."""
     if form.next.data and urlsplit(form.next.data).path == url_for("dashboard.index"):
-        return render_refused(refusal, status)
-    return render_case(case_reference, status, refused=refusal)
+        page, status = render_refused(refusal, status)
+    else:
+        page, status = render_case(case_reference, status, refused=refusal)
+    return forms.unlink_missing(page, refusal), status
 
 
 def _run(reference: str, form: forms.ActionForm, done, operation, main: str, place: str,

@@ -148,6 +148,17 @@ class Refused:
 NOTHING_REFUSED = Refused()
 
 
+def unlink_missing(page: str, refused: Refused) -> str:
+    """Return the page with each error summary link whose field it does not show made plain
+    text: a form refused because its action is no longer open (a request withdrawn meanwhile,
+    a gap taken by another) is not on the page shown again, and a link to it goes nowhere."""
+    for href, _message in refused.summary():
+        if f'id="{href[1:]}"' not in page:
+            page = re.sub(rf'<a href="{re.escape(href)}">(.*?)</a>', r"\1", page, count=1,
+                          flags=re.S)
+    return page
+
+
 KINDS = {"transfer": "transfer (your ownership ends when they take over)",
          "referral": "referral (you keep yours)"}
 # A referral asked by an agency that holds nothing today (in a gap, its last owner or the home

@@ -430,3 +430,30 @@ def test_a_youth_service_closes_the_gap_at_18_from_the_flag(app, browse, session
         "YOS-WORCS", "WMIDS", "transfer", birthday)
     after = youth.get("/cases/C-YOUNG").text
     assert "No open flags." in after and "Close the gap" not in after
+
+
+def test_a_request_accepted_too_late_says_why_and_links_nowhere_missing(browse, session, world):
+    """Hewell asks STAFFS and WMIDS to take C-GAP; WMIDS accepts. STAFFS, on a page it had
+    open, presses Accept: the refusal says the request was superseded, by whom, and its error
+    summary does not link to the accept form, which is no longer on the page (a walk found
+    links to #accept-30-officer and #take-officer that went nowhere)."""
+    from gapwatch.clock import long_day
+
+    scan(session, world["today"])
+    hewell = browse("hewell")
+    for to in ("STAFFS", "WMIDS"):
+        assert hewell.post("/cases/C-GAP/handoffs", {
+            "to_agency": to, "kind": "referral"}).status_code == 303
+    fresh(session)
+    ids = {h.to_agency: h.id for h in load_journey(session, "C-GAP").pending()}
+    assert browse("wmids").post(f"/cases/C-GAP/handoffs/{ids['WMIDS']}/accept",
+                                {"officer": "A. Khan"}).status_code == 303
+    late = browse("staffs").post(f"/cases/C-GAP/handoffs/{ids['STAFFS']}/accept",
+                                 {"officer": "B. Cole", "place": f"accept-{ids['STAFFS']}"})
+    assert late.status_code == 409
+    summary = late.text[late.text.index("govuk-error-summary"):]
+    summary = summary[:summary.index("</ul>")]
+    assert (f"already withdrawn (superseded: WMIDS accepted supervision from "
+            f"{long_day(world['today'])})") in summary
+    assert f'id="accept-{ids["STAFFS"]}-officer"' not in late.text
+    assert "<a href=" not in summary
