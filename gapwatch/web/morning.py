@@ -170,8 +170,12 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
             "due today" if h.due_on == today else f"due in {(h.due_on - today).days} days")
         step = (Step("decide", "Accept or reject", f"handoff-{h.id}", h.id)
                 if h.id in offers[h.case_id].decide else Step("look", "Open the case"))
+        # A request to end a gap this agency is not told of (not the home area, nor a last
+        # owner) says so: it is no routine handoff.
+        gap = " to end a gap: nobody is accountable for this person" if authority.in_gap(
+            journeys[h.case_id], today) else ""
         items.append(Item(None, f"{h.from_agency or 'An intake'} asks you to take {h.role} "
-                                f"({h.kind})", due, h, step))
+                                f"({h.kind}){gap}", due, h, step))
     for o in officers:
         days = (today - o.starts_on).days
         step = (Step("officer", "Name an officer", f"ownership-{o.id}", o.id)
