@@ -35,7 +35,13 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     environment.filters["long_day"] = clock.long_day  # "25 November 2026", as the pages say
+    environment.filters["days_open"] = days_open_words
     return environment
+
+
+def days_open_words(days: int) -> str:
+    """Say how long a flag has been open as the pages do: "today", "1 day", "5 days"."""
+    return "today" if days == 0 else _plural(days, "day")
 
 
 def _plural(n: int, word: str) -> str:

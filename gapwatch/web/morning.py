@@ -172,8 +172,14 @@ def build(session: Session, scope: queues.Scope, today: date, actor, kind: str |
                 if h.id in offers[h.case_id].decide else Step("look", "Open the case"))
         # A request to end a gap this agency is not told of (not the home area, nor a last
         # owner) says so: it is no routine handoff.
-        gap = " to end a gap: nobody is accountable for this person" if authority.in_gap(
-            journeys[h.case_id], today) else ""
+        journey = journeys[h.case_id]
+        gap = ""
+        if authority.in_gap(journey, today):
+            # Its cover ends when an agency that accepted the case from a later day takes over.
+            coming = journey.taking_over(today)
+            gap = (" to end a gap: nobody is accountable for this person" if not coming else
+                   f" to cover a gap until {coming[0].to_agency} takes over on "
+                   f"{long_day(coming[0].effective_on)}: nobody is accountable until then")
         items.append(Item(None, f"{h.from_agency or 'An intake'} asks you to take {h.role} "
                                 f"({h.kind}){gap}", due, h, step))
     for o in officers:

@@ -41,3 +41,24 @@ def test_the_worst_is_the_worst_of_every_unanswered_flag(new, still):
     headline = HEADLINES[top.rule].format(case=top.case.reference)
     assert worst(digest) == f"{same} {top.severity}: {headline}" + (
         f" and {same - 1} more" if same > 1 else "")
+
+
+def test_a_flag_first_seen_today_has_been_open_today_not_0_days():
+    """As the pages say it (a walk found "(0 days)" in the digest of a gap begun that day)."""
+    from gapwatch.alerts.digest import FlagLines
+    from gapwatch.alerts.render import digest_mail
+
+    def flag(days: int) -> FlagItem:
+        return FlagItem(case=CaseLine(f"C-{days}", "Sam Example", "http://gapwatch.test/c"),
+                        rule="no-accountable-owner", severity="high", message="Nobody.",
+                        since=DAY - timedelta(days=days), days_open=days, acknowledged=False,
+                        escalated=False)
+
+    agency = SimpleNamespace(code="WMIDS", name="West Midlands Probation",
+                             alert_emails=["duty@wmids.example"],
+                             alert_severities=["critical", "high", "medium", "low"])
+    flags = [flag(0), flag(1), flag(5)]
+    mail = digest_mail(Digest(agency, DAY, new_flags=FlagLines(flags, 3)), 5)
+    for text in (mail.text, mail.html):
+        assert "(today)" in text and "(1 day)" in text and "(5 days)" in text
+        assert "0 days" not in text

@@ -462,3 +462,37 @@ def test_a_request_accepted_too_late_says_why_and_links_nowhere_missing(browse, 
             f"{long_day(world['today'])})") in summary
     assert f'id="accept-{ids["STAFFS"]}-officer"' not in late.text
     assert "<a href=" not in summary
+
+
+def test_an_agency_asked_to_cover_until_another_takes_over_is_told_so(browse, session, world):
+    """WMIDS accepted C-GAP from three days on; Hewell asks STAFFS to cover meanwhile. STAFFS's
+    morning list says the cover ends when WMIDS takes over, its banner and "Accountable today"
+    say until when, and its own form does not offer WMIDS, which the operation would refuse
+    (a walk found all three missing)."""
+    from gapwatch.clock import long_day
+
+    scan(session, world["today"])
+    due = world["today"] + timedelta(days=3)
+    hewell = browse("hewell")
+    assert hewell.post("/cases/C-GAP/handoffs", {
+        "to_agency": "WMIDS", "kind": "referral", "due_on": due.isoformat()}).status_code == 303
+    handoff = the_handoff(session, "C-GAP")
+    assert browse("wmids").post(f"/cases/C-GAP/handoffs/{handoff.id}/accept",
+                                {"officer": "A. Khan"}).status_code == 303
+    assert hewell.post("/cases/C-GAP/handoffs", {
+        "to_agency": "STAFFS", "kind": "referral"}).status_code == 303
+    staffs = browse("staffs")
+    assert (f"HMP-HEWELL asks you to take supervision (referral) to cover a gap until WMIDS "
+            f"takes over on {long_day(due)}: nobody is accountable until then"
+            ) in words(staffs.get("/").text)
+    fresh(session)
+    [asked] = load_journey(session, "C-GAP").pending()
+    accepted = staffs.post(f"/cases/C-GAP/handoffs/{asked.id}/accept", {"officer": "B. Cole"},
+                           follow_redirects=True)
+    assert (f"starting today, until {long_day(due)}, when WMIDS takes over."
+            ) in words(accepted.text)
+    page = staffs.get("/cases/C-GAP").text
+    today = page[page.index('id="today-h"'):page.index("</section>", page.index('id="today-h"'))]
+    assert f"supervision since {long_day(world['today'])}, until {long_day(due)}" in words(today)
+    receivers = re.search(r'<select[^>]*id="request-to_agency".*?</select>', page, flags=re.S)
+    assert receivers and 'value="WMIDS"' not in receivers.group(0)
