@@ -99,6 +99,7 @@ def register_filters(app: Flask) -> None:
 
     app.add_template_filter(clock.long_day, "long_day")
     app.add_template_filter(clock.short_day, "short_day")
+    app.add_template_global(clock.example_day, "example_day")
 
 
 def register_commands(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gapwatch.errors import InvalidInput
@@ -51,6 +51,13 @@ def long_day(day: date | None) -> str:
 def short_day(day: date | None) -> str:
     """Say a day where space is short: "25 Nov 2026"."""
     return "" if day is None else f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
+
+
+def example_day() -> str:
+    """A day to give as an example of typing one into three boxes: two weeks from today, as a
+    due day would be ("21 12 2026"), never a day already past."""
+    day = today() + timedelta(days=14)
+    return f"{day.day} {day.month} {day.year}"
 
 
 def check_day(day: date, field: str = "date") -> date:

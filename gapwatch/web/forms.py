@@ -27,14 +27,14 @@ def day_from_parts(parts: tuple[str, str, str], called: str) -> date:
     if missing:
         raise ValueError(f"{called.capitalize()} must include a {' and a '.join(missing)}")
     if not all(text.isdigit() for text in parts):
-        raise ValueError(f"{called.capitalize()} must be numbers only, for example 25 11 2026")
+        raise ValueError(f"{called.capitalize()} must be numbers only, for example {clock.example_day()}")
     day, month, year = (int(text) for text in parts)
     if len(parts[2]) != 4:
         raise ValueError(f"{called.capitalize()} must have a year of four digits, for example 2026")
     try:
         return date(year, month, day)
     except ValueError:
-        raise ValueError(f"{called.capitalize()} must be a real day, for example 25 11 2026") from None
+        raise ValueError(f"{called.capitalize()} must be a real day, for example {clock.example_day()}") from None
 
 
 def query_day(name: str) -> date | None:

@@ -146,3 +146,14 @@ def test_a_prison_asking_in_the_gap_after_release_is_not_told_it_keeps_anything(
         "referral (they take it on: you hold no part of the case today)"]
     assert kinds_offered(hewell.get("/cases/C-WAIT").text) == [
         "transfer (your ownership ends when they take over)", "referral (you keep yours)"]
+
+
+def test_the_example_day_of_a_date_field_is_not_already_past(browse, world):
+    # It read "For example, 25 11 2026" on 8 December 2026 (found in chromium).
+    from gapwatch import clock
+
+    ahead = world["today"] + timedelta(days=14)
+    page = browse("wmids").get("/cases/C-GAP").text
+    assert f"For example, {ahead.day} {ahead.month} {ahead.year}" in page
+    assert "25 11 2026" not in page
+    assert clock.example_day() == f"{ahead.day} {ahead.month} {ahead.year}"
