@@ -331,6 +331,7 @@ def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, w
     assert (f"You accepted HMP-HEWELL’s request on {long_day(world['today'])} and take supervision from "
             f"{long_day(due)}: until then nobody is accountable.") in panel
     assert f"You take it from {long_day(due)}" in words(wmids.get("/").text)
+    assert "its supervision ends the day you take over" in panel
 
 
 def words(html: str) -> str:
@@ -397,6 +398,7 @@ def test_a_youth_service_closes_the_gap_at_18_from_the_flag(app, browse, session
     youth.token = sign_in(youth.client, "cm@yos.example")
     page = youth.get("/cases/C-YOUNG").text
     assert "age-transition" in page and "Close the gap before it opens" in page
+    assert "as a transfer, your supervision ends on the day they take over" in page
     panel = page[page.index('id="close-gap"'):page.index("</section>", page.index('id="close-gap"'))]
     for field, value in (("to_agency", "WMIDS"), ("kind", "transfer"),
                          ("due_on", birthday.isoformat())):
