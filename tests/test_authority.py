@@ -187,15 +187,22 @@ def test_the_last_owner_asks_another_agency_to_take_a_gap(world):
         officer="A. Khan")
 
 
-def test_an_area_that_accepted_a_referral_from_its_due_day_cannot_take_the_case_again(world):
-    # Hewell asks WMIDS to take C-GAP by a day ahead; WMIDS accepts, so it supervises from
-    # that day. Taking the gap today as well made a second WMIDS supervision overlapping it.
-    due = DAY.replace(day=DAY.day + 1)
+def wmids_takes_the_gap_later(world, *, days: int):
+    """Hewell asks WMIDS to take C-GAP from `days` days on, and WMIDS accepts today: return
+    the day WMIDS takes over."""
+    due = DAY.replace(day=DAY.day + days)
     act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
         from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral",
         due_on=due)
     act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY, to_agency="WMIDS",
         officer="A. Khan")
+    return due
+
+
+def test_an_area_that_accepted_a_referral_from_its_due_day_cannot_take_the_case_again(world):
+    # Hewell asks WMIDS to take C-GAP by a day ahead; WMIDS accepts, so it supervises from
+    # that day. Taking the gap today as well made a second WMIDS supervision overlapping it.
+    wmids_takes_the_gap_later(world, days=1)
     refused(world, ops.take_supervision, as_("WMIDS"), "take-supervision", case="C-GAP", on=DAY,
             agency="WMIDS", officer="A. Khan")
     with pytest.raises(DomainError, match="would overlap"):  # nor may an operator's import
@@ -254,12 +261,7 @@ def test_an_agency_covering_a_gap_until_the_accepted_one_comes_ends_when_it_does
     # WMIDS accepted C-GAP from three days on; Hewell asks STAFFS to cover meanwhile, and
     # STAFFS accepts. Its supervision was open-ended, so the two overlapped from WMIDS's day
     # (found in chromium on the demo's WM-1001: dual-ownership a week on).
-    due = DAY.replace(day=DAY.day + 3)
-    act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
-        from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral",
-        due_on=due)
-    act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY, to_agency="WMIDS",
-        officer="A. Khan")
+    due = wmids_takes_the_gap_later(world, days=3)
     act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
         from_agency="HMP-HEWELL", to_agency="STAFFS", role="supervision", kind="referral")
     act(world, ops.accept_handoff, actor=as_("STAFFS"), case="C-GAP", on=DAY,
@@ -287,12 +289,7 @@ def test_a_request_refused_as_superseded_says_why(world):
 def test_an_area_that_takes_a_case_from_a_later_day_is_not_asked_again(world):
     # The page leaves WMIDS out of its receivers once it accepted the case from its due day;
     # through the API, a second request stayed pending, to fall overdue on a case WMIDS takes.
-    due = DAY.replace(day=DAY.day + 3)
-    act(world, ops.request_handoff, actor=as_("HMP-HEWELL"), case="C-GAP", on=DAY,
-        from_agency="HMP-HEWELL", to_agency="WMIDS", role="supervision", kind="referral",
-        due_on=due)
-    act(world, ops.accept_handoff, actor=as_("WMIDS"), case="C-GAP", on=DAY, to_agency="WMIDS",
-        officer="A. Khan")
+    wmids_takes_the_gap_later(world, days=3)
     handoffs = select(func.count()).select_from(Handoff)
     before = world.execute(handoffs).scalar()
     with pytest.raises(DomainError, match="WMIDS already takes supervision of case C-GAP from 4 June 2026"):

@@ -306,12 +306,9 @@ def test_the_accepted_banner_names_the_day_the_ownership_starts(browse, session,
     assert "Accepted: WMIDS takes supervision of case C-WAIT, starting today." in said
 
 
-def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, world):
-    """C-GAP: Hewell refers him to WMIDS, due in three days, and WMIDS accepts today. Nobody
-    is accountable until then, so the flag stays, but it says who is coming and from when
-    (a walk of the demo's WM-1001 found it still saying only that nobody took over)."""
-    from gapwatch.clock import long_day
-
+def wmids_takes_the_gap_later(browse, session, world):
+    """Hewell refers C-GAP to WMIDS, due in three days, and WMIDS accepts today: return the day
+    WMIDS takes over and Hewell's browser."""
     scan(session, world["today"])
     due = world["today"] + timedelta(days=3)
     hewell = browse("hewell")
@@ -320,6 +317,16 @@ def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, w
     handoff = the_handoff(session, "C-GAP")
     assert browse("wmids").post(f"/cases/C-GAP/handoffs/{handoff.id}/accept",
                                 {"officer": "A. Khan"}).status_code == 303
+    return due, hewell
+
+
+def test_the_gaps_flag_names_who_accepted_it_from_a_later_day(browse, session, world):
+    """C-GAP: Hewell refers him to WMIDS, due in three days, and WMIDS accepts today. Nobody
+    is accountable until then, so the flag stays, but it says who is coming and from when
+    (a walk of the demo's WM-1001 found it still saying only that nobody took over)."""
+    from gapwatch.clock import long_day
+
+    due, hewell = wmids_takes_the_gap_later(browse, session, world)
     page = hewell.get("/cases/C-GAP").text
     flag = re.search(r'<li id="flag-\d+" class="gw-flag.*?</li>', page, flags=re.S).group(0)
     assert "no-accountable-owner" in flag
@@ -473,14 +480,7 @@ def test_an_agency_asked_to_cover_until_another_takes_over_is_told_so(browse, se
     (a walk found all three missing)."""
     from gapwatch.clock import long_day
 
-    scan(session, world["today"])
-    due = world["today"] + timedelta(days=3)
-    hewell = browse("hewell")
-    assert hewell.post("/cases/C-GAP/handoffs", {
-        "to_agency": "WMIDS", "kind": "referral", "due_on": due.isoformat()}).status_code == 303
-    handoff = the_handoff(session, "C-GAP")
-    assert browse("wmids").post(f"/cases/C-GAP/handoffs/{handoff.id}/accept",
-                                {"officer": "A. Khan"}).status_code == 303
+    due, hewell = wmids_takes_the_gap_later(browse, session, world)
     assert hewell.post("/cases/C-GAP/handoffs", {
         "to_agency": "STAFFS", "kind": "referral"}).status_code == 303
     staffs = browse("staffs")
