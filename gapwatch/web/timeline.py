@@ -272,6 +272,12 @@ def _ticks(start: date, end: date) -> list[date]:
     return ticks
 
 
+def _takes_over(journey: Journey, agency: str, today: date) -> date | None:
+    """Return the day `agency` takes the case over, having accepted it from a later day."""
+    days = [h.effective_on for h in journey.taking_over(today) if h.to_agency == agency]
+    return min(days, default=None)
+
+
 def _short(day: date) -> str:
     return f"{day.day} {day:%b}"
 
@@ -413,12 +419,24 @@ def layout(journey: Journey, today: date, *, whole: bool = False,
         home = gap_now.home_area
         lane = lanes.setdefault(home, _Lane(home, names.get(home, home)))
         x1 = scale.x(gap_now.since)
+        # Once it accepted the case from a later day, it is no longer expected to act: it comes.
+        comes = _takes_over(journey, home, today)
         if scale.shows(gap_now.since, today):
-            lane.bar(x1, max(scale.x(end), x1 + 40), "expected",
-                     "expected to act (home area)",
-                     f"{_name(home, names)}, the home area, is expected to take the case")
-        items.append(Item(today, f"{_name(home, names)}, the person's home area, is expected "
-                                 "to act: nobody holds custody or supervision.", kind="expected"))
+            if comes is None:
+                lane.bar(x1, max(scale.x(end), x1 + 40), "expected",
+                         "expected to act (home area)",
+                         f"{_name(home, names)}, the home area, is expected to take the case")
+            else:
+                # Unlabelled: its planned bar and the accepted arrow say the day beside it.
+                lane.bar(x1, max(scale.x(comes), x1 + 40), "expected", "",
+                         f"{_name(home, names)}, the home area, takes the case over on "
+                         f"{long_day(comes)}")
+        items.append(Item(today, (
+            f"{_name(home, names)}, the person's home area, is expected to act: nobody holds "
+            "custody or supervision." if comes is None else
+            f"{_name(home, names)}, the person's home area, takes the case over on "
+            f"{long_day(comes)}: until then nobody holds custody or supervision."),
+            kind="expected"))
 
     # Handoffs: arrows, their labels under the receiver's bars, due days.
     arrows = []
@@ -628,8 +646,12 @@ def _summary(journey: Journey, today: date, names: Mapping[str, str], gap_now) -
         days = days_open(gap_now.since, today)
         parts.append(f"Nobody accountable since {long_day(gap_now.since)}"
                      + (f" ({days} day{'s' * (days != 1)})." if days else ", today."))
-        if gap_now.home_area:
+        comes = _takes_over(journey, gap_now.home_area, today) if gap_now.home_area else None
+        if gap_now.home_area and comes is None:
             parts.append(f"Expected to act: {_name(gap_now.home_area, names)}, the home area.")
+        elif comes is not None:
+            parts.append(f"{_name(gap_now.home_area, names)}, the home area, takes over on "
+                         f"{long_day(comes)}.")
     return " ".join(parts) + " The events are listed after the picture."
 
 

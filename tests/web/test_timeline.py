@@ -128,6 +128,25 @@ def test_the_home_area_expected_to_act_gets_a_dashed_empty_lane_from_the_flags_r
     assert not [s for s in timeline.layout(covered, TODAY).shapes if s.look == "expected"]
 
 
+def test_the_home_area_that_accepted_from_a_later_day_is_shown_coming_not_expected_to_act():
+    # A walk found WMIDS still "expected to act (home area)" after it accepted the case from a
+    # later day, in the picture, its list and its description.
+    journey = released_into_a_gap()
+    comes = TODAY + timedelta(days=3)
+    accepted = Journey(journey.case, journey.ownerships, [*journey.handoffs, HandoffFacts(
+        3, "referral", "supervision", "HMP-HEWELL", "WMIDS", TODAY, comes, "accepted", TODAY,
+        None, "probation")])
+    picture = timeline.layout(accepted, TODAY, names=NAMES)
+    [coming] = [s for s in picture.shapes if s.look == "expected"]
+    assert coming.tip == (f"West Midlands Probation (WMIDS), the home area, takes the case over "
+                          f"on {comes.day} June 2026")
+    said = texts(timeline.render(accepted, TODAY))
+    assert "expected to act (home area)" not in said
+    assert "is expected to act" not in " ".join(i.text for i in picture.items)
+    assert f"takes the case over on {comes.day} June 2026" in " ".join(i.text for i in picture.items)
+    assert "Expected to act" not in picture.summary and "takes over on" in picture.summary
+
+
 def test_the_gap_is_counted_as_the_flag_counts_it():
     journey = released_into_a_gap()
     [found] = no_accountable_owner(journey, Context(TODAY))
