@@ -487,6 +487,12 @@ def test_an_agency_asked_to_cover_until_another_takes_over_is_told_so(browse, se
     assert (f"HMP-HEWELL asks you to take supervision (referral) to cover a gap until WMIDS "
             f"takes over on {long_day(due)}: nobody is accountable until then"
             ) in words(staffs.get("/").text)
+    # Its case page shows it the gap and the request, and what accepting means.
+    page = staffs.get("/cases/C-GAP").text
+    panel = words(page[page.index('id="close-gap"'):page.index("</section>", page.index('id="close-gap"'))])
+    assert "HMP-HEWELL asked you on" in panel and "accept or reject it" in panel
+    assert (f"If you accept, your supervision ends the day WMIDS takes over, on {long_day(due)}."
+            ) in panel
     fresh(session)
     [asked] = load_journey(session, "C-GAP").pending()
     accepted = staffs.post(f"/cases/C-GAP/handoffs/{asked.id}/accept", {"officer": "B. Cole"},
