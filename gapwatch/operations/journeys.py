@@ -140,8 +140,8 @@ def start_ownership(
         raise Conflict(
             f"{agency} already holds {role} of case {case} since {long_day(held.starts_on)}",
             field="agency")
-    for later in state.ownerships:  # one starting later would overlap this open-ended one
-        if later.agency_id == owner.id and later.role == role and later.starts_on > on:
+    for later in _starting_after(state, role.value, on):  # it would overlap this open-ended one
+        if later.agency_id == owner.id:
             raise Conflict(f"{agency} already takes {role} of case {case} from "
                            f"{long_day(later.starts_on)}: a second would overlap it",
                            field="agency")
@@ -176,14 +176,19 @@ def start_ownership(
     return ownership
 
 
+def _starting_after(state: CaseState, role: str, on: date) -> list[Ownership]:
+    """Return the case's ownerships in `role` that start after `on` (accepted from a later
+    day), soonest first."""
+    return sorted((o for o in state.ownerships if o.role == role and o.starts_on > on),
+                  key=lambda o: o.starts_on)
+
+
 def _taken_over(state: CaseState, agency_id: int, role: str, on: date) -> Ownership | None:
     """Return the first custody or supervision in `role` that another agency takes from a day
     after `on` (an acceptance due then), which an ownership starting on `on` must end by."""
     if role not in ACCOUNTABLE_ROLES:
         return None
-    later = [o for o in state.ownerships
-             if o.role == role and o.agency_id != agency_id and o.starts_on > on]
-    return min(later, key=lambda o: o.starts_on, default=None)
+    return next((o for o in _starting_after(state, role, on) if o.agency_id != agency_id), None)
 
 
 def take_supervision(uow: UnitOfWork, *, case: str, on: date, agency: str,
@@ -344,8 +349,8 @@ def request_handoff(
         )
     # Nor one that takes it on a later day (an accepted request due then): left pending, the
     # new request would fall overdue, as accepting it would be refused as an overlap.
-    for coming in state.ownerships:
-        if (coming.agency_id == receiver.id and coming.role == role.value and coming.starts_on > on
+    for coming in _starting_after(state, role.value, on):
+        if (coming.agency_id == receiver.id
                 and (coming.ends_on is None or coming.ends_on > max(on, due_on or on))):
             raise Conflict(
                 f"{to_agency} already takes {role} of case {case} from "

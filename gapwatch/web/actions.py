@@ -151,11 +151,11 @@ def take(reference: str):
 
 
 def _until(ownership: Ownership | None) -> str:
-    """Say when an interim ownership ends, and why (`start_ownership`), or nothing."""
+    """Say when an interim ownership ends, as its reason says why (`start_ownership`: "until
+    WMIDS takes over"), or nothing."""
     if ownership is None or ownership.ends_on is None:
         return ""
-    who = (ownership.ended_reason or "").removeprefix("until ").removesuffix(" takes over")
-    return f", until {clock.long_day(ownership.ends_on)}, when {who} takes over"
+    return f", {ownership.ended_reason} on {clock.long_day(ownership.ends_on)}"
 
 
 @bp.route("/handoffs/<int:handoff_id>/accept", methods=["POST"])

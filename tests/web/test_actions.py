@@ -497,7 +497,7 @@ def test_an_agency_asked_to_cover_until_another_takes_over_is_told_so(browse, se
     [asked] = load_journey(session, "C-GAP").pending()
     accepted = staffs.post(f"/cases/C-GAP/handoffs/{asked.id}/accept", {"officer": "B. Cole"},
                            follow_redirects=True)
-    assert (f"starting today, until {long_day(due)}, when WMIDS takes over."
+    assert (f"starting today, until WMIDS takes over on {long_day(due)}."
             ) in words(accepted.text)
     page = staffs.get("/cases/C-GAP").text
     today = page[page.index('id="today-h"'):page.index("</section>", page.index('id="today-h"'))]
