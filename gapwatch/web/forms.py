@@ -218,6 +218,12 @@ class TakeForm(ActionForm):
                                                                     Length(max=200), plain_text])
 
 
+def _only(kind: str, roles: dict[str, tuple[str, ...]]) -> str:
+    """Say which roles a kind may be asked in, when not all the roles offered."""
+    some = [ROLES[role] for role, kinds in roles.items() if kind in kinds]
+    return "" if len(some) == len(roles) else f" — for {' or '.join(some)} only"
+
+
 def for_case(agencies: list, offers: Offers, my_agency: str | None, *,
              holding: bool = True, asked: Collection[str] = ()) -> dict[str, FlaskForm]:
     """Return the blank forms the case page renders, offering only what `offers` allows.
@@ -241,7 +247,9 @@ def for_case(agencies: list, offers: Offers, my_agency: str | None, *,
     request.to_agency.choices = {group: choices for group, choices in groups.items() if choices}
     kinds = dict.fromkeys(k for role_kinds in roles.values() for k in role_kinds)
     said = KINDS if holding else {**KINDS, "referral": REFERRAL_HOLDING_NOTHING}
-    request.kind.choices = [(k, said[k]) for k in KINDS if k in kinds]
+    # One select of kinds serves every role: a kind allowed for some roles only says which (an
+    # area holding supervision transfers it, but only refers a provider's delivery on).
+    request.kind.choices = [(k, said[k] + _only(k, roles)) for k in KINDS if k in kinds]
     request.from_agency.choices = [("", "(an intake: nobody)")] + [
         (c, c) for c, _n, _k in agencies]
     return {"request": request, "acknowledge": AcknowledgeForm(formdata=None),

@@ -144,8 +144,11 @@ def test_a_prison_asking_in_the_gap_after_release_is_not_told_it_keeps_anything(
     hewell = browse("hewell")
     assert kinds_offered(hewell.get("/cases/C-GAP").text) == [
         "referral (they take it on: you hold no part of the case today)"]
-    assert kinds_offered(hewell.get("/cases/C-WAIT").text) == [
+    offered = kinds_offered(hewell.get("/cases/C-WAIT").text)
+    assert [k.split(" — ")[0] for k in offered] == [
         "transfer (your ownership ends when they take over)", "referral (you keep yours)"]
+    # A transfer hands on what Hewell holds, never a provider's delivery.
+    assert offered[0].endswith(" — for supervision or custody only")
 
 
 def test_the_example_day_of_a_date_field_is_not_already_past(browse, world):
@@ -157,3 +160,13 @@ def test_the_example_day_of_a_date_field_is_not_already_past(browse, world):
     assert f"For example, {ahead.day} {ahead.month} {ahead.year}" in page
     assert "25 11 2026" not in page
     assert clock.example_day() == f"{ahead.day} {ahead.month} {ahead.year}"
+
+
+def test_a_kind_allowed_for_some_roles_only_says_which(browse):
+    # STAFFS supervises C-STAFFS: it may transfer its supervision, but only refer a service
+    # (delivery) on. The one select of kinds offered "transfer" beside the providers, and the
+    # operation refused it (found in chromium as West Mercia on the demo's WM-1007).
+    page = browse("staffs").get("/cases/C-STAFFS").text
+    kinds = re.search(r'<select[^>]*id="request-kind".*?</select>', page, flags=re.S).group(0)
+    assert "transfer (your ownership ends when they take over) — for supervision only" in kinds
+    assert "— for" not in kinds.split("referral", 1)[1]
